@@ -1,0 +1,126 @@
+"""Catalogue (Movie, Genre), MovieLens demographics (Profile) and Rating."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, FloatField, Q
+from django.db.models.functions import Cast
+
+
+class Genre(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MovieQuerySet(models.QuerySet):
+    def with_mean(self):
+        """Annotate ``rating_mean`` from the denormalised counters (no join over ratings)."""
+        return self.annotate(
+            rating_mean=Cast(F("rating_total"), FloatField()) / Cast(F("rating_count"), FloatField())
+        )
+
+    def popular(self):
+        """Most-rated first: the MostPop order used for cold start and fallback."""
+        return self.order_by("-rating_count", "id")
+
+
+class Movie(models.Model):
+    """A MovieLens movie; ``id`` is the MovieLens movie id."""
+
+    id = models.IntegerField(primary_key=True)
+    title = models.CharField(max_length=255)
+    year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
+    # Denormalised from Rating (kept in step by the importer and the rating services) so that
+    # popularity sorts and list pages never aggregate a million rows.
+    rating_count = models.PositiveIntegerField(default=0, db_index=True)
+    rating_total = models.PositiveIntegerField(default=0)
+
+    objects = MovieQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def average_rating(self) -> float | None:
+        return self.rating_total / self.rating_count if self.rating_count else None
+
+
+class Profile(models.Model):
+    """MovieLens demographics for a Django user (site sign-ups have no MovieLens id)."""
+
+    class Gender(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+
+    class Age(models.IntegerChoices):
+        UNDER_18 = 1, "Under 18"
+        AGE_18 = 18, "18-24"
+        AGE_25 = 25, "25-34"
+        AGE_35 = 35, "35-44"
+        AGE_45 = 45, "45-49"
+        AGE_50 = 50, "50-55"
+        AGE_56 = 56, "56+"
+
+    class Occupation(models.IntegerChoices):
+        OTHER = 0, "other or not specified"
+        EDUCATOR = 1, "academic/educator"
+        ARTIST = 2, "artist"
+        CLERICAL = 3, "clerical/admin"
+        GRAD_STUDENT = 4, "college/grad student"
+        CUSTOMER_SERVICE = 5, "customer service"
+        HEALTHCARE = 6, "doctor/health care"
+        EXECUTIVE = 7, "executive/managerial"
+        FARMER = 8, "farmer"
+        HOMEMAKER = 9, "homemaker"
+        K12_STUDENT = 10, "K-12 student"
+        LAWYER = 11, "lawyer"
+        PROGRAMMER = 12, "programmer"
+        RETIRED = 13, "retired"
+        SALES = 14, "sales/marketing"
+        SCIENTIST = 15, "scientist"
+        SELF_EMPLOYED = 16, "self-employed"
+        ENGINEER = 17, "technician/engineer"
+        TRADESMAN = 18, "tradesman/craftsman"
+        UNEMPLOYED = 19, "unemployed"
+        WRITER = 20, "writer"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    movielens_id = models.PositiveIntegerField(unique=True, null=True, blank=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True)
+    age = models.PositiveSmallIntegerField(choices=Age.choices, null=True, blank=True)
+    occupation = models.PositiveSmallIntegerField(choices=Occupation.choices, null=True, blank=True)
+    zip_code = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        if self.movielens_id is not None:
+            return f"MovieLens user {self.movielens_id}"
+        return f"Profile of {self.user}"
+
+
+class Rating(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="ratings")
+    score = models.PositiveSmallIntegerField()
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-rated_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "movie"], name="rating_one_per_user_movie"),
+            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="rating_score_1_to_5"),
+        ]
+        indexes = [models.Index(fields=["user", "rated_at"], name="rating_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} rated {self.movie_id}: {self.score}"

@@ -1,0 +1,77 @@
+"""Model versions (one trained two-tower model each) and batch recommendation jobs."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersion(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        TRAINING = "training"
+        EVALUATING = "evaluating"
+        INDEXING = "indexing"
+        ACTIVE = "active"
+        INACTIVE = "inactive"  # complete, but not serving (gate refused it, or superseded and kept for rollback)
+        FAILED = "failed"
+        RETIRED = "retired"  # its vectors were dropped; cannot be activated again
+
+    number = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    config = models.JSONField(default=dict, blank=True)
+    # {"model": {...}, "baselines": {"MostPop": {...}, ...}, "split": {...}}
+    metrics = models.JSONField(default=dict, blank=True)
+    # one dict per epoch: {"epoch", "loss", "val_ndcg@10", "seconds"}
+    curve = models.JSONField(default=list, blank=True)
+    # live progress while a job runs: {"stage", "epoch", "epochs", "loss", "metric", "started", "eta_s"}
+    progress = models.JSONField(default=dict, blank=True)
+    gate_passed = models.BooleanField(null=True, blank=True)
+    gate_reason = models.TextField(blank=True)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    collection_name = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            # Exactly one version serves at a time: a partial unique index on the "active" status.
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.TRAINING, self.Status.EVALUATING, self.Status.INDEXING}
+
+
+class BatchJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    k = models.PositiveSmallIntegerField(default=50)
+    user_ids = models.JSONField(default=list, blank=True, help_text="MovieLens user ids; empty means all users")
+    model_number = models.PositiveIntegerField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    result_path = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"batch job {self.pk} ({self.status})"

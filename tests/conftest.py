@@ -1,0 +1,1 @@
+"""Shared fixtures: small hand-written MovieLens-shaped data (never real MovieLens files)."""
