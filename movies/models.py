@@ -19,9 +19,7 @@ class Genre(models.Model):
 class MovieQuerySet(models.QuerySet):
     def with_mean(self):
         """Annotate ``rating_mean`` from the denormalised counters (no join over ratings)."""
-        return self.annotate(
-            rating_mean=Cast(F("rating_total"), FloatField()) / Cast(F("rating_count"), FloatField())
-        )
+        return self.annotate(rating_mean=Cast(F("rating_total"), FloatField()) / Cast(F("rating_count"), FloatField()))
 
     def popular(self):
         """Most-rated first: the MostPop order used for cold start and fallback."""

@@ -1,0 +1,8 @@
+"""The one application error type; the API maps it to {"message", "extra"} with HTTP 400."""
+
+
+class ApplicationError(Exception):
+    def __init__(self, message: str, extra: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
