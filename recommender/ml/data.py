@@ -1,0 +1,105 @@
+"""Plain-array containers for the catalogue, users and ratings, saved as one .npz file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# MovieLens 1M age bucket codes (ML-100K raw ages are mapped onto these); 0 = unknown.
+AGE_BUCKETS = (1, 18, 25, 35, 45, 50, 56)
+
+
+def age_bucket(age: int) -> int:
+    """Map a raw age in years to the ML-1M bucket code (1 = under 18, 18 = 18-24, ..., 56 = 56+)."""
+    if age <= 0:
+        return 0
+    return max(b for b in AGE_BUCKETS if b == 1 or age >= b)
+
+
+@dataclass
+class Catalog:
+    """Movies: row i describes movie_ids[i]."""
+
+    movie_ids: np.ndarray  # int64 [M]
+    titles: list[str]
+    genres: list[list[str]]
+    years: np.ndarray  # int32 [M], 0 = unknown
+
+    def __len__(self) -> int:
+        return len(self.movie_ids)
+
+
+@dataclass
+class Users:
+    """User profiles: row i describes user_ids[i]."""
+
+    user_ids: np.ndarray  # int64 [U]
+    genders: list[str]  # "M", "F" or "" (unknown)
+    ages: np.ndarray  # int32 [U] ML-1M bucket codes, 0 = unknown
+    occupations: np.ndarray  # int32 [U] 0..20, -1 = unknown
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+
+@dataclass
+class Interactions:
+    """Ratings as parallel arrays."""
+
+    user_ids: np.ndarray  # int64 [N]
+    movie_ids: np.ndarray  # int64 [N]
+    scores: np.ndarray  # float32 [N], 1..5
+    timestamps: np.ndarray  # int64 [N], unix seconds
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def __post_init__(self) -> None:
+        self.user_ids = np.asarray(self.user_ids, dtype=np.int64)
+        self.movie_ids = np.asarray(self.movie_ids, dtype=np.int64)
+        self.scores = np.asarray(self.scores, dtype=np.float32)
+        self.timestamps = np.asarray(self.timestamps, dtype=np.int64)
+
+    def subset(self, mask_or_index: np.ndarray) -> Interactions:
+        """The rows selected by a boolean mask or an index array."""
+        m = mask_or_index
+        return Interactions(self.user_ids[m], self.movie_ids[m], self.scores[m], self.timestamps[m])
+
+
+@dataclass
+class Dataset:
+    """Everything one training run reads."""
+
+    catalog: Catalog
+    users: Users
+    interactions: Interactions
+
+    def save(self, path: str | Path) -> None:
+        """Write one .npz: numeric arrays as arrays, the strings as one JSON document inside it."""
+        strings = {"titles": self.catalog.titles, "genres": self.catalog.genres, "genders": self.users.genders}
+        with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz" to the name
+            np.savez(
+                f,
+                movie_ids=self.catalog.movie_ids.astype(np.int64),
+                years=self.catalog.years.astype(np.int32),
+                user_ids=self.users.user_ids.astype(np.int64),
+                ages=self.users.ages.astype(np.int32),
+                occupations=self.users.occupations.astype(np.int32),
+                r_user_ids=self.interactions.user_ids,
+                r_movie_ids=self.interactions.movie_ids,
+                r_scores=self.interactions.scores,
+                r_timestamps=self.interactions.timestamps,
+                strings=np.array(json.dumps(strings)),
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Dataset:
+        with np.load(path, allow_pickle=False) as z:
+            strings = json.loads(str(z["strings"]))
+            catalog = Catalog(z["movie_ids"], strings["titles"], strings["genres"], z["years"])
+            users = Users(z["user_ids"], strings["genders"], z["ages"], z["occupations"])
+            ratings = Interactions(z["r_user_ids"], z["r_movie_ids"], z["r_scores"], z["r_timestamps"])
+        return cls(catalog, users, ratings)

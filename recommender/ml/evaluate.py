@@ -1,0 +1,99 @@
+"""The evaluation protocol (DESIGN.md §5): full ranking over the catalogue, each user's train movies excluded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from recommender.ml import metrics
+from recommender.ml.data import Catalog, Interactions
+from recommender.ml.split import Split
+
+ScoreFn = Callable[[np.ndarray], np.ndarray]  # user ids int64 [B] -> scores float [B, M] in catalogue order
+POSITIVE_RATING = 4.0
+
+
+def catalog_index(catalog: Catalog, movie_ids: np.ndarray) -> np.ndarray:
+    """Row in the catalogue of each movie id, -1 where the id is not in the catalogue."""
+    return lookup(catalog.movie_ids, movie_ids)
+
+
+def lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each value in ``keys`` (unique, any order), -1 where absent."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(keys) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    order = np.argsort(keys)
+    pos = np.clip(np.searchsorted(keys[order], values), 0, len(keys) - 1)
+    return np.where(keys[order][pos] == values, order[pos], -1).astype(np.int64)
+
+
+def top_k_ranking(
+    score_fn: ScoreFn, user_ids: np.ndarray, seen: dict[int, np.ndarray], k: int, batch: int = 512
+) -> np.ndarray:
+    """Top-k catalogue rows per user [U, k], best first, with the user's ``seen`` rows masked out."""
+    out = np.empty((len(user_ids), k), dtype=np.int64)
+    for start in range(0, len(user_ids), batch):
+        ids = user_ids[start : start + batch]
+        scores = np.array(score_fn(ids), dtype=np.float64)  # [B, M], a copy we may overwrite
+        for row, uid in enumerate(ids):
+            scores[row, seen.get(int(uid), [])] = -np.inf
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # [B, k] unordered
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        out[start : start + len(ids)] = np.take_along_axis(top, order, axis=1)
+    return out
+
+
+def group_rows(interactions: Interactions, rows: np.ndarray) -> dict[int, np.ndarray]:
+    """user id -> catalogue rows of that user's interactions (rows == -1 dropped)."""
+    keep = rows >= 0
+    users, items = interactions.user_ids[keep], rows[keep]
+    order = np.argsort(users, kind="stable")
+    users, items = users[order], items[order]
+    uniq, starts = np.unique(users, return_index=True)
+    return {int(u): a for u, a in zip(uniq, np.split(items, starts[1:]), strict=True)}
+
+
+def _metric_block(top: np.ndarray, relevant: list[np.ndarray], ks, popularity, n_items, suffix: str) -> dict:
+    hits = np.stack([np.isin(t, r) for t, r in zip(top, relevant, strict=True)])  # [U, Kmax]
+    n_rel = np.array([len(r) for r in relevant])
+    out: dict = {f"users{suffix}": len(relevant)}
+    for k in ks:
+        per_user = {
+            "recall": metrics.recall_at_k(hits, n_rel, k),
+            "ndcg": metrics.ndcg_at_k(hits, n_rel, k),
+            "hit": metrics.hit_rate_at_k(hits, k),
+            "precision": metrics.precision_at_k(hits, k),
+        }
+        for name, values in per_user.items():
+            out[f"{name}@{k}{suffix}"] = float(values.mean())
+            out[f"{name}@{k}{suffix}_se"] = metrics.standard_error(values)
+        out[f"coverage@{k}{suffix}"] = metrics.coverage_at_k(top, n_items, k)
+        out[f"mean_pop@{k}{suffix}"] = metrics.mean_popularity_at_k(top, popularity, k)
+    return out
+
+
+def evaluate_scores(score_fn: ScoreFn, split: Split, catalog: Catalog, ks=(10, 20, 50)) -> dict:
+    """Metrics of a scorer under the protocol; relevant = every held-out movie, and (suffix "_pos4") rating >= 4.
+
+    ``mean_pop@K`` is the mean number of train ratings of the recommended movies; every metric has a
+    ``_se`` twin (standard error across users) for the "beyond noise" comparisons.
+    """
+    train_rows = catalog_index(catalog, split.train.movie_ids)
+    test_rows = catalog_index(catalog, split.test.movie_ids)
+    seen = group_rows(split.train, train_rows)
+    popularity = np.bincount(train_rows[train_rows >= 0], minlength=len(catalog)).astype(np.float64)
+    held_out = group_rows(split.test, test_rows)
+    positive = split.test.subset(split.test.scores >= POSITIVE_RATING)
+    held_out_pos = group_rows(positive, test_rows[split.test.scores >= POSITIVE_RATING])
+    user_ids = np.array(sorted(held_out), dtype=np.int64)
+    if len(user_ids) == 0:
+        return {"users": 0}
+    top = top_k_ranking(score_fn, user_ids, seen, min(max(ks), len(catalog)))
+    result = _metric_block(top, [held_out[int(u)] for u in user_ids], ks, popularity, len(catalog), "")
+    pos_mask = np.array([int(u) in held_out_pos for u in user_ids])
+    if pos_mask.any():
+        relevant = [held_out_pos[int(u)] for u in user_ids[pos_mask]]
+        result.update(_metric_block(top[pos_mask], relevant, ks, popularity, len(catalog), "_pos4"))
+    return result
