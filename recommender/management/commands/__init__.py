@@ -1,0 +1,1 @@
+"""train_model, evaluate_model, batch_recommend, sync_vectors."""

@@ -1,0 +1,50 @@
+"""Train a new model version in the foreground: progress bar, metrics beside baselines, quality gate."""
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from recommender.services.report import metrics_table
+from recommender.services.training import model_version_create, model_version_pipeline_run
+from recsite.exceptions import ApplicationError
+
+
+class Command(BaseCommand):
+    help = "Train the two-tower model on all ratings, evaluate it beside the baselines, and activate it if it passes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--config", help="TOML file with hyper-parameters (defaults: recommender/ml/config.toml)")
+        parser.add_argument("--epochs", type=int, help="override the number of epochs")
+        parser.add_argument("--seed", type=int, help="override the random seed")
+
+    def handle(self, *args, **options):
+        overrides = {key: options[key] for key in ("epochs", "seed") if options[key] is not None}
+        if options["config"]:
+            overrides["config_file"] = options["config"]
+        try:
+            version = model_version_create(config=overrides)
+        except (ApplicationError, ValueError, OSError) as exc:
+            raise CommandError(str(getattr(exc, "message", exc))) from exc
+        bar = tqdm(desc=f"model v{version.number}", unit="epoch", disable=options["verbosity"] == 0)
+
+        def on_progress(progress: dict) -> None:
+            if progress.get("stage") == "training":
+                bar.total = progress["epochs"]
+                bar.n = progress["epoch"]
+                bar.set_postfix(loss=f"{progress['loss']:.4f}", val_ndcg10=f"{progress.get('val_ndcg@10', 0):.4f}")
+                bar.refresh()
+            else:
+                bar.set_description(f"model v{version.number}: {progress['stage']}")
+
+        try:
+            version = model_version_pipeline_run(version=version, on_progress=on_progress)
+        except ApplicationError as exc:
+            raise CommandError(f"model v{version.number} failed: {exc.message}") from exc
+        except Exception as exc:
+            raise CommandError(f"model v{version.number} failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            bar.close()
+        self.stdout.write(metrics_table(version.metrics))
+        self.stdout.write(f"\ngate: {'passed' if version.gate_passed else 'refused'} - {version.gate_reason}")
+        self.stdout.write(
+            self.style.SUCCESS(f"model v{version.number} is {version.status}; saved in {version.artifact_path}")
+        )

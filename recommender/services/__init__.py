@@ -1,0 +1,1 @@
+"""Recommender services: dataset export, training pipeline, vectors, recommendations."""

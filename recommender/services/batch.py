@@ -1,0 +1,108 @@
+"""Bulk recommendation: top-k files for many users (batch jobs) and candidate recall for raw histories."""
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from movies.models import Profile, Rating
+from recommender.ml.data import Users
+from recommender.serving import live_model
+from recommender.vectorstore import get_vector_store
+from recsite.exceptions import ApplicationError
+
+from .dataset import users_export
+
+CHUNK = 200
+MILVUS_TOPK_MAX = 16384
+
+
+def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
+    out: dict[int, tuple[list[int], list[float]]] = {pk: ([], []) for pk in user_pks}
+    rows = Rating.objects.filter(user_id__in=user_pks).order_by("user_id", "rated_at", "movie_id")
+    for user_id, movie_id, score in rows.values_list("user_id", "movie_id", "score").iterator(chunk_size=20000):
+        out[user_id][0].append(movie_id)
+        out[user_id][1].append(float(score))
+    return out
+
+
+def _top_k_for(users: Users, k: int) -> list[list[int]]:
+    """Top-k movie ids per user through Milvus, never a movie the user rated."""
+    live = live_model()
+    hist = _histories([int(u) for u in users.user_ids])
+    pairs = [
+        (np.array(hist[int(u)][0], dtype=np.int64), np.array(hist[int(u)][1], dtype=np.float32)) for u in users.user_ids
+    ]
+    vectors = live.model.user_vectors(users, pairs)
+    fetch = min(MILVUS_TOPK_MAX, k + max((len(p[0]) for p in pairs), default=0))
+    results = get_vector_store().search_many(vectors, k=fetch, collection=live.collection)
+    return [[m for m, _ in hits if m not in set(p[0].tolist())][:k] for hits, p in zip(results, pairs, strict=True)]
+
+
+def _selected_profiles(movielens_ids: list[int] | None) -> list[tuple[int, int]]:
+    """(django user pk, MovieLens id) of the chosen MovieLens users, all of them when none are named."""
+    qs = Profile.objects.exclude(movielens_id=None).order_by("movielens_id")
+    if movielens_ids:
+        qs = qs.filter(movielens_id__in=movielens_ids)
+        found = set(qs.values_list("movielens_id", flat=True))
+        unknown = sorted(set(movielens_ids) - found)
+        if unknown:
+            raise ApplicationError(
+                f"unknown MovieLens user ids: {unknown[:20]}", {"field": "users", "ids": unknown[:100]}
+            )
+    return list(qs.values_list("user_id", "movielens_id"))
+
+
+def batch_recommend_write(
+    *,
+    k: int,
+    output: Path,
+    movielens_ids: list[int] | None = None,
+    fmt: str = "jsonl",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write {"user_id": <MovieLens id>, "items": [movie ids best first]} per user (JSONL) or user_id,rank,movie_id
+    rows (CSV); written to a temporary name and renamed, so a reader never sees half a file. Returns the user count."""
+    if fmt not in {"jsonl", "csv"}:
+        raise ApplicationError(f"unknown format {fmt!r}: use jsonl or csv", {"field": "format"})
+    if not 1 <= k <= 1000:
+        raise ApplicationError("k must be between 1 and 1000", {"field": "k"})
+    chosen = _selected_profiles(movielens_ids)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(output.suffix + ".partial")
+    with partial.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh) if fmt == "csv" else None
+        if writer:
+            writer.writerow(["user_id", "rank", "movie_id"])
+        for start in range(0, len(chosen), CHUNK):
+            chunk = chosen[start : start + CHUNK]
+            users = users_export([pk for pk, _ in chunk])
+            by_pk = dict(chunk)
+            for pk, items in zip(users.user_ids, _top_k_for(users, k), strict=True):
+                if writer:
+                    writer.writerows([by_pk[int(pk)], rank, m] for rank, m in enumerate(items, 1))
+                else:
+                    fh.write(json.dumps({"user_id": by_pk[int(pk)], "items": items}) + "\n")
+            if on_progress:
+                on_progress(min(start + CHUNK, len(chosen)), len(chosen))
+    partial.replace(output)
+    return len(chosen)
+
+
+def candidates_recall(*, histories: list[list[int]], top_k: int) -> list[list[int]]:
+    """For each raw history (movie ids), the top_k movie ids from the live model, excluding the inputs."""
+    live = live_model()
+    n = len(histories)
+    users = Users(
+        user_ids=np.full(n, -1, dtype=np.int64),
+        genders=[""] * n,
+        ages=np.zeros(n, dtype=np.int32),
+        occupations=np.full(n, -1, dtype=np.int32),
+    )
+    pairs = [(np.array(h, dtype=np.int64), np.full(len(h), 5.0, dtype=np.float32)) for h in histories]
+    vectors = live.model.user_vectors(users, pairs)
+    fetch = min(MILVUS_TOPK_MAX, top_k + max((len(h) for h in histories), default=0))
+    results = get_vector_store().search_many(vectors, k=fetch, collection=live.collection)
+    return [[m for m, _ in hits if m not in set(h)][:top_k] for hits, h in zip(results, histories, strict=True)]

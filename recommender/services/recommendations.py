@@ -1,0 +1,221 @@
+"""Recommendations for the site, the API and batch jobs: user vector -> Milvus search -> re-rank -> hydrate.
+
+Freshness: nothing user-specific is cached between requests. Every call reads the user's current ratings (one
+indexed query), so a rating saved now shapes the very next answer, in any process. Movie rows are cached
+(see movie_details) because they change only when a movie is edited or re-rated (counters may lag by
+MOVIE_CACHE_SECONDS). Any failure of the vector store or a missing model degrades to popularity, flagged.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.cache import cache
+
+from movies.models import Movie, Profile
+from movies.selectors import movies_by_ids, user_history
+from recommender.serving import LiveModel, NoLiveModel, live_model
+from recommender.vectorstore import VectorStoreError, get_vector_store
+
+log = logging.getLogger(__name__)
+
+MOVIE_CACHE_SECONDS = 60
+EXCLUDE_IN_FILTER_MAX = 300  # beyond this many rated movies, over-fetch and drop them here instead of in Milvus
+LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
+
+
+@dataclass
+class RecommendedItem:
+    movie: Movie
+    score: float
+    because: Movie | None = None
+    predicted_rating: float | None = None
+
+
+@dataclass
+class Recommendations:
+    items: list[RecommendedItem] = field(default_factory=list)
+    fallback: bool = False
+    fallback_reason: str = ""
+    model_version: int | None = None
+
+
+# --- movie details (DB + cache) ---------------------------------------------------------------------------
+
+
+def movie_details(ids) -> dict[int, Movie]:
+    """Movies by id with genres, from the cache where possible (one get_many, one query for the misses)."""
+    ids = [int(i) for i in ids]
+    keys = {f"movie:{i}": i for i in ids}
+    found = {keys[k]: m for k, m in cache.get_many(list(keys)).items()}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        fresh = movies_by_ids(missing)
+        cache.set_many({f"movie:{i}": m for i, m in fresh.items()}, MOVIE_CACHE_SECONDS)
+        found.update(fresh)
+    return found
+
+
+def _hydrate(scored: list[tuple[int, float]], because: dict[int, int] | None = None) -> list[RecommendedItem]:
+    movies = movie_details([m for m, _ in scored] + list((because or {}).values()))
+    items = []
+    for movie_id, score in scored:
+        if movie_id in movies:
+            reason = movies.get((because or {}).get(movie_id))
+            items.append(RecommendedItem(movie=movies[movie_id], score=float(score), because=reason))
+    return items
+
+
+# --- popularity (cold start and fallback) -----------------------------------------------------------------
+
+
+def popular_movies(
+    *, k: int = 10, user=None, genre: str | None = None, year_min=None, year_max=None
+) -> Recommendations:
+    """Most-rated movies, without those the user rated."""
+    qs = Movie.objects.popular()
+    if genre:
+        qs = qs.filter(genres__name=genre)
+    if year_min is not None:
+        qs = qs.filter(year__gte=year_min)
+    if year_max is not None:
+        qs = qs.filter(year__lte=year_max)
+    if user is not None and getattr(user, "is_authenticated", False):
+        qs = qs.exclude(ratings__user=user)
+    rows = list(qs.values_list("id", "rating_count")[:k])
+    top = max([c for _, c in rows], default=1) or 1
+    return Recommendations(items=_hydrate([(m, c / top) for m, c in rows]))
+
+
+def _fallback(reason: str, **kwargs) -> Recommendations:
+    result = popular_movies(**kwargs)
+    result.fallback, result.fallback_reason = True, reason
+    return result
+
+
+# --- personalised -----------------------------------------------------------------------------------------
+
+
+def _profile_of(user) -> tuple[str, int, int | None]:
+    profile = Profile.objects.filter(user_id=user.pk).values_list("gender", "age", "occupation").first()
+    return profile or ("", 0, None)
+
+
+def _search(live: LiveModel, vector, *, k, rated: set[int], genre, year_min, year_max) -> list[tuple[int, float]]:
+    store = get_vector_store()
+    genres = [genre] if genre else []
+    if len(rated) <= EXCLUDE_IN_FILTER_MAX:
+        return store.search(
+            vector,
+            k=k,
+            exclude_ids=rated,
+            genres=genres,
+            year_min=year_min,
+            year_max=year_max,
+            collection=live.collection,
+        )
+    hits = store.search(
+        vector, k=k + len(rated), genres=genres, year_min=year_min, year_max=year_max, collection=live.collection
+    )
+    return [(m, s) for m, s in hits if m not in rated][:k]
+
+
+def _explore(hits: list[tuple[int, float]], k: int, explore: float) -> list[tuple[int, float]]:
+    """Reserve round(k * explore) slots for the best-matched movies with few ratings (exploration weight)."""
+    slots = round(k * explore)
+    if slots <= 0:
+        return hits[:k]
+    counts = dict(Movie.objects.filter(pk__in=[m for m, _ in hits]).values_list("id", "rating_count"))
+    tail = [h for h in hits if counts.get(h[0], 0) <= LONG_TAIL_MAX_RATINGS][:slots]
+    head = [h for h in hits if h not in tail][: k - len(tail)]
+    return sorted(head + tail, key=lambda h: -h[1])
+
+
+def _diversify(hits: list[tuple[int, float]], k: int, max_per_genre: int | None) -> list[tuple[int, float]]:
+    """At most max_per_genre results share a first genre (greedy, best first)."""
+    if not max_per_genre:
+        return hits[:k]
+    movies = movie_details([m for m, _ in hits])
+    used: dict[str, int] = {}
+    kept = []
+    for movie_id, score in hits:
+        names = [g.name for g in movies[movie_id].genres.all()] if movie_id in movies else []
+        first = names[0] if names else ""
+        if used.get(first, 0) < max_per_genre:
+            used[first] = used.get(first, 0) + 1
+            kept.append((movie_id, score))
+        if len(kept) == k:
+            break
+    return kept
+
+
+def _because(live: LiveModel, picks: list[int], history: tuple[list[int], list[int]]) -> dict[int, int]:
+    """For each pick, the rated movie closest to it in vector space (preferring movies rated 4-5)."""
+    rated_ids, scores = history
+    liked = [m for m, s in zip(rated_ids, scores, strict=True) if s >= 4] or list(rated_ids)
+    liked = [m for m in liked if m in live.row_of]
+    if not liked or not picks:
+        return {}
+    sims = live.vectors_for(picks) @ live.vectors_for(liked).T  # [P, L]
+    known = [m for m in picks if m in live.row_of]
+    return {pick: liked[int(j)] for pick, j in zip(known, sims.argmax(axis=1), strict=True)}
+
+
+def recommend_for_user(
+    *, user, k: int = 10, genre=None, year_min=None, year_max=None, explore: float = 0.0, max_per_genre=None
+) -> Recommendations:
+    """Top-k movies for a user from the live model; popularity (flagged) when no model or store can serve."""
+    kwargs = {"k": k, "user": user, "genre": genre, "year_min": year_min, "year_max": year_max}
+    if user is None or not getattr(user, "is_authenticated", False):
+        return popular_movies(**kwargs)
+    history = user_history(user_id=user.pk)
+    gender, age, occupation = _profile_of(user)
+    if not history[0] and not gender and not age and occupation is None:
+        return _fallback("no ratings or profile yet: popular movies", **kwargs)
+    try:
+        live = live_model()
+        vector = live.user_vector(user_id=user.pk, gender=gender, age=age, occupation=occupation, history=history)
+        pool = k * 5 if (explore or max_per_genre) else k
+        hits = _search(live, vector, k=pool, rated=set(history[0]), genre=genre, year_min=year_min, year_max=year_max)
+    except (NoLiveModel, VectorStoreError) as exc:
+        log.warning("recommendations for user %s fall back to popularity: %s", user.pk, exc)
+        return _fallback(str(exc), **kwargs)
+    hits = _diversify(_explore(hits, len(hits) if max_per_genre else k, explore), k, max_per_genre)
+    items = _hydrate(hits, _because(live, [m for m, _ in hits], history))
+    return Recommendations(items=items, model_version=live.version.number)
+
+
+def similar_movies(*, movie_id: int, k: int = 10) -> Recommendations:
+    """Movies whose vectors are closest to this movie's (a Milvus search with the movie's own vector)."""
+    try:
+        live = live_model()
+        if movie_id not in live.row_of:
+            raise NoLiveModel(f"movie {movie_id} has no vector in model v{live.version.number}")
+        vector = live.vectors_for([movie_id])[0]
+        hits = get_vector_store().search(vector, k=k, exclude_ids=[movie_id], collection=live.collection)
+    except (NoLiveModel, VectorStoreError) as exc:
+        log.info("similar movies for %s fall back to popularity: %s", movie_id, exc)
+        result = popular_movies(k=k + 1)
+        result.items = [i for i in result.items if i.movie.pk != movie_id][:k]
+        result.fallback, result.fallback_reason = True, str(exc)
+        return result
+    return Recommendations(items=_hydrate(hits), model_version=live.version.number)
+
+
+def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
+    """Order the given movies for the user by model score (personalised ranking)."""
+    ids = list(dict.fromkeys(int(m) for m in movie_ids))
+    try:
+        live = live_model()
+    except (NoLiveModel, VectorStoreError) as exc:
+        counts = dict(Movie.objects.filter(pk__in=ids).values_list("id", "rating_count"))
+        top = max(counts.values(), default=1) or 1
+        scored = sorted(((m, counts[m] / top) for m in ids if m in counts), key=lambda h: -h[1])
+        return Recommendations(items=_hydrate(scored), fallback=True, fallback_reason=str(exc))
+    gender, age, occupation = _profile_of(user)
+    history = user_history(user_id=user.pk)
+    vector = live.user_vector(user_id=user.pk, gender=gender, age=age, occupation=occupation, history=history)
+    known = [m for m in ids if m in live.row_of]
+    scores = live.vectors_for(known) @ vector if known else np.zeros(0)
+    scored = sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1])
+    return Recommendations(items=_hydrate(scored), model_version=live.version.number)

@@ -1,0 +1,20 @@
+"""Plain-text metric tables: the model beside its baselines (CLI, logs, admin)."""
+
+COLUMNS = ("recall@10", "recall@50", "ndcg@10", "ndcg@50", "hit@10", "precision@10", "coverage@50", "mean_pop@10")
+
+
+def metrics_table(metrics: dict, *, model_label: str = "two-tower") -> str:
+    """Rows: the model, then each baseline; columns: COLUMNS (missing values shown as '-')."""
+    rows = [(model_label, metrics.get("model", {}))] + list(metrics.get("baselines", {}).items())
+    width = max(len(name) for name, _ in rows) + 2
+    head = "method".ljust(width) + "".join(c.rjust(14) for c in COLUMNS)
+    lines = [head, "-" * len(head)]
+    for name, values in rows:
+        cells = []
+        for col in COLUMNS:
+            value = values.get(col)
+            cells.append(
+                ("-" if value is None else (f"{value:.1f}" if col.startswith("mean_pop") else f"{value:.4f}")).rjust(14)
+            )
+        lines.append(name.ljust(width) + "".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""The live model inside this process: which version serves (read from the Milvus alias), its loaded towers and
+the movie-vector matrix used for explanations. Reloaded when the alias moves; nothing here touches requests."""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recommender.ml.data import Users
+from recommender.ml.model import TwoTowerModel
+from recommender.models import ModelVersion
+from recommender.vectorstore import VectorStore, VectorStoreError, get_vector_store
+
+from .services.dataset import catalog_export
+
+log = logging.getLogger(__name__)
+
+LIVE_CHECK_SECONDS = 1.0  # how long a process trusts its idea of the live version before asking Milvus again
+
+
+@dataclass
+class LiveModel:
+    version: ModelVersion
+    model: TwoTowerModel
+    collection: str
+    movie_ids: np.ndarray  # int64 [M]
+    movie_vectors: np.ndarray  # float32 [M, d], row i for movie_ids[i]
+    row_of: dict[int, int]
+
+    def vectors_for(self, movie_ids) -> np.ndarray:
+        rows = [self.row_of[m] for m in movie_ids if m in self.row_of]
+        return self.movie_vectors[rows]
+
+    def user_vector(self, *, user_id: int, gender: str, age: int, occupation: int, history) -> np.ndarray:
+        users = Users(
+            user_ids=np.array([user_id], dtype=np.int64),
+            genders=[gender or ""],
+            ages=np.array([age or 0], dtype=np.int32),
+            occupations=np.array([-1 if occupation is None else occupation], dtype=np.int32),
+        )
+        movie_ids, scores = history
+        hist = (np.asarray(movie_ids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
+        return self.model.user_vectors(users, [hist])[0]
+
+
+class NoLiveModel(Exception):
+    """No version is serving (none trained, alias missing, artifact gone): callers fall back to popularity."""
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: LiveModel | None = None
+        self._checked_at = 0.0
+        self._live_number: int | None = None
+
+    def get(self, store: VectorStore | None = None) -> LiveModel:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked_at > LIVE_CHECK_SECONDS or self._live_number is None:
+                store = store or get_vector_store()
+                try:
+                    self._live_number = store.live_version()
+                except VectorStoreError:
+                    self._live_number = None
+                    raise
+                finally:
+                    self._checked_at = now
+            number = self._live_number
+            if number is None:
+                raise NoLiveModel("no collection is live in Milvus")
+            if self._live is None or self._live.version.number != number:
+                self._live = self._load(number, store or get_vector_store())
+            return self._live
+
+    def _load(self, number: int, store: VectorStore) -> LiveModel:
+        version = ModelVersion.objects.filter(number=number).first()
+        if version is None or not version.artifact_path or not Path(version.artifact_path).exists():
+            raise NoLiveModel(f"model version {number} is live in Milvus but its artifact is missing")
+        started = time.perf_counter()
+        model = TwoTowerModel.load(version.artifact_path)
+        catalog = catalog_export()
+        vectors = model.movie_vectors(catalog)
+        log.info("loaded model v%s in %.2fs", number, time.perf_counter() - started)
+        ids = catalog.movie_ids
+        return LiveModel(
+            version=version,
+            model=model,
+            collection=store.collection_name(number),
+            movie_ids=ids,
+            movie_vectors=vectors,
+            row_of={int(m): i for i, m in enumerate(ids)},
+        )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._live, self._live_number, self._checked_at = None, None, 0.0
+
+
+registry = _Registry()
+
+
+def live_model() -> LiveModel:
+    """The serving model of this process; raises NoLiveModel or VectorStoreError when there is none."""
+    return registry.get()
