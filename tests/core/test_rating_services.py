@@ -1,0 +1,102 @@
+"""rating_upsert / rating_delete keep counters in step, validate input and announce changes after commit."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from movies.models import Movie, Rating
+from movies.services import profile_update, rating_delete, rating_upsert
+from movies.signals import rating_changed
+from recsite.exceptions import ApplicationError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user():
+    return get_user_model().objects.create_user("alice", password="pw-alice-123")
+
+
+@pytest.fixture
+def movie():
+    return Movie.objects.create(id=1, title="Toy Story (1995)", year=1995)
+
+
+def test_create_change_delete_keep_counters(user, movie):
+    rating, created = rating_upsert(user=user, movie_id=1, score=4)
+    assert created and rating.score == 4
+    movie.refresh_from_db()
+    assert (movie.rating_count, movie.rating_total) == (1, 4)
+
+    rating, created = rating_upsert(user=user, movie_id=1, score="2")
+    assert not created and rating.score == 2
+    movie.refresh_from_db()
+    assert (movie.rating_count, movie.rating_total) == (1, 2)
+    assert Rating.objects.count() == 1
+
+    assert rating_delete(user=user, movie_id=1) is True
+    movie.refresh_from_db()
+    assert (movie.rating_count, movie.rating_total) == (0, 0)
+    assert rating_delete(user=user, movie_id=1) is False
+
+
+@pytest.mark.parametrize(
+    ("score", "message"),
+    [
+        (0, "outside 1-5"),
+        (6, "outside 1-5"),
+        ("abc", "integer"),
+        (None, "integer"),
+        (True, "integer"),
+        (4.5, "integer"),
+    ],
+)
+def test_bad_scores_are_refused_and_nothing_is_written(user, movie, score, message):
+    with pytest.raises(ApplicationError, match=message):
+        rating_upsert(user=user, movie_id=1, score=score)
+    assert Rating.objects.count() == 0
+    movie.refresh_from_db()
+    assert movie.rating_count == 0
+
+
+def test_unknown_movie_is_refused(user):
+    with pytest.raises(ApplicationError, match="movie 99 does not exist"):
+        rating_upsert(user=user, movie_id=99, score=3)
+
+
+def test_database_enforces_score_range_and_uniqueness(user, movie):
+    from django.utils import timezone
+
+    for bad in (0, 6):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Rating.objects.create(user=user, movie=movie, score=bad, rated_at=timezone.now())
+    Rating.objects.create(user=user, movie=movie, score=3, rated_at=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Rating.objects.create(user=user, movie=movie, score=4, rated_at=timezone.now())
+
+
+def test_rating_changed_is_sent_after_commit(user, movie, django_capture_on_commit_callbacks):
+    seen = []
+
+    def receiver(sender, user_id, movie_id, **kwargs):
+        seen.append((user_id, movie_id))
+
+    rating_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            rating_upsert(user=user, movie_id=1, score=5)
+            assert seen == []  # not before the commit
+        assert seen == [(user.pk, 1)]
+    finally:
+        rating_changed.disconnect(receiver)
+
+
+def test_profile_update_validates_choices(user):
+    profile = profile_update(user=user, gender="F", age=25, occupation=12)
+    assert (profile.gender, profile.age, profile.occupation) == ("F", 25, 12)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        profile_update(user=user, gender="X", age=25, occupation=12)
+    with pytest.raises(ValidationError):
+        profile_update(user=user, age=19)
