@@ -1,0 +1,395 @@
+"""VectorStore: versioned movie-vector collections in Milvus (Lite or server) behind one serving alias."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .filters import MAX_GENRE_LENGTH, ML1M_GENRES, as_movie_id, as_movie_ids, build_filter
+from .lite import LiteRegistry, client_error_message
+
+logger = logging.getLogger(__name__)
+
+MAX_GENRES_PER_MOVIE = 32
+MAX_TOP_K = 16384  # Milvus's topk ceiling
+INSERT_BATCH = 5000  # ~5 MB of 256-d float32 per gRPC message, far under the 64 MB default cap
+NOT_LOADED_CODE = 101  # milvus-lite: "call load() before search/get/query"
+
+
+class VectorStoreError(Exception):
+    """Any failure of the vector store itself (connection, missing collection, Milvus error)."""
+
+
+class LiveCollectionError(VectorStoreError):
+    """Refused: the operation would drop or rebuild the collection the alias serves from."""
+
+
+class VectorStore:
+    """All Milvus access for movie vectors; one client, every call serialized by a per-URI lock."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        token: str = "",
+        alias: str = "movies_live",
+        prefix: str = "movies_v",
+        timeout: float = 10.0,
+        index_type: str = "HNSW",
+        metric: str = "COSINE",
+        build_timeout: float = 900.0,
+    ) -> None:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):
+            raise ValueError("alias and prefix must be Milvus identifiers (letters, digits, underscore)")
+        if index_type not in ("HNSW", "IVF_FLAT", "FLAT"):
+            raise ValueError(f"index_type must be HNSW, IVF_FLAT or FLAT, got {index_type!r}")
+        self.is_lite = not re.match(r"^(https?|tcp|unix)://", uri) and not uri.startswith("unix:")
+        if self.is_lite:
+            if not uri.endswith(".db"):
+                raise ValueError(f"a Milvus Lite path must end with .db (pymilvus routes on it): {uri!r}")
+            uri = str(Path(uri).expanduser().resolve())
+        self.uri, self.token, self.alias, self.prefix = uri, token, alias, prefix
+        self.timeout, self.index_type, self.metric = float(timeout), index_type, metric
+        self.build_timeout = max(float(build_timeout), self.timeout)  # index builds outlast a search deadline
+        self.known_genres: set[str] = set(ML1M_GENRES)
+        self._lock = LiteRegistry.lock_for(uri)
+        self._client = None
+
+    # --- connection -------------------------------------------------------------------------
+
+    def _connect(self):
+        """Open the client lazily (under the lock) so a dead store never breaks process start-up."""
+        from pymilvus import MilvusClient
+
+        if self.is_lite:
+            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            LiteRegistry.acquire(self.uri)
+        try:
+            client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout)
+        except Exception:
+            if self.is_lite:
+                LiteRegistry.release(self.uri)
+            raise
+        self._client = client
+        try:
+            self._load_live(client)  # after a restart nothing is loaded: load before the first search
+        except Exception as exc:  # the alias may not exist yet; searches will say so themselves
+            logger.info("vector store %s: live collection not loaded at connect: %s", self.uri, exc)
+        return client
+
+    @contextlib.contextmanager
+    def _calling(self, what: str) -> Iterator:
+        """Hold the lock, hand out the client, and turn every failure into a VectorStoreError."""
+        with self._lock:
+            try:
+                yield self._client or self._connect()
+            except (VectorStoreError, ValueError):
+                raise
+            except Exception as exc:
+                message = client_error_message(exc, self.uri)
+                if getattr(exc, "code", None) not in (100, NOT_LOADED_CODE, 1100):
+                    self._drop_client()  # transport-level trouble: reconnect on the next call
+                raise VectorStoreError(f"{what} failed ({self.uri}): {message}") from exc
+
+    def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+            if self.is_lite:
+                LiteRegistry.release(self.uri)
+
+    def close(self) -> None:
+        """Close the client; for Lite the embedded server stops when its last store closes (frees the dir lock)."""
+        with self._lock:
+            self._drop_client()
+
+    # --- names and versions -----------------------------------------------------------------
+
+    def collection_name(self, version: int) -> str:
+        return f"{self.prefix}{as_movie_id(version)}"
+
+    def _version_of(self, name: str) -> int | None:
+        match = re.fullmatch(rf"{re.escape(self.prefix)}(\d+)", name)
+        return int(match.group(1)) if match else None
+
+    def list_versions(self) -> list[int]:
+        with self._calling("list collections") as client:
+            names = client.list_collections(timeout=self.timeout)
+        return sorted(v for v in map(self._version_of, names) if v is not None)
+
+    def _live_name(self, client) -> str | None:
+        aliases = client.list_aliases(timeout=self.timeout).get("aliases", [])
+        if self.alias not in aliases:
+            return None
+        return client.describe_alias(self.alias, timeout=self.timeout)["collection_name"]
+
+    def live_version(self) -> int | None:
+        with self._calling("describe alias") as client:
+            name = self._live_name(client)
+        return None if name is None else self._version_of(name)
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def _load(self, client, name: str) -> None:
+        state = client.get_load_state(name, timeout=self.timeout)["state"]
+        if getattr(state, "name", str(state)) != "Loaded":
+            client.load_collection(name, timeout=self.timeout)
+
+    def _load_live(self, client) -> None:
+        name = self._live_name(client)
+        if name is not None:
+            self._load(client, name)
+
+    def ensure_loaded(self) -> None:
+        """Load the live collection (connect does this too; call it from a ready-check after restarts)."""
+        with self._calling("load live collection") as client:
+            self._load_live(client)
+
+    def _with_load_retry(self, client, name: str, call):
+        """Run call(); if the collection was released (restart, other process) load it once and retry."""
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            return call()
+        except MilvusException as exc:
+            if exc.code != NOT_LOADED_CODE:
+                raise
+            target = client.describe_alias(name)["collection_name"] if name == self.alias else name
+            client.load_collection(target, timeout=self.timeout)
+            return call()
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def _rows(self, version, movie_ids, vectors, genres, years) -> Iterator[list[dict]]:
+        """Validate the arrays together and yield insert batches of row dicts."""
+        ids = as_movie_ids(np.asarray(movie_ids).tolist())
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        years_list = [0 if y is None or (isinstance(y, float) and np.isnan(y)) else int(y) for y in list(years)]
+        if vecs.ndim != 2 or not (len(ids) == len(vecs) == len(genres) == len(years_list)):
+            raise ValueError("movie_ids, vectors (2-D), genres and years must have the same length")
+        if len(set(ids)) != len(ids):
+            raise ValueError("movie_ids contain duplicates")
+        if not np.isfinite(vecs).all():
+            raise ValueError("vectors contain NaN or infinity")
+        for names in genres:
+            if isinstance(names, str) or len(names) > MAX_GENRES_PER_MOVIE:
+                raise ValueError(f"genres must be lists of at most {MAX_GENRES_PER_MOVIE} names, got {names!r}")
+            if any(not isinstance(g, str) or not 0 < len(g) <= MAX_GENRE_LENGTH for g in names):
+                raise ValueError(f"genre names must be 1..{MAX_GENRE_LENGTH} characters: {names!r}")
+        self.known_genres.update(g for names in genres for g in names)
+        for start in range(0, len(ids), INSERT_BATCH):
+            stop = min(start + INSERT_BATCH, len(ids))
+            yield [
+                {"movie_id": ids[i], "vector": vecs[i], "model_version": version, "genres": list(genres[i]),
+                 "year": years_list[i]}
+                for i in range(start, stop)
+            ]  # fmt: skip
+
+    def _schema(self, client, dim: int):
+        from pymilvus import DataType
+
+        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("movie_id", DataType.INT64, is_primary=True)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_field("model_version", DataType.INT64)
+        schema.add_field(
+            "genres",
+            DataType.ARRAY,
+            element_type=DataType.VARCHAR,
+            max_capacity=MAX_GENRES_PER_MOVIE,
+            max_length=MAX_GENRE_LENGTH,
+        )
+        schema.add_field("year", DataType.INT64)
+        return schema
+
+    def _index_params(self, client, rows: int):
+        params = client.prepare_index_params()
+        if self.index_type == "HNSW":
+            build = {"M": 16, "efConstruction": 200}
+        elif self.index_type == "IVF_FLAT":
+            build = {"nlist": int(max(1, min(4096, 4 * np.sqrt(max(rows, 1)))))}
+        else:
+            build = {}
+        params.add_index("vector", index_type=self.index_type, metric_type=self.metric, params=build)
+        return params
+
+    def _wait_for_index(self, client, name: str) -> None:
+        deadline, pause = time.monotonic() + self.build_timeout, 0.01
+        while True:
+            info = client.describe_index(name, "vector", timeout=self.timeout)
+            if info.get("state") == "Finished" and not info.get("pending_index_rows"):
+                return
+            if info.get("state") == "Failed" or time.monotonic() > deadline:
+                raise VectorStoreError(f"index on {name} not built: {info}")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def build_collection(self, version: int, movie_ids, vectors, genres, years, *, force: bool = False) -> str:
+        """(Re)create the version's collection, insert, flush, index and load it; the alias is not touched.
+
+        Rebuilding the collection the alias serves from is refused unless force=True (it would break serving).
+        """
+        name = self.collection_name(version)
+        batches = list(self._rows(int(version), movie_ids, vectors, genres, years))  # validate before dropping
+        dim = int(np.asarray(vectors).shape[1])
+        with self._calling(f"build collection {name}") as client:
+            if client.has_collection(name, timeout=self.timeout):
+                if self._live_name(client) == name and not force:
+                    raise LiveCollectionError(f"{name} is live behind alias {self.alias}; switch first or force")
+                client.drop_collection(name, timeout=self.timeout)
+            client.create_collection(name, schema=self._schema(client, dim), timeout=self.timeout)
+            for batch in batches:
+                client.insert(name, batch, timeout=self.build_timeout)
+            client.flush(name, timeout=self.build_timeout)  # without flush Lite keeps rows only in the memtable
+            params = self._index_params(client, sum(map(len, batches)))
+            # sync=False: pymilvus's own wait sleeps a fixed 0.5 s per poll; ours polls from 10 ms up
+            client.create_index(name, params, timeout=self.build_timeout, sync=False)
+            self._wait_for_index(client, name)
+            client.load_collection(name, timeout=self.build_timeout)
+        logger.info("vector store: built %s (%d vectors, dim %d)", name, sum(map(len, batches)), dim)
+        return name
+
+    def upsert_vectors(self, version: int, movie_ids, vectors, genres, years) -> int:
+        """Insert or replace some or all movies of an existing version's collection; returns rows written."""
+        name = self.collection_name(version)
+        batches = list(self._rows(int(version), movie_ids, vectors, genres, years))
+        with self._calling(f"upsert into {name}") as client:
+            if not client.has_collection(name, timeout=self.timeout):
+                raise VectorStoreError(f"collection {name} does not exist; build it first")
+            for batch in batches:
+                client.upsert(name, batch, timeout=self.build_timeout)
+            client.flush(name, timeout=self.build_timeout)
+        return sum(map(len, batches))
+
+    # --- alias ------------------------------------------------------------------------------
+
+    def switch_alias(self, version: int) -> None:
+        """Point the alias at a complete, loaded collection in one alter (create the first time)."""
+        name = self.collection_name(version)
+        with self._calling(f"switch alias {self.alias} to {name}") as client:
+            if not client.has_collection(name, timeout=self.timeout):
+                raise VectorStoreError(f"collection {name} does not exist")
+            self._load(client, name)  # load first, so the first search after the switch finds it ready
+            if self._live_name(client) is None:
+                client.create_alias(name, self.alias, timeout=self.timeout)
+            else:
+                client.alter_alias(name, self.alias, timeout=self.timeout)
+        logger.info("vector store: alias %s -> %s", self.alias, name)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _search_params(self, k: int) -> dict:
+        if self.index_type == "HNSW":
+            return {"params": {"ef": max(64, 2 * k)}}  # ef below k would return fewer hits
+        if self.index_type == "IVF_FLAT":
+            return {"params": {"nprobe": 32}}
+        return {}
+
+    def search(self, vector, *, k: int, collection: str | None = None, **filters) -> list[tuple[int, float]]:
+        """Top-k (movie_id, score) best first, on the alias unless a collection is named.
+
+        filters: exclude_ids, genres, year_min, year_max, known_genres, genre_mode (see build_filter).
+        """
+        query = np.asarray(vector, dtype=np.float32)
+        if query.ndim != 1:
+            raise ValueError(f"search takes one 1-D vector, got shape {query.shape}")
+        return self.search_many(query[None, :], k=k, collection=collection, **filters)[0]
+
+    def search_many(
+        self,
+        vectors,
+        *,
+        k: int,
+        collection: str | None = None,
+        exclude_per_query: Sequence[Iterable[int]] | None = None,
+        **filters,
+    ) -> list[list[tuple[int, float]]]:
+        """Batch search; exclude_per_query gives each query its own exclusions (over-fetch, then drop)."""
+        queries = np.ascontiguousarray(vectors, dtype=np.float32)
+        if queries.ndim != 2 or not np.isfinite(queries).all():
+            raise ValueError("vectors must be a finite 2-D array (one row per query)")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_TOP_K:
+            raise ValueError(f"k must be an integer in 1..{MAX_TOP_K}, got {k!r}")
+        own = [set(as_movie_ids(ex)) for ex in exclude_per_query] if exclude_per_query is not None else None
+        if own is not None and len(own) != len(queries):
+            raise ValueError("exclude_per_query must have one entry per query vector")
+        filters.setdefault("known_genres", self.known_genres)
+        expr = build_filter(**filters)
+        limit = min(MAX_TOP_K, k + max(map(len, own), default=0)) if own else k
+        name = collection or self.alias
+        with self._calling(f"search {name}") as client:
+            hits = self._with_load_retry(
+                client,
+                name,
+                lambda: client.search(
+                    name,
+                    data=list(queries),
+                    limit=limit,
+                    filter=expr,
+                    output_fields=["movie_id"],  # without it Lite returns every field, vectors included
+                    search_params=self._search_params(limit),
+                    timeout=self.timeout,
+                ),
+            )
+        results = []
+        for row, per_query in enumerate(hits):
+            pairs = [(int(h["movie_id"]), float(h["distance"])) for h in per_query]
+            if own is not None:
+                pairs = [p for p in pairs if p[0] not in own[row]]
+            results.append(pairs[:k])
+        return results
+
+    def get_vectors(self, movie_ids: Sequence[int], *, collection: str | None = None) -> dict[int, np.ndarray]:
+        """Stored vectors by movie id (missing ids are simply absent)."""
+        ids = as_movie_ids(movie_ids)
+        if not ids:
+            return {}
+        name = collection or self.alias
+        with self._calling(f"get vectors from {name}") as client:
+            rows = self._with_load_retry(
+                client,
+                name,
+                lambda: client.get(name, ids=ids, output_fields=["movie_id", "vector"], timeout=self.timeout),
+            )
+        return {int(r["movie_id"]): np.asarray(r["vector"], dtype=np.float32) for r in rows}
+
+    def count(self, collection: str | None = None) -> int:
+        """Rows in a collection (the live one by default); count(*) stays exact after upserts."""
+        name = collection or self.alias
+        with self._calling(f"count {name}") as client:
+            rows = self._with_load_retry(
+                client,
+                name,
+                lambda: client.query(name, filter="", output_fields=["count(*)"], timeout=self.timeout),
+            )
+        return int(rows[0]["count(*)"])
+
+    # --- dropping ---------------------------------------------------------------------------
+
+    def drop_collection(self, version: int, *, force: bool = False) -> None:
+        """Drop one version (idempotent); the live one only with force=True, which drops the alias too."""
+        name = self.collection_name(version)
+        with self._calling(f"drop {name}") as client:
+            if not client.has_collection(name, timeout=self.timeout):
+                return
+            if self._live_name(client) == name:
+                if not force:
+                    raise LiveCollectionError(f"{name} is live behind alias {self.alias}; pass force=True")
+                client.drop_alias(self.alias, timeout=self.timeout)
+            client.drop_collection(name, timeout=self.timeout)
+
+    def drop_all(self) -> None:
+        """Drop the alias and every collection named with this store's prefix (idempotent)."""
+        with self._calling("drop all vector collections") as client:
+            if self._live_name(client) is not None:
+                client.drop_alias(self.alias, timeout=self.timeout)
+            for name in client.list_collections(timeout=self.timeout):
+                if self._version_of(name) is not None:
+                    client.drop_collection(name, timeout=self.timeout)
