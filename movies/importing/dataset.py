@@ -1,0 +1,108 @@
+"""One in-memory shape for both MovieLens layouts, the importer's error, and line-level helpers."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+ENCODING = "iso-8859-1"  # GroupLens ships both layouts as Latin-1 bytes
+MAX_ID = 2**31 - 1  # Movie.id and Profile.movielens_id are 32-bit integer columns
+MAX_TIMESTAMP = 253402300799  # 9999-12-31 23:59:59 UTC, the last instant a datetime can hold
+TITLE_MAX = 255
+GENRE_MAX = 40
+ZIP_MAX = 16
+
+
+class MovieLensImportError(Exception):
+    """Bad input or an unreachable source; the message is written for the person running the import."""
+
+
+def line_error(file_name: str, line_no: int, message: str) -> MovieLensImportError:
+    """The one error format for bad input: ``ratings.dat line 17: score 6 is outside 1-5``."""
+    return MovieLensImportError(f"{file_name} line {line_no}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class MovieRecord:
+    id: int
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    gender: str  # "M" or "F"
+    age: int  # ML-1M age bucket: 1, 18, 25, 35, 45, 50, 56
+    occupation: int  # ML-1M occupation code 0-20
+    zip_code: str
+
+
+@dataclass
+class Dataset:
+    """A whole validated dataset; ratings are (MovieLens user id, movie id, score, unix timestamp)."""
+
+    layout: str  # "ml-1m" or "ml-100k"
+    source: str  # where it was read from, for messages
+    movies: dict[int, MovieRecord] = field(default_factory=dict)
+    users: dict[int, UserRecord] = field(default_factory=dict)
+    ratings: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+    @property
+    def genre_names(self) -> list[str]:
+        return sorted({name for movie in self.movies.values() for name in movie.genres})
+
+
+def numbered_lines(data: bytes) -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, text) for every non-blank line, decoded as Latin-1."""
+    for line_no, line in enumerate(data.decode(ENCODING).split("\n"), 1):
+        line = line.rstrip("\r")
+        if line.strip():
+            yield line_no, line
+
+
+def split_fields(line: str, sep: str, count: int, file_name: str, line_no: int) -> list[str]:
+    """Split a line into exactly ``count`` fields or raise a line error saying what was found."""
+    fields = line.split(sep)
+    if len(fields) != count:
+        raise line_error(file_name, line_no, f"expected {count} fields separated by {sep!r}, found {len(fields)}")
+    return fields
+
+
+def parse_id(value: str, what: str, file_name: str, line_no: int) -> int:
+    """A positive 32-bit id (movie or user)."""
+    value = value.strip()
+    if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+        raise line_error(file_name, line_no, f"{what} {value!r} is not a positive whole number")
+    return int(value)
+
+
+def parse_choice(value: str, what: str, allowed, file_name: str, line_no: int) -> int:
+    """A whole number that must be one of ``allowed``."""
+    value = value.strip()
+    if not value.isdigit() or int(value) not in allowed:
+        shown = ", ".join(str(choice) for choice in sorted(allowed))
+        raise line_error(file_name, line_no, f"{what} {value!r} is not one of {shown}")
+    return int(value)
+
+
+def check_movie(movies: dict[int, MovieRecord], movie: MovieRecord, file_name: str, line_no: int) -> None:
+    """Title and genre lengths fit the columns; a movie id appears once."""
+    if not movie.title:
+        raise line_error(file_name, line_no, "empty title")
+    if len(movie.title) > TITLE_MAX:
+        raise line_error(file_name, line_no, f"title is longer than {TITLE_MAX} characters")
+    for name in movie.genres:
+        if not name or len(name) > GENRE_MAX:
+            raise line_error(file_name, line_no, f"genre {name!r} must be 1-{GENRE_MAX} characters")
+    if movie.id in movies:
+        raise line_error(file_name, line_no, f"duplicate movie id {movie.id}")
+
+
+def check_user(users: dict[int, UserRecord], user: UserRecord, file_name: str, line_no: int) -> None:
+    """Gender is M or F, the zip code fits its column, a user id appears once."""
+    if user.gender not in ("M", "F"):
+        raise line_error(file_name, line_no, f"gender {user.gender!r} is not M or F")
+    if len(user.zip_code) > ZIP_MAX:
+        raise line_error(file_name, line_no, f"zip code {user.zip_code!r} is longer than {ZIP_MAX} characters")
+    if user.id in users:
+        raise line_error(file_name, line_no, f"duplicate user id {user.id}")

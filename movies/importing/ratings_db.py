@@ -1,0 +1,105 @@
+"""Bulk upsert of ratings through a staging table (COPY on PostgreSQL), then the movie counters."""
+
+from collections.abc import Callable
+
+from django.db import connection
+
+from movies.models import Movie, Profile, Rating
+
+from .dataset import MovieLensImportError
+from .writers import Counts
+
+STAGE = "movielens_rating_stage"
+CHUNK = 100_000
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _names() -> dict[str, str]:
+    return {
+        "stage": _q(STAGE),
+        "rating": _q(Rating._meta.db_table),
+        "profile": _q(Profile._meta.db_table),
+        "movie": _q(Movie._meta.db_table),
+    }
+
+
+def _stage_postgresql(cursor, ratings: list, on_progress: Callable[[int], None]) -> None:
+    """COPY the rows into a temporary table (text format, built in chunks)."""
+    cursor.execute(f"CREATE TEMP TABLE {_q(STAGE)} (ml_user integer, movie integer, score smallint, ts bigint)")
+    with cursor.cursor.copy(f"COPY {_q(STAGE)} (ml_user, movie, score, ts) FROM STDIN") as copy:
+        for start in range(0, len(ratings), CHUNK):
+            chunk = ratings[start : start + CHUNK]
+            copy.write("".join(f"{u}\t{m}\t{s}\t{t}\n" for u, m, s, t in chunk))
+            on_progress(len(chunk))
+    cursor.execute(f"ANALYZE {_q(STAGE)}")  # a temp table has no statistics; the join plan needs them
+
+
+def _stage_sqlite(cursor, ratings: list, on_progress: Callable[[int], None]) -> None:
+    """executemany into a temporary table: one prepared statement, no variable limit to respect."""
+    cursor.execute(f"CREATE TEMP TABLE {_q(STAGE)} (ml_user integer, movie integer, score integer, ts integer)")
+    for start in range(0, len(ratings), CHUNK):
+        chunk = ratings[start : start + CHUNK]
+        cursor.executemany(f"INSERT INTO {_q(STAGE)} VALUES (%s, %s, %s, %s)", chunk)
+        on_progress(len(chunk))
+
+
+# Insert new pairs; update a pair only when its score or time differs, so an unchanged re-run
+# rewrites no row. rated_at is written exactly as Django stores an aware UTC datetime.
+UPSERT = {
+    "postgresql": """
+        INSERT INTO {rating} (user_id, movie_id, score, rated_at)
+        SELECT p.user_id, s.movie, s.score, to_timestamp(s.ts)
+        FROM {stage} s JOIN {profile} p ON p.movielens_id = s.ml_user
+        ON CONFLICT (user_id, movie_id) DO UPDATE SET score = EXCLUDED.score, rated_at = EXCLUDED.rated_at
+        WHERE {rating}.score <> EXCLUDED.score OR {rating}.rated_at <> EXCLUDED.rated_at
+    """,
+    "sqlite": """
+        INSERT INTO {rating} (user_id, movie_id, score, rated_at)
+        SELECT p.user_id, s.movie, s.score, datetime(s.ts, 'unixepoch')
+        FROM {stage} s JOIN {profile} p ON p.movielens_id = s.ml_user
+        WHERE true
+        ON CONFLICT (user_id, movie_id) DO UPDATE SET score = excluded.score, rated_at = excluded.rated_at
+        WHERE {rating}.score <> excluded.score OR {rating}.rated_at <> excluded.rated_at
+    """,
+}
+STAGERS = {"postgresql": _stage_postgresql, "sqlite": _stage_sqlite}
+
+
+def ratings_write(ratings: list, *, on_progress: Callable[[int], None] = lambda _: None) -> Counts:
+    """Upsert all ratings (caller holds the transaction); ratings not in the file are left alone."""
+    vendor = connection.vendor
+    if vendor not in UPSERT:
+        raise MovieLensImportError(f"the bulk import supports SQLite and PostgreSQL, not {vendor}")
+    names = _names()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {names['stage']}")
+        STAGERS[vendor](cursor, ratings, on_progress)
+        before = Rating.objects.count()
+        cursor.execute(UPSERT[vendor].format(**names))
+        changed = cursor.rowcount  # inserted + updated rows
+        cursor.execute(f"DROP TABLE {names['stage']}")
+    created = Rating.objects.count() - before
+    return Counts(created=created, updated=changed - created)
+
+
+def movie_counters_recompute() -> None:
+    """Set every movie's rating_count / rating_total from the Rating table (rewriting only stale rows)."""
+    names = _names()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE {movie} SET rating_count = agg.n, rating_total = agg.total
+            FROM (SELECT movie_id, COUNT(*) AS n, SUM(score) AS total FROM {rating} GROUP BY movie_id) AS agg
+            WHERE agg.movie_id = {movie}.id AND ({movie}.rating_count <> agg.n OR {movie}.rating_total <> agg.total)
+            """.format(**names)
+        )
+        cursor.execute(
+            """
+            UPDATE {movie} SET rating_count = 0, rating_total = 0
+            WHERE (rating_count <> 0 OR rating_total <> 0)
+              AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.movie_id = {movie}.id)
+            """.format(**names)
+        )

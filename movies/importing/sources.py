@@ -1,0 +1,89 @@
+"""Find a MovieLens dataset in a folder or a zip, tell the 1M layout from the 100K one, read its files."""
+
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from . import ml1m, ml100k
+from .dataset import Dataset, MovieLensImportError
+
+LAYOUTS = {"ml-1m": ml1m, "ml-100k": ml100k}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A located dataset: its layout and a reader from file name to bytes (None if the file is absent)."""
+
+    layout: str
+    label: str
+    read: Callable[[str], bytes | None]
+
+    def parse(self, on_progress=None) -> Dataset:
+        return LAYOUTS[self.layout].dataset_parse(self._read_required, self.label, on_progress)
+
+    def _read_required(self, name: str) -> bytes | None:
+        data = self.read(name)
+        if data is None and name in LAYOUTS[self.layout].FILES:
+            raise MovieLensImportError(f"{self.label}: {name} is missing")
+        return data
+
+
+def _layout_of(names: set[str]) -> str | None:
+    for layout, module in LAYOUTS.items():
+        if set(module.FILES) <= names:
+            return layout
+    return None
+
+
+def _not_found(path: Path) -> MovieLensImportError:
+    wanted = " or ".join(", ".join(module.FILES) for module in LAYOUTS.values())
+    return MovieLensImportError(f"{path}: no MovieLens dataset found (expected {wanted})")
+
+
+def _folder_source(path: Path) -> Source:
+    """The folder itself, or else one folder below it (an extracted zip keeps its ml-1m/ folder)."""
+    for folder in [path, *sorted(child for child in path.iterdir() if child.is_dir())]:
+        names = {child.name for child in folder.iterdir() if child.is_file()}
+        layout = _layout_of(names)
+        if layout:
+            return Source(layout, str(folder), lambda name, folder=folder: _read_file(folder / name))
+    raise _not_found(path)
+
+
+def _read_file(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def _zip_source(path: Path) -> Source:
+    """The first folder inside the zip (shallowest first) that holds a whole layout."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise MovieLensImportError(f"{path}: not a readable zip file ({exc})") from None
+    folders: dict[str, set[str]] = {}
+    for member in archive.namelist():
+        member_path = PurePosixPath(member)
+        folders.setdefault(str(member_path.parent), set()).add(member_path.name)
+    for folder in sorted(folders, key=lambda folder: (folder.count("/"), folder)):
+        layout = _layout_of(folders[folder])
+        if layout:
+            prefix = "" if folder == "." else folder + "/"
+            return Source(layout, f"{path}:{prefix}", lambda name, prefix=prefix: _read_member(archive, prefix + name))
+    raise _not_found(path)
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
+    try:
+        return archive.read(name)
+    except KeyError:
+        return None
+
+
+def source_open(path: Path) -> Source:
+    """Locate a dataset at ``path`` (an extracted folder or a zip, either layout)."""
+    if path.is_dir():
+        return _folder_source(path)
+    if path.is_file():
+        return _zip_source(path)
+    raise MovieLensImportError(f"{path} does not exist (give an extracted MovieLens folder or its zip)")

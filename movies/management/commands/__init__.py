@@ -1,0 +1,1 @@
+"""movies management commands (import_movielens)."""
