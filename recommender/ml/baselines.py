@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.ml.data import Catalog, Interactions
-from recommender.ml.evaluate import catalog_index, evaluate_scores, lookup
+from recommender.ml.data import Catalog, Interactions, lookup
+from recommender.ml.evaluate import catalog_index, evaluate_scores
 from recommender.ml.split import Split
 
 

@@ -19,6 +19,16 @@ def age_bucket(age: int) -> int:
     return max(b for b in AGE_BUCKETS if b == 1 or age >= b)
 
 
+def lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each value in ``keys`` (unique, any order), -1 where absent."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(keys) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    order = np.argsort(keys)
+    pos = np.clip(np.searchsorted(keys[order], values), 0, len(keys) - 1)
+    return np.where(keys[order][pos] == values, order[pos], -1).astype(np.int64)
+
+
 @dataclass
 class Catalog:
     """Movies: row i describes movie_ids[i]."""
@@ -43,6 +53,18 @@ class Users:
 
     def __len__(self) -> int:
         return len(self.user_ids)
+
+    def select(self, user_ids: np.ndarray) -> Users:
+        """Profiles of ``user_ids`` in that order; ids not present get unknown demographics."""
+        rows = lookup(self.user_ids, user_ids)
+        known = rows >= 0
+        safe = np.where(known, rows, 0)
+        return Users(
+            np.asarray(user_ids, dtype=np.int64),
+            [self.genders[r] if k else "" for r, k in zip(safe, known, strict=True)],
+            np.where(known, self.ages[safe] if len(self) else 0, 0).astype(np.int32),
+            np.where(known, self.occupations[safe] if len(self) else -1, -1).astype(np.int32),
+        )
 
 
 @dataclass

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from recommender.ml import metrics
-from recommender.ml.data import Catalog, Interactions
+from recommender.ml.data import Catalog, Dataset, Interactions, lookup
+from recommender.ml.encoder import user_histories
 from recommender.ml.split import Split
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]  # user ids int64 [B] -> scores float [B, M] in catalogue order
@@ -17,16 +18,6 @@ POSITIVE_RATING = 4.0
 def catalog_index(catalog: Catalog, movie_ids: np.ndarray) -> np.ndarray:
     """Row in the catalogue of each movie id, -1 where the id is not in the catalogue."""
     return lookup(catalog.movie_ids, movie_ids)
-
-
-def lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Position of each value in ``keys`` (unique, any order), -1 where absent."""
-    values = np.asarray(values, dtype=np.int64)
-    if len(keys) == 0:
-        return np.full(len(values), -1, dtype=np.int64)
-    order = np.argsort(keys)
-    pos = np.clip(np.searchsorted(keys[order], values), 0, len(keys) - 1)
-    return np.where(keys[order][pos] == values, order[pos], -1).astype(np.int64)
 
 
 def top_k_ranking(
@@ -97,3 +88,11 @@ def evaluate_scores(score_fn: ScoreFn, split: Split, catalog: Catalog, ks=(10, 2
         relevant = [held_out_pos[int(u)] for u in user_ids[pos_mask]]
         result.update(_metric_block(top[pos_mask], relevant, ks, popularity, len(catalog), "_pos4"))
     return result
+
+
+def evaluate_model(model, dataset: Dataset, split: Split, ks=(10, 20, 50)) -> dict:
+    """A TwoTowerModel under the protocol: each user's vector is built from their split.train ratings."""
+    user_ids = np.unique(split.test.user_ids)
+    user_vecs = model.user_vectors(dataset.users.select(user_ids), user_histories(split.train, user_ids))  # [U, D]
+    movie_vecs = model.movie_vectors(dataset.catalog)  # [M, D]
+    return evaluate_scores(lambda ids: user_vecs[lookup(user_ids, ids)] @ movie_vecs.T, split, dataset.catalog, ks)
