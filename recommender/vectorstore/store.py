@@ -240,9 +240,10 @@ class VectorStore:
         batches = list(self._rows(int(version), movie_ids, vectors, genres, years))  # validate before dropping
         dim = int(np.asarray(vectors).shape[1])
         with self._calling(f"build collection {name}") as client:
+            was_live = self._live_name(client) == name
+            if was_live and not force:
+                raise LiveCollectionError(f"{name} is live behind alias {self.alias}; switch first or force")
             if client.has_collection(name, timeout=self.timeout):
-                if self._live_name(client) == name and not force:
-                    raise LiveCollectionError(f"{name} is live behind alias {self.alias}; switch first or force")
                 client.drop_collection(name, timeout=self.timeout)
             client.create_collection(name, schema=self._schema(client, dim), timeout=self.timeout)
             for batch in batches:
@@ -253,6 +254,8 @@ class VectorStore:
             client.create_index(name, params, timeout=self.build_timeout, sync=False)
             self._wait_for_index(client, name)
             client.load_collection(name, timeout=self.build_timeout)
+            if was_live:  # dropping a collection drops its alias in Lite: put it back on the rebuilt one
+                self._point_alias(client, name)
         logger.info("vector store: built %s (%d vectors, dim %d)", name, sum(map(len, batches)), dim)
         return name
 
@@ -270,6 +273,12 @@ class VectorStore:
 
     # --- alias ------------------------------------------------------------------------------
 
+    def _point_alias(self, client, name: str) -> None:
+        if self._live_name(client) is None:
+            client.create_alias(name, self.alias, timeout=self.timeout)
+        else:
+            client.alter_alias(name, self.alias, timeout=self.timeout)  # one atomic re-point, no gap
+
     def switch_alias(self, version: int) -> None:
         """Point the alias at a complete, loaded collection in one alter (create the first time)."""
         name = self.collection_name(version)
@@ -277,10 +286,7 @@ class VectorStore:
             if not client.has_collection(name, timeout=self.timeout):
                 raise VectorStoreError(f"collection {name} does not exist")
             self._load(client, name)  # load first, so the first search after the switch finds it ready
-            if self._live_name(client) is None:
-                client.create_alias(name, self.alias, timeout=self.timeout)
-            else:
-                client.alter_alias(name, self.alias, timeout=self.timeout)
+            self._point_alias(client, name)
         logger.info("vector store: alias %s -> %s", self.alias, name)
 
     # --- reading ----------------------------------------------------------------------------

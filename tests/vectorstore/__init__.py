@@ -1,0 +1,1 @@
+"""Tests of recommender.vectorstore against real Milvus Lite."""
