@@ -1,0 +1,96 @@
+"""Forms of the site: browse filters, a rating, sign-up and the MovieLens profile."""
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from .models import Profile
+
+SORT_CHOICES = [
+    ("popularity", "Most rated"),
+    ("rating", "Average rating"),
+    ("year", "Newest first"),
+    ("-year", "Oldest first"),
+    ("title", "Title A-Z"),
+]
+
+
+class MovieFilterForm(forms.Form):
+    """GET filters of the browse page; invalid values are reported and ignored, never a 500."""
+
+    q = forms.CharField(label="Title", required=False, max_length=100)
+    genre = forms.ChoiceField(label="Genre", required=False)
+    year_min = forms.IntegerField(label="From year", required=False, min_value=1800, max_value=2100)
+    year_max = forms.IntegerField(label="To year", required=False, min_value=1800, max_value=2100)
+    sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args, genres: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["genre"].choices = [("", "All genres")] + [(g, g) for g in genres]
+
+    def filters(self) -> dict:
+        """Keyword arguments for the movie_list selector from the valid fields only."""
+        self.is_valid()  # fills cleaned_data with the valid fields; invalid ones are left out
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "search": (data.get("q") or "").strip(),
+            "genre": data.get("genre") or "",
+            "year_min": data.get("year_min"),
+            "year_max": data.get("year_max"),
+            "sort": data.get("sort") or "popularity",
+        }
+
+
+class RatingForm(forms.Form):
+    """A score from the star radio buttons, or the remove button."""
+
+    score = forms.TypedChoiceField(
+        choices=[(i, str(i)) for i in range(1, 6)],
+        coerce=int,
+        required=False,
+        error_messages={
+            "invalid_choice": "Choose a rating from 1 to 5 stars.",
+        },
+    )
+    remove = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("remove") and cleaned.get("score") in (None, "") and "score" not in self.errors:
+            raise forms.ValidationError("Choose a rating from 1 to 5 stars.")
+        return cleaned
+
+    def first_error(self) -> str:
+        for errors in self.errors.values():
+            return str(errors[0])
+        return "Invalid rating."
+
+
+class SignupForm(UserCreationForm):
+    """Username + password (Django's validators); the account is created by the user_signup service."""
+
+    email = forms.EmailField(label="Email (optional)", required=False)
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
+class ProfileForm(forms.Form):
+    """The MovieLens demographics the user tower reads (all optional)."""
+
+    gender = forms.ChoiceField(
+        label="Gender", required=False, choices=[("", "Prefer not to say")] + Profile.Gender.choices
+    )
+    age = forms.TypedChoiceField(
+        label="Age",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Prefer not to say")] + Profile.Age.choices,
+    )
+    occupation = forms.TypedChoiceField(
+        label="Occupation",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Prefer not to say")] + Profile.Occupation.choices,
+    )

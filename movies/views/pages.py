@@ -1,0 +1,80 @@
+"""Catalogue pages: home, browse, movie detail and onboarding."""
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from movies.forms import MovieFilterForm
+from movies.selectors import genre_names, movie_list, movies_by_ids, user_rating_map, user_ratings
+from recommender.services.recommendations import popular_movies, similar_movies
+
+from . import suggestions
+from .common import paginate
+
+BROWSE_PER_PAGE = 24
+HOME_POPULAR_K = 12
+SIMILAR_K = 8
+ONBOARDING_GOAL = 5
+ONBOARDING_PER_GENRE = 4
+# Broad, familiar genres first: a newcomer recognises something in each row.
+ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Romance", "Sci-Fi", "Thriller", "Animation", "Horror", "Crime"]
+
+
+def home(request):
+    """Anonymous: popular movies and an invitation; logged in: suggestions (newcomers go to onboarding first)."""
+    if not request.user.is_authenticated:
+        return render(request, "movies/home.html", {"popular": popular_movies(k=HOME_POPULAR_K)})
+    if not user_ratings(user=request.user).exists():
+        return redirect("onboarding")
+    recs = suggestions.for_you(request.user)
+    context = {"for_you": recs, "genre_rows": suggestions.genre_rows(request.user, recs)}
+    return render(request, "movies/home.html", context)
+
+
+def movie_browse(request):
+    """Search, filter, sort and paginate the catalogue; each card shows the user's own rating."""
+    form = MovieFilterForm(request.GET, genres=genre_names())
+    page = paginate(request, movie_list(**form.filters()), BROWSE_PER_PAGE)
+    own = user_rating_map(user=request.user, movie_ids=[m.pk for m in page.object_list])
+    return render(request, "movies/movie_list.html", {"form": form, "page": page, "own": own})
+
+
+def movie_detail(request, movie_id: int):
+    """A movie, its average rating, the user's stars and similar movies."""
+    movie = movies_by_ids([movie_id]).get(movie_id)
+    if movie is None:
+        raise Http404("No such movie.")
+    similar = similar_movies(movie_id=movie_id, k=SIMILAR_K)
+    own = user_rating_map(user=request.user, movie_ids=[movie_id] + [i.movie.pk for i in similar.items])
+    context = {"movie": movie, "own_score": own.get(movie_id), "similar": similar, "own": own}
+    return render(request, "movies/movie_detail.html", context)
+
+
+def _onboarding_sections(genres: list[str]) -> list[tuple[str, list]]:
+    """The most-rated movies of several genres, each movie shown once: popular yet diverse."""
+    wanted = [g for g in ONBOARDING_GENRES if g in genres] or genres[: len(ONBOARDING_GENRES)]
+    seen: set[int] = set()
+    sections = []
+    for genre in wanted:
+        movies = [m for m in movie_list(genre=genre, sort="popularity")[: ONBOARDING_PER_GENRE * 2] if m.pk not in seen]
+        movies = movies[:ONBOARDING_PER_GENRE]
+        seen.update(m.pk for m in movies)
+        if movies:
+            sections.append((genre, movies))
+    return sections
+
+
+def onboarding(request):
+    """Welcome page: rate a few well-known movies; personal suggestions appear after ONBOARDING_GOAL ratings."""
+    if not request.user.is_authenticated:
+        return redirect("signup")
+    sections = _onboarding_sections(genre_names())
+    shown = [m.pk for _, movies in sections for m in movies]
+    count = user_ratings(user=request.user).count()
+    context = {
+        "sections": sections,
+        "own": user_rating_map(user=request.user, movie_ids=shown),
+        "rated_count": count,
+        "goal": ONBOARDING_GOAL,
+        "for_you": suggestions.for_you(request.user) if count >= ONBOARDING_GOAL else None,
+    }
+    return render(request, "movies/onboarding.html", context)

@@ -1,0 +1,198 @@
+"""Pages render for anonymous and logged-in users; browse filters, sort, pagination and its query budget."""
+
+import pytest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from movies.models import Movie
+from recommender.models import ModelVersion
+
+from .conftest import make_movies, rate
+
+pytestmark = pytest.mark.django_db
+
+
+def titles(response) -> list[str]:
+    return [m.title for m in response.context["page"].object_list]
+
+
+def test_home_anonymous_shows_popular_movies_and_signup(client, movies):
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Popular movies" in body and reverse("signup") in body
+    assert [i.movie.pk for i in response.context["popular"].items][:3] == [1, 2, 3]
+
+
+def test_home_sends_a_user_without_ratings_to_onboarding(alice_client, movies):
+    response = alice_client.get("/")
+    assert response.status_code == 302 and response.url == reverse("onboarding")
+
+
+def test_home_logged_in_shows_suggestions_genre_rows_and_fallback_banner(alice_client, alice, movies):
+    rate(alice, movies[0], 5)
+    response = alice_client.get("/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Recommended for you" in body and "Popular picks for now" in body
+    suggested = [i.movie.pk for i in response.context["for_you"].items]
+    assert suggested and movies[0].pk not in suggested  # what the user rated is never suggested
+    assert response.context["genre_rows"], "a few rows by genre"
+    assert all(genre in body for genre, _ in response.context["genre_rows"])
+
+
+def test_onboarding_shows_diverse_movies_and_a_counter(alice_client, alice, movies):
+    rate(alice, movies[0], 4)
+    response = alice_client.get(reverse("onboarding"))
+    assert response.status_code == 200
+    sections = response.context["sections"]
+    assert len(sections) >= 3
+    shown = [m.pk for _, ms in sections for m in ms]
+    assert len(shown) == len(set(shown)), "each movie once"
+    assert response.context["rated_count"] == 1 and response.context["for_you"] is None
+    assert "of 5 rated" in response.content.decode()
+
+
+def test_onboarding_shows_suggestions_after_five_ratings(alice_client, alice, movies):
+    for movie in movies[:5]:
+        rate(alice, movie, 4)
+    response = alice_client.get(reverse("onboarding"))
+    assert response.context["for_you"].items
+    assert "See your suggestions" in response.content.decode()
+
+
+def test_onboarding_anonymous_goes_to_signup(client, db):
+    assert client.get(reverse("onboarding")).url == reverse("signup")
+
+
+def test_browse_renders_with_own_ratings(alice_client, alice, movies):
+    rate(alice, movies[1], 3)
+    response = alice_client.get(reverse("movie_browse"))
+    assert response.status_code == 200
+    assert response.context["own"] == {movies[1].pk: 3}
+    assert "Your rating:" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"q": "film 1"}, ["Film 10", "Film 11", "Film 12"]),
+        ({"genre": "Action", "sort": "year"}, ["Film 30", "Film 28", "Film 25"]),
+        ({"year_min": "2005", "year_max": "2007", "sort": "-year"}, ["Film 25", "Film 26", "Film 27"]),
+        ({"sort": "rating"}, ["Film 04", "Film 09", "Film 14"]),
+        ({"sort": "title", "q": "Film 0"}, ["Film 01", "Film 02", "Film 03"]),
+    ],
+)
+def test_browse_filters_and_sorts(client, movies, params, expected):
+    assert titles(client.get(reverse("movie_browse"), params))[:3] == expected
+
+
+@pytest.mark.parametrize("params", [{"year_min": "abc"}, {"genre": "Nope"}, {"sort": "bogus"}, {"page": "x"}])
+def test_browse_bad_filters_are_reported_not_500(client, movies, params):
+    response = client.get(reverse("movie_browse"), params)
+    assert response.status_code == 200
+    assert len(titles(response)) == 24
+
+
+def test_browse_pagination_keeps_the_query_string(client, db):
+    make_movies(60)  # 24 Drama movies (two of every five), and 24 more:
+    make_movies(60, start=100)
+    params = {"genre": "Drama", "sort": "year"}
+    first = client.get(reverse("movie_browse"), params)
+    assert first.context["page"].paginator.count == 48 and first.context["page"].has_next()
+    assert "?genre=Drama&amp;sort=year&amp;page=2" in first.content.decode()
+    second = client.get(reverse("movie_browse"), {**params, "page": 2})
+    assert len(titles(second)) == 24
+    assert set(titles(second)).isdisjoint(titles(first))
+    assert "?genre=Drama&amp;sort=year&amp;page=1" in second.content.decode()
+
+
+@pytest.mark.parametrize("n_movies", [3, 60])
+def test_browse_query_count_does_not_grow_with_the_page(alice_client, alice, n_movies, django_assert_max_num_queries):
+    for movie in make_movies(n_movies):
+        if movie.pk % 2:
+            rate(alice, movie, 4)
+    # session + user, genre choices, count, page, genres prefetch, own ratings
+    with django_assert_max_num_queries(7):
+        response = alice_client.get(reverse("movie_browse"), {"sort": "rating"})
+    assert len(response.context["own"]) == min(n_movies, 24) // 2 + (min(n_movies, 24) % 2)
+
+
+def test_movie_detail_shows_average_count_stars_and_similar(alice_client, alice, movies):
+    movie = movies[3]
+    rate(alice, movie, 4)
+    response = alice_client.get(reverse("movie_detail", args=[movie.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert movie.title in body and f"{movie.average_rating:.2f}" in body and str(movie.rating_count) in body
+    assert response.context["own_score"] == 4
+    assert f'id="rate-{movie.pk}-4" checked' in body
+    assert "Similar movies" in body
+    assert movie.pk not in [i.movie.pk for i in response.context["similar"].items]
+
+
+def test_movie_detail_anonymous_invites_to_log_in(client, movies):
+    body = client.get(reverse("movie_detail", args=[1])).content.decode()
+    assert "to rate this movie" in body and 'name="score"' not in body
+
+
+def test_unknown_movie_is_a_404_in_the_site_style(client, db):
+    response = client.get(reverse("movie_detail", args=[999]))
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode() and "skip-link" in response.content.decode()
+
+
+def test_unknown_url_is_a_404_in_the_site_style(client, db):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404 and "Page not found" in response.content.decode()
+
+
+def test_500_page_renders_without_context():
+    html = render_to_string("500.html")
+    assert "Something went wrong" in html and "{%" not in html
+
+
+def test_my_ratings_newest_first_and_paginated(alice_client, alice, bob, movies):
+    for i, movie in enumerate(movies):
+        rate(alice, movie, 1 + i % 5, days_ago=i)
+    rate(bob, movies[0], 2)
+    response = alice_client.get(reverse("my_ratings"))
+    ratings = list(response.context["page"].object_list)
+    assert response.status_code == 200
+    assert [r.movie.pk for r in ratings[:3]] == [1, 2, 3]
+    assert all(r.user_id == alice.pk for r in ratings)
+    assert response.context["page"].paginator.count == 30
+    assert len(alice_client.get(reverse("my_ratings"), {"page": 2}).context["page"].object_list) == 5
+
+
+def test_my_ratings_requires_login(client, db):
+    assert client.get(reverse("my_ratings")).url.startswith(reverse("login"))
+
+
+def test_profile_page_updates_demographics(alice_client, alice):
+    assert alice_client.get(reverse("profile")).status_code == 200
+    response = alice_client.post(reverse("profile"), {"gender": "M", "age": "45", "occupation": "17"})
+    assert response.status_code == 302
+    alice.profile.refresh_from_db()
+    assert (alice.profile.gender, alice.profile.age, alice.profile.occupation) == ("M", 45, 17)
+    response = alice_client.post(reverse("profile"), {"gender": "X", "age": "7"})
+    assert response.status_code == 200 and response.context["form"].errors
+
+
+def test_staff_see_admin_link_and_model_status(client, staff, movies):
+    ModelVersion.objects.create(
+        number=3, status="active", metrics={"model": {"ndcg@10": 0.2134, "recall@50": 0.3811}, "baselines": {}}
+    )
+    client.force_login(staff)
+    body = client.get(reverse("movie_browse")).content.decode()
+    assert reverse("admin:index") in body
+    assert "v3" in body and "NDCG@10 0.213" in body and "Recall@50 0.381" in body
+
+
+def test_non_staff_see_no_model_status(alice_client, movies):
+    body = alice_client.get(reverse("movie_browse")).content.decode()
+    assert reverse("admin:index") not in body and "NDCG" not in body
+
+
+def test_movie_count_fixture_sanity(movies):
+    assert Movie.objects.count() == 30
