@@ -1,0 +1,1 @@
+"""Tests of the movies app: the MovieLens importer and the model constraints."""
