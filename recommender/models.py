@@ -36,6 +36,8 @@ class ModelVersion(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # "<celery node name>:<pid>" of the process running the pipeline: how a restarted worker knows its dead jobs
+    worker = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -61,7 +63,12 @@ class BatchJob(models.Model):
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    class Format(models.TextChoices):
+        JSONL = "jsonl", "JSON lines"
+        CSV = "csv", "CSV"
+
     k = models.PositiveSmallIntegerField(default=50)
+    file_format = models.CharField(max_length=8, choices=Format.choices, default=Format.JSONL)
     user_ids = models.JSONField(default=list, blank=True, help_text="MovieLens user ids; empty means all users")
     model_number = models.PositiveIntegerField(null=True, blank=True)
     progress = models.JSONField(default=dict, blank=True)

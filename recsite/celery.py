@@ -1,8 +1,14 @@
-"""The Celery app: configuration from Django settings (CELERY_*), tasks discovered in each app."""
+"""The Celery app: configuration from Django settings (CELERY_*), tasks discovered in each app.
+
+Queues: ``training`` (the model-version pipeline; run its worker with ``-c 1``) and ``default`` (vector
+sync, batch jobs, the stale-job check, scheduled retrains). Worker start and beat start hooks live in
+recommender/tasks.py and here (beat), so they run after Django is set up.
+"""
 
 import os
 
 from celery import Celery
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
 
@@ -11,3 +17,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Training is long and runs one at a time on its own queue so it never starves the short jobs.
 app.conf.task_routes = {"recommender.tasks.model_version_pipeline": {"queue": "training"}}
 app.autodiscover_tasks()
+
+
+@beat_init.connect
+def _schedules_ensure_on_beat_start(sender=None, **kwargs) -> None:
+    """Create the periodic tasks a setting asks for (none by default); later edits happen in the admin."""
+    from recommender.services.jobs import schedules_ensure
+
+    schedules_ensure()

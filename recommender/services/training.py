@@ -52,9 +52,11 @@ def model_version_create(*, config: dict | None = None) -> ModelVersion:
         raise ApplicationError(
             f"model version {running.number} is already {running.status}", {"number": running.number}
         )
-    load_config(None, **(config or {}))  # validate overrides now, not in the worker
+    config = config or {}
+    # validate overrides (and the optional config file) now, not in the worker
+    load_config(config.get("config_file"), **{k: v for k, v in config.items() if k != "config_file"})
     number = (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-    return ModelVersion.objects.create(number=number, config=config or {})
+    return ModelVersion.objects.create(number=number, config=config)
 
 
 def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):

@@ -128,20 +128,44 @@ MILVUS_COLLECTION_PREFIX = env.str("MILVUS_COLLECTION_PREFIX", default="movies_v
 MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=10.0)
 
 # --- Celery (see recsite/celery.py and the README for the choice of the embedded broker) ---
+# Embedded default: kombu's SQLAlchemy transport on a SQLite file (no service to run; atomic writes).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+# The SQL transport polls; 1 s (kombu's default) made every job wait ~1 s before starting.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.2)}
+    if CELERY_BROKER_URL.startswith("sqla+")
+    else {}
+)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = False  # a training that killed its worker is marked failed, not re-run forever
+# A task whose worker process died is acknowledged (not redelivered) and its row marked failed by the
+# task_failure handler in recommender/tasks.py: a training that killed its worker must not run again forever.
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3 * 3600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600 + 300)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- background jobs (recommender/services/jobs.py) ---
+# A running training refreshes ModelVersion.heartbeat_at this often; one silent for JOBS_STALE_SECONDS is
+# declared dead (its worker was killed) and marked failed, which frees the one-training-at-a-time lock.
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=30.0)
+JOBS_STALE_SECONDS = env.float("JOBS_STALE_SECONDS", default=300.0)
+# A version still queued after this long was never picked up (no training worker running): marked failed.
+JOBS_QUEUED_TIMEOUT_SECONDS = env.float("JOBS_QUEUED_TIMEOUT_SECONDS", default=6 * 3600.0)
+BATCH_DIR = Path(env.str("BATCH_DIR", default=str(VAR_DIR / "batch")))
+# Scheduled retraining (celery beat): a crontab "minute hour day-of-month month day-of-week", e.g. "0 3 * * 0".
+# Empty (default) creates no schedule; once created it is edited in the admin (Periodic tasks), not here.
+RETRAIN_SCHEDULE = env.str("RETRAIN_SCHEDULE", default="")
+# Optional TOML of TrainConfig overrides used by "Retrain now" and scheduled retrains (default: config.toml).
+RETRAIN_CONFIG_FILE = env.str("RETRAIN_CONFIG_FILE", default="")
 
 # --- REST framework ---
 REST_FRAMEWORK = {

@@ -1,0 +1,137 @@
+"""Staff-only admin views: live progress JSON, chart PNGs, button handlers and batch-file download.
+
+Wired by recommender/admin.py through ``admin_site.admin_view`` (staff login + CSRF); each one parses
+input, calls one service or selector and shapes the response.
+"""
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from recommender.admin_charts import metric_history_png, training_curve_png
+from recommender.models import BatchJob, ModelVersion
+from recommender.services import jobs
+from recsite.exceptions import ApplicationError
+
+CHANGELIST = "admin:recommender_modelversion_changelist"
+BATCH_CHANGELIST = "admin:recommender_batchjob_changelist"
+
+
+def _version_state(version: ModelVersion) -> dict:
+    return {
+        "id": version.pk,
+        "number": version.number,
+        "status": version.status,
+        "running": version.is_running,
+        "progress": version.progress,
+        "error": version.error[:2000],
+        "gate_reason": version.gate_reason,
+    }
+
+
+def progress_json(request, pk: int | None = None) -> JsonResponse:
+    """The running version (or the one asked for) with its progress, polled every 2 s by the admin JS."""
+    version = get_object_or_404(ModelVersion, pk=pk) if pk else jobs.training_running_get()
+    running = jobs.training_running_get()
+    return JsonResponse(
+        {
+            "version": _version_state(version) if version else None,
+            "training_running": running is not None,
+            "running_number": running.number if running else None,
+        }
+    )
+
+
+def curve_png(request, pk: int) -> HttpResponse:
+    version = get_object_or_404(ModelVersion, pk=pk)
+    return HttpResponse(training_curve_png(version), content_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+def history_png(request) -> HttpResponse:
+    png = metric_history_png(list(ModelVersion.objects.order_by("number")))
+    return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@require_POST
+def retrain(request):
+    try:
+        version = jobs.model_version_train_enqueue()
+    except ApplicationError as exc:
+        messages.error(request, f"Retrain refused: {exc.message}")
+        return redirect(CHANGELIST)
+    messages.success(request, f"Model version {version.number} is queued for training.")
+    return redirect(reverse("admin:recommender_modelversion_change", args=[version.pk]))
+
+
+@require_POST
+def activate(request, pk: int):
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        jobs.model_version_activate_checked(version=version)
+    except ApplicationError as exc:
+        messages.error(request, f"Activation refused: {exc.message}")
+    else:
+        messages.success(request, f"Model version {version.number} is now serving.")
+    return redirect(reverse("admin:recommender_modelversion_change", args=[pk]))
+
+
+@require_POST
+def sync(request):
+    try:
+        jobs.vectors_sync_enqueue()
+    except ApplicationError as exc:
+        messages.error(request, f"Re-sync refused: {exc.message}")
+    else:
+        messages.success(request, "Vector re-sync is queued.")
+    return redirect(CHANGELIST)
+
+
+class BatchRunForm(forms.Form):
+    k = forms.IntegerField(min_value=1, max_value=1000, initial=50, label="Top k")
+    fmt = forms.ChoiceField(choices=BatchJob.Format.choices, initial="jsonl", label="File format")
+    users = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="MovieLens user ids separated by commas or spaces; empty = every MovieLens user.",
+    )
+
+    def clean_users(self) -> list[int]:
+        raw = self.cleaned_data["users"].replace(",", " ").split()
+        try:
+            return [int(x) for x in raw]
+        except ValueError as exc:
+            raise forms.ValidationError("user ids must be whole numbers") from exc
+
+
+def batch_run(request, admin_context: dict):
+    form = BatchRunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = jobs.batch_job_enqueue(
+                created_by=request.user,
+                k=form.cleaned_data["k"],
+                user_ids=form.cleaned_data["users"],
+                fmt=form.cleaned_data["fmt"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Batch job {job.pk} is queued.")
+            return redirect(BATCH_CHANGELIST)
+    context = {**admin_context, "form": form, "title": "Run batch recommendations"}
+    return render(request, "admin/recommender/batchjob/run.html", context)
+
+
+def batch_download(request, pk: int) -> FileResponse:
+    job = get_object_or_404(BatchJob, pk=pk, status=BatchJob.Status.DONE)
+    path = Path(job.result_path).resolve()
+    if not path.is_relative_to(Path(settings.BATCH_DIR).resolve()) or not path.is_file():
+        raise Http404("the result file is gone")
+    content_type = "text/csv" if path.suffix == ".csv" else "application/x-ndjson"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type=content_type)

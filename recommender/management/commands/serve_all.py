@@ -1,0 +1,125 @@
+"""Embedded mode in one command: Milvus Lite server, Celery workers (training + default), optional beat, runserver.
+
+No external service: the broker is kombu's SQLAlchemy transport on ``var/celery-broker.sqlite3`` (unless
+CELERY_BROKER_URL says otherwise) and the vector store is one Milvus Lite *server* that the web process and
+the workers share over http (only one process may open a Lite data directory). Ctrl-C (SIGINT) or SIGTERM
+stops every process it started: each child runs in its own session and gets SIGTERM, then SIGKILL.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+STOP_GRACE_SECONDS = 10.0
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(host, port):
+        if proc.poll() is not None:
+            raise CommandError(f"milvus-lite server exited with code {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise CommandError(f"milvus-lite server did not listen on {host}:{port} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+class Command(BaseCommand):
+    help = "Run the web server, the Celery workers and the Milvus Lite server together (embedded mode)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="runserver address")
+        parser.add_argument("--milvus-port", type=int, default=19530)
+        parser.add_argument("--no-milvus", action="store_true", help="MILVUS_URI already names a running server")
+        parser.add_argument("--beat", action="store_true", help="also run celery beat (on if RETRAIN_SCHEDULE is set)")
+        parser.add_argument("--no-web", action="store_true", help="workers (and Milvus) only")
+
+    def handle(self, *args, **options):
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        env = dict(os.environ)
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            if not options["no_milvus"] and not str(settings.MILVUS_URI).startswith(("http://", "https://")):
+                env["MILVUS_URI"] = self._start_milvus(options["milvus_port"])
+            self._start_workers(env, beat=options["beat"] or bool(settings.RETRAIN_SCHEDULE))
+            if not options["no_web"]:
+                self._start("web", [sys.executable, "manage.py", "runserver", options["addr"], "--noreload"], env)
+            self._watch()
+        finally:
+            self._stop_all()
+
+    def _on_signal(self, signum, frame) -> None:
+        self.stopping = True
+
+    def _start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
+        self.stdout.write(f"[serve_all] starting {name}: {' '.join(argv)}")
+        proc = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+        self.children.append((name, proc))
+        return proc
+
+    def _start_milvus(self, port: int) -> str:
+        if port_open("127.0.0.1", port):
+            raise CommandError(f"port {port} is taken: stop that process or pass --milvus-port")
+        data_dir = Path(settings.VAR_DIR) / "milvus-server"
+        argv = ["milvus-lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+        proc = self._start("milvus", [str(Path(sys.executable).with_name("milvus-lite")), *argv[1:]], dict(os.environ))
+        wait_for_port("127.0.0.1", port, 60.0, proc)
+        return f"http://127.0.0.1:{port}"
+
+    def _start_workers(self, env: dict, *, beat: bool) -> None:
+        celery = [sys.executable, "-m", "celery", "-A", "recsite"]
+        level = "info" if self.verbosity > 1 else "warning"
+        # Two workers so a long training never delays a batch job or a vector sync.
+        self._start(
+            "worker-training", [*celery, "worker", "-Q", "training", "-c", "1", "-n", "training@%h", "-l", level], env
+        )
+        self._start(
+            "worker-default", [*celery, "worker", "-Q", "default", "-c", "1", "-n", "default@%h", "-l", level], env
+        )
+        if beat:
+            schedule = str(Path(settings.VAR_DIR) / "celerybeat-schedule")
+            self._start("beat", [*celery, "beat", "-l", level, "-s", schedule], env)
+
+    def _watch(self) -> None:
+        while not self.stopping:
+            for name, proc in self.children:
+                if proc.poll() is not None:
+                    self.stderr.write(f"[serve_all] {name} exited with code {proc.returncode}: stopping everything")
+                    return
+            time.sleep(0.5)
+
+    def _stop_all(self) -> None:
+        """SIGTERM every child's process group (web, workers and their pool children), then SIGKILL stragglers."""
+        for _, proc in reversed(self.children):
+            if proc.poll() is None:
+                with_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, proc in reversed(self.children):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"[serve_all] {name} did not stop in {STOP_GRACE_SECONDS:.0f} s: killing it")
+                with_group(proc, signal.SIGKILL)
+                proc.wait()
+        self.stdout.write("[serve_all] stopped")
+
+
+def with_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass

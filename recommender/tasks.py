@@ -1,0 +1,117 @@
+"""Celery tasks: thin interfaces that take ids, re-read the row (return if it is gone) and call a service.
+
+Paddle is imported here at module top on purpose: a lazy import inside a task made the worker die with
+"FatalError: Termination signal" on SIGTERM and lose the task. The signal handlers at the bottom record a
+dead pool child on its model version and fail the versions a restarted worker left behind.
+"""
+
+import logging
+import os
+import socket
+
+import paddle  # noqa: F401  (see the module docstring)
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_failure, worker_ready
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
+
+from recommender.models import BatchJob
+from recommender.services import jobs
+from recommender.services.vectors import vectors_sync
+from recommender.vectorstore import VectorStoreError
+from recsite.exceptions import ApplicationError
+
+log = logging.getLogger(__name__)
+
+# Worth another try with backoff: the vector store or a database/broker connection was briefly unavailable.
+TRANSIENT = (VectorStoreError, OperationalError, InterfaceError, BrokerError, ConnectionError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "retry_backoff_max": 300, "retry_jitter": True}
+
+
+@shared_task(bind=True, acks_late=True)
+def model_version_pipeline(self, version_id: int) -> dict | None:
+    """Train, evaluate, gate, index and activate one queued version (queue "training", one at a time).
+
+    Not retried as a whole: a failure is recorded on the version (with its error text) and the live version
+    keeps serving; a retrain is one click. Redelivered messages find the version no longer queued and stop.
+    """
+    worker = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
+    version = jobs.model_version_pipeline_execute(version_id=version_id, worker=worker)
+    return None if version is None else {"number": version.number, "status": version.status}
+
+
+@shared_task(bind=True, **RETRY, max_retries=5)
+def vectors_sync_task(self) -> int:
+    """Re-write the active version's movie vectors (idempotent upsert)."""
+    try:
+        return vectors_sync()
+    except ApplicationError as exc:  # nothing active any more: not an error worth retrying
+        log.warning("vector sync skipped: %s", exc)
+        return 0
+
+
+@shared_task(bind=True, **RETRY, max_retries=5)
+def batch_job_task(self, job_id: int) -> str | None:
+    """Write a batch job's recommendation file (JSONL or CSV)."""
+    job = BatchJob.objects.filter(pk=job_id).first()
+    if job is None or job.status in {BatchJob.Status.DONE, BatchJob.Status.FAILED}:
+        return None
+    try:
+        return jobs.batch_job_run(job=job).result_path
+    except TRANSIENT as exc:
+        if self.request.retries >= self.max_retries:
+            jobs.batch_job_fail(job=job, error=f"gave up after {self.request.retries} retries: {exc}")
+        raise
+    except SoftTimeLimitExceeded:
+        jobs.batch_job_fail(job=job, error="the batch job ran past the soft time limit")
+        raise
+
+
+@shared_task
+def versions_stale_task() -> list[int]:
+    """Periodic (celery beat): fail versions whose worker went silent, freeing the training lock."""
+    return jobs.versions_stale_fail()
+
+
+@shared_task
+def model_version_train_scheduled() -> int | None:
+    """Periodic (celery beat, off unless scheduled): start a retrain unless one is running."""
+    try:
+        return jobs.model_version_train_enqueue().number
+    except ApplicationError as exc:
+        log.info("scheduled retrain skipped: %s", exc)
+        return None
+
+
+@shared_task
+def ping(value: int) -> int:
+    """A trivial round trip for health checks and the queue-latency benchmark."""
+    return value
+
+
+@task_failure.connect(sender=model_version_pipeline)
+def _pipeline_failure(sender=None, task_id=None, exception=None, args=None, **kwargs) -> None:
+    """Runs in the pool parent when the child died (SIGKILL, OOM, hard time limit): the pipeline could not
+    record its own failure, so record it here. Failures raised inside the pipeline are already recorded."""
+    if not args:
+        return
+    try:
+        jobs.worker_lost_record(version_id=int(args[0]), error=f"{type(exception).__name__}: {exception}")
+    except Exception:  # noqa: BLE001 - a signal handler must not take the worker down
+        log.exception("could not record the failure of task %s", task_id)
+
+
+@worker_ready.connect
+def _worker_ready(sender=None, **kwargs) -> None:
+    """A (re)started worker: fail the versions its previous process was running, then any stale ones."""
+    hostname = getattr(sender, "hostname", "") or ""
+    try:
+        jobs.versions_fail_for_worker(hostname=hostname)
+        jobs.versions_stale_fail()
+    except Exception:  # noqa: BLE001 - e.g. the database is not migrated yet; the beat check covers it later
+        log.exception("start-up check of stale model versions failed")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
