@@ -1,0 +1,63 @@
+"""Token authentication for API clients: obtain a token with username + password, revoke it."""
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from recsite.exceptions import ApplicationError
+
+from .base import Api, errors
+
+
+@transaction.atomic
+def auth_token_obtain(*, request, username: str, password: str) -> str:
+    """The user's token (created on first use); an ApplicationError for wrong credentials or an inactive user."""
+    user = authenticate(request=request, username=username, password=password)
+    if user is None or not user.is_active:
+        raise ApplicationError("Unable to log in with the given username and password.", {"field": "password"})
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+@transaction.atomic
+def auth_token_revoke(*, user) -> bool:
+    """Delete the user's token (every client using it must obtain a new one); returns whether one existed."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
+class TokenObtainApi(Api):
+    permission_classes = [AllowAny]
+    authentication_classes = []  # credentials are in the body; a stale token must not block a new login
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text='Send as the header "Authorization: Token <token>".')
+
+    @extend_schema(
+        summary="Obtain an API token",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400)},
+        auth=[],
+    )
+    def post(self, request):
+        serializer = TokenObtainApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = auth_token_obtain(request=request, **serializer.validated_data)
+        return Response(TokenObtainApi.OutputSerializer({"token": key}).data)
+
+
+class TokenRevokeApi(Api):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Revoke your API token", request=None, responses={204: None, **errors(401)})
+    def delete(self, request):
+        auth_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,117 @@
+"""What every API class shares: authentication order, schema naming, error and page schemas, pagination.
+
+Token authentication comes first so that an anonymous request is answered 401 with a
+``WWW-Authenticate: Token`` header (session-first would make it a 403).
+"""
+
+import re
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.views import APIView
+
+
+class ApiSchema(AutoSchema):
+    """Names from the API class: operation RatingPutApi -> "rating_put", component RatingPutApi.InputSerializer
+    -> "RatingPutInput" (so the nested InputSerializer/OutputSerializer names never collide)."""
+
+    def get_operation_id(self):
+        view_class = type(self.view)
+        api = getattr(view_class, "operations", {}).get(self.method.lower(), view_class)
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", api.__name__.removesuffix("Api")).lower()
+
+    def get_serializer_name(self, serializer, direction):
+        qualname = type(serializer).__qualname__
+        if "." not in qualname:
+            return super().get_serializer_name(serializer, direction)
+        outer, inner = qualname.rsplit(".", 2)[-2:]
+        return outer.removesuffix("Api") + inner.removesuffix("Serializer")
+
+
+class Api(APIView):
+    """Base of every API class (IsAuthenticated by default, from settings)."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    schema = ApiSchema()
+
+
+def one_path(*apis: type[Api]) -> type[Api]:
+    """One URL whose HTTP methods are served by separate single-operation API classes (e.g. PUT and DELETE
+    of a rating). Each class keeps its own authentication and permissions; its method must name its own
+    nested serializers (``RatingPutApi.InputSerializer``, not ``self.InputSerializer``)."""
+    by_method = {m: api for api in apis for m in ("get", "post", "put", "patch", "delete") if m in api.__dict__}
+
+    class PathApi(*apis):
+        def initialize_request(self, request, *args, **kwargs):
+            self._operation = by_method.get(request.method.lower(), apis[0])
+            return super().initialize_request(request, *args, **kwargs)
+
+        def get_authenticators(self):
+            operation = getattr(self, "_operation", apis[0])
+            return [authenticator() for authenticator in operation.authentication_classes]
+
+        def get_permissions(self):
+            operation = getattr(self, "_operation", apis[0])
+            return [permission() for permission in operation.permission_classes]
+
+    PathApi.operations = by_method
+    PathApi.__name__ = PathApi.__qualname__ = "".join(api.__name__ for api in apis)
+    return PathApi
+
+
+# --- errors -----------------------------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    extra = serializers.DictField(help_text='Details; for validation errors {"fields": {name: [messages]}}.')
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input (the field is named in extra.fields) or a refused operation.",
+    401: "No valid session or token.",
+    403: "Not allowed for this user.",
+    404: "Not found.",
+    409: "Conflict with the current state.",
+    503: "No model or vector store can serve right now.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Error responses for extend_schema(responses=...): all in the one {"message", "extra"} format."""
+    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}
+
+
+# --- pagination -------------------------------------------------------------------------------------------
+
+
+class ApiPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number (from 1)."),
+    OpenApiParameter("page_size", int, description="Items per page (default 20, at most 100)."),
+]
+
+
+def page_of(serializer_class: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The schema of one page of serializer_class (count, next, previous, results)."""
+    fields = {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+    }
+    return type(name, (serializers.Serializer,), {**fields, "__module__": __name__})
+
+
+def paginated_response(*, queryset, serializer_class, request, view):
+    paginator = ApiPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

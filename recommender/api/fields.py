@@ -1,0 +1,77 @@
+"""Strict input fields: JSON integers must be integers (no bool, string or float), query integers plain digits."""
+
+import math
+import re
+
+from rest_framework import serializers
+
+from movies.selectors import genre_names
+
+INT32_MAX = 2**31 - 1
+YEAR_MIN, YEAR_MAX = 1800, 2100  # the range the vector store's filter builder accepts
+_DIGITS = re.compile(r"^[+-]?\d{1,18}$")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: true/false, "5" and 5.0 are refused (they signal a client bug, not a value)."""
+
+    default_error_messages = {"invalid": "A JSON integer is required (not a string, float or boolean)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer from a query string: decimal digits only ("1.0", "1e3" and "true" are refused)."""
+
+    default_error_messages = {"invalid": "An integer (decimal digits) is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not _DIGITS.match(data.strip()):
+            self.fail("invalid")
+        return int(data)
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A finite number; NaN, infinities and booleans are refused (NaN slips past min/max comparisons)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if math.isnan(value) or math.isinf(value):
+            self.fail("invalid")
+        return value
+
+
+class GenreField(serializers.CharField):
+    """A genre name that exists in the catalogue (unknown names are a 400 here, not a ValueError in Milvus)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value and value not in genre_names():
+            raise serializers.ValidationError(f"unknown genre {value!r}")
+        return value
+
+
+def year_query_field() -> QueryIntegerField:
+    return QueryIntegerField(required=False, min_value=YEAR_MIN, max_value=YEAR_MAX)
+
+
+def k_query_field(default: int = 10, maximum: int = 100) -> QueryIntegerField:
+    return QueryIntegerField(required=False, default=default, min_value=1, max_value=maximum)
+
+
+def years_check(attrs: dict) -> dict:
+    """year_min must not exceed year_max (shared by every serializer with a year range)."""
+    low, high = attrs.get("year_min"), attrs.get("year_max")
+    if low is not None and high is not None and low > high:
+        raise serializers.ValidationError({"year_min": ["year_min must not be greater than year_max."]})
+    return attrs

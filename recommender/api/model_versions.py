@@ -1,0 +1,117 @@
+"""Model versions (staff or service): list, detail with metrics beside baselines and the training curve,
+start a training (queued for the training worker), activate a version (rollback or roll forward)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from recommender.selectors import model_version_get, model_version_list
+from recommender.services.jobs import model_version_activate_checked, model_version_train_enqueue
+from recsite.exceptions import ApplicationError
+
+from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
+from .exceptions import Conflict
+from .permissions import IsStaffOrService
+
+
+class ModelVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    gate_passed = serializers.BooleanField(allow_null=True)
+    gate_reason = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    activated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ModelVersionDetailSerializer(ModelVersionSerializer):
+    config = serializers.DictField(help_text="Training hyper-parameters (recommender/ml/config.py).")
+    metrics = serializers.DictField(help_text='{"model": {...}, "baselines": {"MostPop": {...}, ...}, "split": {}}')
+    curve = serializers.ListField(child=serializers.DictField(), help_text="One entry per epoch (loss, val metric).")
+    progress = serializers.DictField()
+    error = serializers.CharField(allow_blank=True)
+
+
+def _conflict_or_raise(exc: ApplicationError):
+    """The training lock refuses with extra {"number": <running version>}: that is a 409, anything else a 400."""
+    if "number" in exc.extra:
+        raise Conflict(exc.message) from exc
+    raise exc
+
+
+class ModelVersionListApi(Api):
+    permission_classes = [IsStaffOrService]
+    OutputSerializer = ModelVersionSerializer
+
+    @extend_schema(
+        summary="Model versions, newest first",
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(ModelVersionSerializer, "ModelVersionPage"), **errors(401, 403, 404)},
+    )
+    def get(self, request):
+        versions = model_version_list()
+        return paginated_response(
+            queryset=versions, serializer_class=ModelVersionSerializer, request=request, view=self
+        )
+
+
+class ModelVersionDetailApi(Api):
+    permission_classes = [IsStaffOrService]
+    OutputSerializer = ModelVersionDetailSerializer
+
+    @extend_schema(
+        summary="One model version: metrics with baselines, curve",
+        responses={200: ModelVersionDetailSerializer, **errors(401, 403, 404)},
+    )
+    def get(self, request, number: int):
+        version = model_version_get(number=number)
+        if version is None:
+            raise NotFound(f"model version {number} does not exist")
+        return Response(ModelVersionDetailSerializer(version).data)
+
+
+class ModelVersionTrainApi(Api):
+    permission_classes = [IsStaffOrService]
+
+    class InputSerializer(serializers.Serializer):
+        config = serializers.DictField(
+            required=False, default=dict, help_text='Overrides of the training config, e.g. {"epochs": 5}.'
+        )
+
+    OutputSerializer = ModelVersionSerializer
+
+    @extend_schema(
+        summary="Start training a new model version (queued)",
+        request=InputSerializer,
+        responses={202: ModelVersionSerializer, **errors(400, 401, 403, 409)},
+    )
+    def post(self, request):
+        serializer = ModelVersionTrainApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            version = model_version_train_enqueue(config=serializer.validated_data["config"] or None)
+        except ApplicationError as exc:
+            _conflict_or_raise(exc)
+        return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelVersionActivateApi(Api):
+    permission_classes = [IsStaffOrService]
+    OutputSerializer = ModelVersionSerializer
+
+    @extend_schema(
+        summary="Make this version the live one",
+        request=None,
+        responses={200: ModelVersionSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, number: int):
+        version = model_version_get(number=number)
+        if version is None:
+            raise NotFound(f"model version {number} does not exist")
+        try:
+            version = model_version_activate_checked(version=version)
+        except ApplicationError as exc:
+            _conflict_or_raise(exc)
+        return Response(ModelVersionSerializer(version).data)

@@ -1,0 +1,99 @@
+"""Catalogue endpoints: movie list (search, filters, ordering), detail and similar movies."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from movies.selectors import SORTS, movie_list, movies_by_ids
+from recommender.services.recommendations import similar_movies
+
+from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
+from .fields import GenreField, k_query_field, year_query_field, years_check
+
+
+class MovieSerializer(serializers.Serializer):
+    """A movie as every endpoint shows it (genres come from a prefetch, never one query per movie)."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    year = serializers.IntegerField(allow_null=True)
+    genres = serializers.SerializerMethodField()
+    rating_count = serializers.IntegerField()
+    average_rating = serializers.FloatField(allow_null=True)
+
+    def get_genres(self, movie) -> list[str]:
+        return [genre.name for genre in movie.genres.all()]
+
+
+class ScoredMovieSerializer(serializers.Serializer):
+    movie = MovieSerializer()
+    score = serializers.FloatField()
+
+
+def movie_or_404(movie_id: int):
+    movie = movies_by_ids([movie_id]).get(movie_id)
+    if movie is None:
+        raise NotFound(f"movie {movie_id} does not exist")
+    return movie
+
+
+class MovieListApi(Api):
+    class FilterSerializer(serializers.Serializer):
+        search = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+        genre = GenreField(default="", allow_blank=True)
+        year_min = year_query_field()
+        year_max = year_query_field()
+        ordering = serializers.ChoiceField(choices=list(SORTS), default="popularity")
+
+        def validate(self, attrs):
+            return years_check(attrs)
+
+    OutputSerializer = MovieSerializer
+
+    @extend_schema(
+        summary="List movies",
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses={200: page_of(MovieSerializer, "MoviePage"), **errors(400, 401, 404)},
+    )
+    def get(self, request):
+        filters = MovieListApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        movies = movie_list(
+            search=params["search"],
+            genre=params["genre"],
+            year_min=params.get("year_min"),
+            year_max=params.get("year_max"),
+            sort=params["ordering"],
+        )
+        return paginated_response(queryset=movies, serializer_class=MovieSerializer, request=request, view=self)
+
+
+class MovieDetailApi(Api):
+    @extend_schema(summary="One movie", responses={200: MovieSerializer, **errors(401, 404)})
+    def get(self, request, movie_id: int):
+        return Response(MovieSerializer(movie_or_404(movie_id)).data)
+
+
+class MovieSimilarApi(Api):
+    class FilterSerializer(serializers.Serializer):
+        k = k_query_field()
+
+    class OutputSerializer(serializers.Serializer):
+        items = ScoredMovieSerializer(many=True)
+        fallback = serializers.BooleanField(help_text="True when the answer is popularity, not the model.")
+        fallback_reason = serializers.CharField(allow_blank=True)
+        model_version = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(
+        summary="Movies similar to this one (nearest movie vectors)",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **errors(400, 401, 404)},
+    )
+    def get(self, request, movie_id: int):
+        filters = MovieSimilarApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        movie_or_404(movie_id)
+        result = similar_movies(movie_id=movie_id, k=filters.validated_data["k"])
+        return Response(MovieSimilarApi.OutputSerializer(result).data)

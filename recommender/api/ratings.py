@@ -1,0 +1,63 @@
+"""The signed-in user's own ratings: list, create or update (PUT), delete. Nobody reaches another user's."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from movies.selectors import user_ratings
+from movies.services import rating_delete, rating_upsert
+
+from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
+from .fields import StrictIntegerField
+
+
+class RatingSerializer(serializers.Serializer):
+    movie_id = serializers.IntegerField()
+    title = serializers.CharField(source="movie.title")
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    rated_at = serializers.DateTimeField()
+
+
+class RatingListApi(Api):
+    OutputSerializer = RatingSerializer
+
+    @extend_schema(
+        summary="Your ratings, newest first",
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(RatingSerializer, "RatingPage"), **errors(401, 404)},
+    )
+    def get(self, request):
+        ratings = user_ratings(user=request.user)
+        return paginated_response(queryset=ratings, serializer_class=RatingSerializer, request=request, view=self)
+
+
+class RatingPutApi(Api):
+    class InputSerializer(serializers.Serializer):
+        score = StrictIntegerField(min_value=1, max_value=5)
+
+    OutputSerializer = RatingSerializer
+
+    @extend_schema(
+        summary="Rate a movie (create or change your rating)",
+        request=InputSerializer,
+        responses={
+            200: OpenApiResponse(RatingSerializer, description="Rating changed."),
+            201: OpenApiResponse(RatingSerializer, description="Rating created."),
+            **errors(400, 401),
+        },
+    )
+    def put(self, request, movie_id: int):
+        serializer = RatingPutApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rating, created = rating_upsert(user=request.user, movie_id=movie_id, score=serializer.validated_data["score"])
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(RatingSerializer(rating).data, status=code)
+
+
+class RatingDeleteApi(Api):
+    @extend_schema(summary="Remove your rating of a movie", responses={204: None, **errors(401, 404)})
+    def delete(self, request, movie_id: int):
+        if not rating_delete(user=request.user, movie_id=movie_id):
+            raise NotFound(f"you have not rated movie {movie_id}")
+        return Response(status=status.HTTP_204_NO_CONTENT)

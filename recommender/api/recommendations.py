@@ -1,0 +1,169 @@
+"""Recommendations: your own, personalised ranking of given movies, and (staff/service) any MovieLens user's
+recommendations and raw candidate recall for histories (the seeds' interface)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from movies.models import Profile
+from recommender.services.batch import candidates_recall
+from recommender.services.recommendations import rank_for_user, recommend_for_user
+
+from .base import Api, errors
+from .fields import (
+    INT32_MAX,
+    FiniteFloatField,
+    GenreField,
+    QueryIntegerField,
+    StrictIntegerField,
+    k_query_field,
+    year_query_field,
+    years_check,
+)
+from .movies import MovieSerializer
+from .permissions import IsStaffOrService
+
+
+class RecommendedItemSerializer(serializers.Serializer):
+    movie = MovieSerializer()
+    score = serializers.FloatField()
+    reason = serializers.SerializerMethodField(help_text='"because you rated <title>", or null.')
+    because_movie_id = serializers.IntegerField(source="because.pk", allow_null=True, default=None)
+    predicted_rating = serializers.FloatField(allow_null=True)
+
+    def get_reason(self, item) -> str | None:
+        return f"because you rated {item.because.title}" if item.because is not None else None
+
+
+class RecommendationsSerializer(serializers.Serializer):
+    items = RecommendedItemSerializer(many=True)
+    fallback = serializers.BooleanField(help_text="True when the answer is popularity, not the model.")
+    fallback_reason = serializers.CharField(allow_blank=True)
+    model_version = serializers.IntegerField(allow_null=True)
+
+
+class MyRecommendationsApi(Api):
+    class FilterSerializer(serializers.Serializer):
+        k = k_query_field()
+        genre = GenreField(default="", allow_blank=True)
+        year_min = year_query_field()
+        year_max = year_query_field()
+        explore = FiniteFloatField(
+            required=False, default=0.0, min_value=0.0, max_value=1.0, help_text="Share of slots for rarely rated."
+        )
+        max_per_genre = QueryIntegerField(required=False, min_value=1, max_value=100)
+
+        def validate(self, attrs):
+            return years_check(attrs)
+
+    OutputSerializer = RecommendationsSerializer
+
+    @extend_schema(
+        summary="Your recommendations",
+        parameters=[FilterSerializer],
+        responses={200: RecommendationsSerializer, **errors(400, 401)},
+    )
+    def get(self, request):
+        filters = MyRecommendationsApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        result = recommend_for_user(
+            user=request.user,
+            k=params["k"],
+            genre=params["genre"] or None,
+            year_min=params.get("year_min"),
+            year_max=params.get("year_max"),
+            explore=params["explore"],
+            max_per_genre=params.get("max_per_genre"),
+        )
+        return Response(RecommendationsSerializer(result).data)
+
+
+class RankApi(Api):
+    class InputSerializer(serializers.Serializer):
+        movie_ids = serializers.ListField(
+            child=StrictIntegerField(min_value=1, max_value=INT32_MAX), min_length=1, max_length=500
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        items = RecommendedItemSerializer(many=True, help_text="The given movies, best first, with scores.")
+        unranked = serializers.ListField(
+            child=serializers.IntegerField(), help_text="Given ids the model cannot score (unknown movies)."
+        )
+        fallback = serializers.BooleanField()
+        fallback_reason = serializers.CharField(allow_blank=True)
+        model_version = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(
+        summary="Order movies for you",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 401)},
+    )
+    def post(self, request):
+        serializer = RankApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movie_ids = serializer.validated_data["movie_ids"]
+        result = rank_for_user(user=request.user, movie_ids=movie_ids)
+        ranked = {item.movie.pk for item in result.items}
+        data = RankApi.OutputSerializer(
+            {**vars(result), "unranked": [m for m in dict.fromkeys(movie_ids) if m not in ranked]}
+        ).data
+        return Response(data)
+
+
+class UserRecommendationsApi(Api):
+    permission_classes = [IsStaffOrService]
+
+    class FilterSerializer(serializers.Serializer):
+        k = k_query_field()
+
+    OutputSerializer = RecommendationsSerializer
+
+    @extend_schema(
+        summary="Recommendations for a MovieLens user (staff or service)",
+        parameters=[FilterSerializer],
+        responses={200: RecommendationsSerializer, **errors(400, 401, 403, 404)},
+    )
+    def get(self, request, movielens_id: int):
+        filters = UserRecommendationsApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        profile = Profile.objects.select_related("user").filter(movielens_id=movielens_id).first()
+        if profile is None:
+            raise NotFound(f"no user has MovieLens id {movielens_id}")
+        result = recommend_for_user(user=profile.user, k=filters.validated_data["k"])
+        return Response(RecommendationsSerializer(result).data)
+
+
+class RecallApi(Api):
+    permission_classes = [IsStaffOrService]
+
+    class InputSerializer(serializers.Serializer):
+        top_k = StrictIntegerField(required=False, default=50, min_value=1, max_value=500)
+        hist_item = serializers.ListField(
+            child=serializers.ListField(
+                child=StrictIntegerField(min_value=1, max_value=INT32_MAX), max_length=500, allow_empty=True
+            ),
+            min_length=1,
+            max_length=100,
+            help_text="One history (movie ids) per user.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        items = serializers.ListField(
+            child=serializers.ListField(child=serializers.IntegerField()),
+            help_text="For each history, top_k movie ids (best first), never one of its own.",
+        )
+
+    @extend_schema(
+        summary="Candidate recall for raw histories (staff or service)",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 401, 403, 503)},
+    )
+    def post(self, request):
+        serializer = RecallApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = candidates_recall(
+            histories=serializer.validated_data["hist_item"], top_k=serializer.validated_data["top_k"]
+        )
+        return Response(RecallApi.OutputSerializer({"items": items}).data)

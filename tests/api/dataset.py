@@ -1,0 +1,66 @@
+"""A tiny structured MovieLens-shaped catalogue in the database (API tests and .ci/api-fuzz; never real files).
+
+Each user prefers one of six genres and rates mostly movies of it (5) with a few others (2), at increasing
+times, so a two-tower model trained for a couple of epochs already learns something user-specific.
+"""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, Sum
+
+from movies.models import Genre, Movie, Profile, Rating
+
+GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
+PASSWORD = "api-tests-password-9"
+
+
+@transaction.atomic
+def tiny_catalogue_create(n_users: int = 40, n_movies: int = 60, n_ratings: int = 1500, seed: int = 0) -> None:
+    """Movies 1..n_movies, MovieLens users 1..n_users (usernames ml1, ml2, ...), about n_ratings ratings."""
+    rng = random.Random(seed)
+    genres = {name: Genre.objects.get_or_create(name=name)[0] for name in GENRES}
+    movie_genre = {m: GENRES[(m - 1) % len(GENRES)] for m in range(1, n_movies + 1)}
+    Movie.objects.bulk_create([Movie(id=m, title=f"{g} film {m}", year=1960 + m % 40) for m, g in movie_genre.items()])
+    Movie.genres.through.objects.bulk_create(
+        [Movie.genres.through(movie_id=m, genre_id=genres[g].pk) for m, g in movie_genre.items()]
+    )
+    User = get_user_model()
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    per_user = max(5, n_ratings // n_users)
+    ratings = []
+    for u in range(1, n_users + 1):
+        user = User.objects.create_user(username=f"ml{u}", password=PASSWORD)
+        Profile.objects.create(
+            user=user, movielens_id=u, gender="MF"[u % 2], age=[18, 25, 35, 45][u % 4], occupation=u % 21
+        )
+        liked = GENRES[u % len(GENRES)]
+        favourites = [m for m, g in movie_genre.items() if g == liked]
+        others = [m for m, g in movie_genre.items() if g != liked]
+        chosen = rng.sample(favourites, min(len(favourites), per_user * 2 // 3))
+        chosen += rng.sample(others, per_user - len(chosen))
+        rng.shuffle(chosen)
+        for t, m in enumerate(chosen):
+            score = 5 if movie_genre[m] == liked else 2
+            ratings.append(Rating(user=user, movie_id=m, score=score, rated_at=start + timedelta(days=u, hours=t)))
+    Rating.objects.bulk_create(ratings)
+    for row in Rating.objects.values("movie_id").annotate(n=Count("id"), total=Sum("score")):
+        Movie.objects.filter(pk=row["movie_id"]).update(rating_count=row["n"], rating_total=row["total"])
+
+
+TINY_TRAIN_CONFIG = {
+    "epochs": 2,
+    "patience": 2,
+    "batch_size": 128,
+    "id_dim": 16,
+    "genre_dim": 8,
+    "title_dim": 8,
+    "year_dim": 4,
+    "demographic_dim": 4,
+    "history_dim": 16,
+    "hidden_dim": 32,
+    "out_dim": 16,
+    "min_token_count": 1,
+}
