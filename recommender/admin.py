@@ -22,10 +22,12 @@ def best_baseline(metrics: dict, key: str) -> tuple[str, float] | None:
 
 def metric_rows(metrics: dict) -> list[dict]:
     """Rows of the detail page's table: the model and every baseline, for the headline metrics."""
+    if not metrics.get("model"):
+        return []
     keys = ("recall@10", "recall@50", "ndcg@10", "ndcg@50", "hit@10", "coverage@50", "mean_pop@10")
     rows = [{"name": "two-tower (this version)", "values": [metrics["model"].get(k) for k in keys], "model": True}]
     rows += [{"name": n, "values": [m.get(k) for k in keys]} for n, m in metrics.get("baselines", {}).items()]
-    return [{**r, "cells": [_fmt(v) for v in r["values"]]} for r in rows] if metrics.get("model") else []
+    return [{**r, "cells": [_fmt(v) for v in r["values"]]} for r in rows]
 
 
 @admin.register(ModelVersion)

@@ -9,6 +9,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
@@ -78,7 +79,7 @@ def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):
         if on_progress:
             on_progress(progress)
 
-    _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **config.to_dict()})
+    _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **asdict(config)})
     result = train(dataset, split, config, out_dir, on_epoch=on_epoch)
     plot_training_curve(result.curve, out_dir / "curve.png", title=f"model v{version.number}")
     _save(version, artifact_path=str(out_dir))

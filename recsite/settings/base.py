@@ -130,12 +130,6 @@ MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=10.0)
 # --- Celery (see recsite/celery.py and the README for the choice of the embedded broker) ---
 # Embedded default: kombu's SQLAlchemy transport on a SQLite file (no service to run; atomic writes).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
-# The SQL transport polls; 1 s (kombu's default) made every job wait ~1 s before starting.
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {"polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.2)}
-    if CELERY_BROKER_URL.startswith("sqla+")
-    else {}
-)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
