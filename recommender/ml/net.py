@@ -15,9 +15,14 @@ def tower(in_dim: int, config: TrainConfig) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_dim, config.hidden_dim), nn.ReLU(), nn.Linear(config.hidden_dim, config.out_dim))
 
 
+def l2_normalise(x: paddle.Tensor) -> paddle.Tensor:
+    """x / ||x|| row-wise, [B, D] -> [B, D]; written out because F.normalize's backward is ~10× slower on CPU."""
+    return x * paddle.rsqrt((x * x).sum(axis=1, keepdim=True) + 1e-12)
+
+
 def weighted_mean(emb: paddle.Tensor, weight: paddle.Tensor) -> paddle.Tensor:
     """Σ_l w_l e_l / Σ_l w_l over axis 1; emb [B, L, d], weight [B, L] -> [B, d] (zeros when all weights are 0)."""
-    total = (emb * weight.unsqueeze(-1)).sum(axis=1)  # [B, d]
+    total = paddle.bmm(weight.unsqueeze(1), emb).squeeze(1)  # [B, 1, L] @ [B, L, d] -> [B, d]; faster than mul+sum
     return total / (weight.sum(axis=1, keepdim=True) + 1e-6)
 
 
@@ -60,14 +65,14 @@ class TwoTowerNet(nn.Layer):
     def movie_vectors(self, index, genres, title, year) -> paddle.Tensor:
         """index [B], genres [B, G], title [B, T], year [B] -> [B, out_dim] unit vectors."""
         x = paddle.concat([self.movie_id(index), self.genre(genres), self.encode_title(title), self.year(year)], axis=1)
-        return F.normalize(self.movie_mlp(x), axis=1)  # [B, D]
+        return l2_normalise(self.movie_mlp(x))  # [B, D]
 
     def user_vectors(self, index, gender, age, occupation, history, history_weight) -> paddle.Tensor:
         """index/gender/age/occupation [B], history [B, L], history_weight [B, L] -> [B, out_dim] unit vectors."""
         parts = [self.user_id(index), self.gender(gender), self.age(age), self.occupation(occupation)]
         if self.config.use_history:
             parts.append(weighted_mean(self.history(history), history_weight))  # [B, history_dim]
-        return F.normalize(self.user_mlp(paddle.concat(parts, axis=1)), axis=1)  # [B, D]
+        return l2_normalise(self.user_mlp(paddle.concat(parts, axis=1)))  # [B, D]
 
     def predicted_ratings(self, users: paddle.Tensor, movies: paddle.Tensor) -> paddle.Tensor:
         """Rating head on all pairs: users [U, D], movies [M, D] -> [U, M]."""

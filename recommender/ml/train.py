@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,6 +21,19 @@ from recommender.ml.split import Split, chronological_order, last_fraction_mask
 
 CHECKPOINT = "checkpoint.pdparams"
 BEST_MODEL = "model"
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed blocks instead of returning them to the OS: Paddle's CPU allocator frees every
+    activation after use, and re-faulting fresh pages made large ops several times slower on this machine."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    libc.mallopt(m_mmap_threshold, 32 << 20)  # the largest value glibc accepts
+    libc.mallopt(m_trim_threshold, (1 << 31) - 1)
+    libc.mallopt(m_top_pad, 256 << 20)
 
 
 class TrainingDiverged(RuntimeError):
@@ -123,11 +137,26 @@ def run_epoch(net, optimizer, examples: Examples, config: TrainConfig, epoch: in
     return total / max(steps, 1)
 
 
+def optimizer_state(net, state: dict, *, saving: bool) -> dict:
+    """Rename optimizer-state keys between Paddle's per-process parameter names ("linear_3.w_0_moment1_0") and the
+    stable structured names ("user_mlp.0.weight_moment1_0"), so a checkpoint loads into a freshly built network."""
+    pairs = [(p.name, name) for name, p in net.named_parameters()]
+    renames = pairs if saving else [(b, a) for a, b in pairs]
+    out = {}
+    for key, value in state.items():
+        for old, new in renames:
+            if isinstance(key, str) and key.startswith(old + "_"):
+                key = new + key[len(old) :]
+                break
+        out[key] = value
+    return out
+
+
 def save_checkpoint(path: Path, net, optimizer, config: TrainConfig, state: dict) -> None:
     """One dict: model, optimizer, config, epoch, best metric (+ curve and patience counter), written atomically."""
     tmp = path.with_suffix(".tmp")
-    paddle.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(), "config": asdict(config), **state},
-                str(tmp))  # fmt: skip
+    opt_state = optimizer_state(net, optimizer.state_dict(), saving=True)
+    paddle.save({"model": net.state_dict(), "optimizer": opt_state, "config": asdict(config), **state}, str(tmp))
     tmp.replace(path)
 
 
@@ -143,6 +172,7 @@ def train(
     """Fit on split.train minus a validation carve-out, early-stop on its NDCG@10, save the best model in out_dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    keep_freed_memory()
     paddle.set_device("cpu")
     paddle.framework.core.set_num_threads(config.threads)
     paddle.seed(config.seed)
@@ -163,7 +193,7 @@ def train(
     if resume and checkpoint.exists():
         saved = paddle.load(str(checkpoint))
         model.net.set_state_dict(saved["model"])
-        optimizer.set_state_dict(saved["optimizer"])
+        optimizer.set_state_dict(optimizer_state(model.net, saved["optimizer"], saving=False))
         state = {k: saved[k] for k in state}
     while state["epoch"] < config.epochs and state["bad_epochs"] < config.patience:
         epoch, started = state["epoch"] + 1, time.perf_counter()
