@@ -56,7 +56,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("caller", "method", "path", "body", "field"), CASES, ids=[f"{c[2]} {c[3]}"[:80] for c in CASES])
+@pytest.mark.parametrize(
+    ("caller", "method", "path", "body", "field"), CASES, ids=[f"{c[2]} {c[3]}"[:80] for c in CASES]
+)
 def test_invalid_input_names_the_field(clients, movies, caller, method, path, body, field):
     response = getattr(clients[caller], method)(path, body, format="json")
     assert response.status_code == 400, response.content
