@@ -22,9 +22,16 @@ def top_genres(recs: Recommendations, n: int = GENRE_ROWS) -> list[str]:
 
 
 def genre_rows(user, recs: Recommendations) -> list[tuple[str, Recommendations]]:
-    """A few rows "<genre> for you", following the genres the suggestions lean towards."""
-    rows = [(g, recommend_for_user(user=user, k=GENRE_ROW_K, genre=g)) for g in top_genres(recs)]
-    return [(g, r) for g, r in rows if r.items]
+    """A few rows "<genre> for you", following the genres the suggestions lean towards; no movie shown twice."""
+    shown = {item.movie.pk for item in recs.items}
+    rows = []
+    for genre in top_genres(recs):
+        row = recommend_for_user(user=user, k=GENRE_ROW_K + len(shown), genre=genre)
+        row.items = [item for item in row.items if item.movie.pk not in shown][:GENRE_ROW_K]
+        shown.update(item.movie.pk for item in row.items)
+        if row.items:
+            rows.append((genre, row))
+    return rows
 
 
 def for_you_html(request, recs: Recommendations) -> str:

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from movies.models import Genre, Movie, Profile, Rating
 
-from .conftest import make_movies, make_user, rate
+from .factories import make_movies, make_user, rate
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from movies.models import Movie
+from movies.views import suggestions
 from recommender.models import ModelVersion
+from recommender.services.recommendations import Recommendations, RecommendedItem
 
-from .conftest import make_movies, rate
+from .factories import make_movies, rate
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +41,19 @@ def test_home_logged_in_shows_suggestions_genre_rows_and_fallback_banner(alice_c
     assert suggested and movies[0].pk not in suggested  # what the user rated is never suggested
     assert response.context["genre_rows"], "a few rows by genre"
     assert all(genre in body for genre, _ in response.context["genre_rows"])
+
+
+def test_home_shows_the_reason_for_each_personal_suggestion(alice_client, alice, movies, monkeypatch):
+    rate(alice, movies[0], 5)
+
+    def personal(*, user, k=10, genre=None, **kwargs):
+        items = [RecommendedItem(movie=m, score=0.9, because=movies[0]) for m in movies[1:4] if not genre]
+        return Recommendations(items=items, model_version=7)
+
+    monkeypatch.setattr(suggestions, "recommend_for_user", personal)
+    body = alice_client.get("/").content.decode()
+    assert body.count("Because you rated") == 3 and movies[0].title in body
+    assert "Popular picks for now" not in body
 
 
 def test_onboarding_shows_diverse_movies_and_a_counter(alice_client, alice, movies):
