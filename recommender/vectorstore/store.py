@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .filters import MAX_GENRE_LENGTH, ML1M_GENRES, as_movie_id, as_movie_ids, build_filter
+from .filters import ML1M_GENRES, as_movie_id, as_movie_ids, build_filter
 from .lite import LiteRegistry, client_error_message
+from .schema import INDEX_TYPES, iter_row_batches, make_index_params, make_schema, search_params
 
 logger = logging.getLogger(__name__)
 
-MAX_GENRES_PER_MOVIE = 32
 MAX_TOP_K = 16384  # Milvus's topk ceiling
-INSERT_BATCH = 5000  # ~5 MB of 256-d float32 per gRPC message, far under the 64 MB default cap
 NOT_LOADED_CODE = 101  # milvus-lite: "call load() before search/get/query"
 
 
@@ -47,7 +46,7 @@ class VectorStore:
     ) -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):
             raise ValueError("alias and prefix must be Milvus identifiers (letters, digits, underscore)")
-        if index_type not in ("HNSW", "IVF_FLAT", "FLAT"):
+        if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be HNSW, IVF_FLAT or FLAT, got {index_type!r}")
         self.is_lite = not re.match(r"^(https?|tcp|unix)://", uri) and not uri.startswith("unix:")
         if self.is_lite:
@@ -167,59 +166,6 @@ class VectorStore:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _rows(self, version, movie_ids, vectors, genres, years) -> Iterator[list[dict]]:
-        """Validate the arrays together and yield insert batches of row dicts."""
-        ids = as_movie_ids(np.asarray(movie_ids).tolist())
-        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
-        years_list = [0 if y is None or (isinstance(y, float) and np.isnan(y)) else int(y) for y in list(years)]
-        if vecs.ndim != 2 or not (len(ids) == len(vecs) == len(genres) == len(years_list)):
-            raise ValueError("movie_ids, vectors (2-D), genres and years must have the same length")
-        if len(set(ids)) != len(ids):
-            raise ValueError("movie_ids contain duplicates")
-        if not np.isfinite(vecs).all():
-            raise ValueError("vectors contain NaN or infinity")
-        for names in genres:
-            if isinstance(names, str) or len(names) > MAX_GENRES_PER_MOVIE:
-                raise ValueError(f"genres must be lists of at most {MAX_GENRES_PER_MOVIE} names, got {names!r}")
-            if any(not isinstance(g, str) or not 0 < len(g) <= MAX_GENRE_LENGTH for g in names):
-                raise ValueError(f"genre names must be 1..{MAX_GENRE_LENGTH} characters: {names!r}")
-        self.known_genres.update(g for names in genres for g in names)
-        for start in range(0, len(ids), INSERT_BATCH):
-            stop = min(start + INSERT_BATCH, len(ids))
-            yield [
-                {"movie_id": ids[i], "vector": vecs[i], "model_version": version, "genres": list(genres[i]),
-                 "year": years_list[i]}
-                for i in range(start, stop)
-            ]  # fmt: skip
-
-    def _schema(self, client, dim: int):
-        from pymilvus import DataType
-
-        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("movie_id", DataType.INT64, is_primary=True)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        schema.add_field("model_version", DataType.INT64)
-        schema.add_field(
-            "genres",
-            DataType.ARRAY,
-            element_type=DataType.VARCHAR,
-            max_capacity=MAX_GENRES_PER_MOVIE,
-            max_length=MAX_GENRE_LENGTH,
-        )
-        schema.add_field("year", DataType.INT64)
-        return schema
-
-    def _index_params(self, client, rows: int):
-        params = client.prepare_index_params()
-        if self.index_type == "HNSW":
-            build = {"M": 16, "efConstruction": 200}
-        elif self.index_type == "IVF_FLAT":
-            build = {"nlist": int(max(1, min(4096, 4 * np.sqrt(max(rows, 1)))))}
-        else:
-            build = {}
-        params.add_index("vector", index_type=self.index_type, metric_type=self.metric, params=build)
-        return params
-
     def _wait_for_index(self, client, name: str) -> None:
         deadline, pause = time.monotonic() + self.build_timeout, 0.01
         while True:
@@ -237,7 +183,8 @@ class VectorStore:
         Rebuilding the collection the alias serves from is refused unless force=True (it would break serving).
         """
         name = self.collection_name(version)
-        batches = list(self._rows(int(version), movie_ids, vectors, genres, years))  # validate before dropping
+        batches = list(iter_row_batches(int(version), movie_ids, vectors, genres, years))  # validate, then drop
+        self.known_genres.update(g for names in genres for g in names)
         dim = int(np.asarray(vectors).shape[1])
         with self._calling(f"build collection {name}") as client:
             was_live = self._live_name(client) == name
@@ -245,11 +192,11 @@ class VectorStore:
                 raise LiveCollectionError(f"{name} is live behind alias {self.alias}; switch first or force")
             if client.has_collection(name, timeout=self.timeout):
                 client.drop_collection(name, timeout=self.timeout)
-            client.create_collection(name, schema=self._schema(client, dim), timeout=self.timeout)
+            client.create_collection(name, schema=make_schema(client, dim), timeout=self.timeout)
             for batch in batches:
                 client.insert(name, batch, timeout=self.build_timeout)
             client.flush(name, timeout=self.build_timeout)  # without flush Lite keeps rows only in the memtable
-            params = self._index_params(client, sum(map(len, batches)))
+            params = make_index_params(client, self.index_type, self.metric, sum(map(len, batches)))
             # sync=False: pymilvus's own wait sleeps a fixed 0.5 s per poll; ours polls from 10 ms up
             client.create_index(name, params, timeout=self.build_timeout, sync=False)
             self._wait_for_index(client, name)
@@ -262,7 +209,8 @@ class VectorStore:
     def upsert_vectors(self, version: int, movie_ids, vectors, genres, years) -> int:
         """Insert or replace some or all movies of an existing version's collection; returns rows written."""
         name = self.collection_name(version)
-        batches = list(self._rows(int(version), movie_ids, vectors, genres, years))
+        batches = list(iter_row_batches(int(version), movie_ids, vectors, genres, years))
+        self.known_genres.update(g for names in genres for g in names)
         with self._calling(f"upsert into {name}") as client:
             if not client.has_collection(name, timeout=self.timeout):
                 raise VectorStoreError(f"collection {name} does not exist; build it first")
@@ -291,12 +239,16 @@ class VectorStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _search_params(self, k: int) -> dict:
-        if self.index_type == "HNSW":
-            return {"params": {"ef": max(64, 2 * k)}}  # ef below k would return fewer hits
-        if self.index_type == "IVF_FLAT":
-            return {"params": {"nprobe": 32}}
-        return {}
+    def _search(self, client, name: str, queries: np.ndarray, limit: int, expr: str, wide: bool = False):
+        return client.search(
+            name,
+            data=list(queries),
+            limit=limit,
+            filter=expr,
+            output_fields=["movie_id"],  # without it Lite returns every field, vectors included
+            search_params=search_params(self.index_type, limit, wide=wide),
+            timeout=self.timeout,
+        )
 
     def search(self, vector, *, k: int, collection: str | None = None, **filters) -> list[tuple[int, float]]:
         """Top-k (movie_id, score) best first, on the alias unless a collection is named.
@@ -331,19 +283,10 @@ class VectorStore:
         limit = min(MAX_TOP_K, k + max(map(len, own), default=0)) if own else k
         name = collection or self.alias
         with self._calling(f"search {name}") as client:
-            hits = self._with_load_retry(
-                client,
-                name,
-                lambda: client.search(
-                    name,
-                    data=list(queries),
-                    limit=limit,
-                    filter=expr,
-                    output_fields=["movie_id"],  # without it Lite returns every field, vectors included
-                    search_params=self._search_params(limit),
-                    timeout=self.timeout,
-                ),
-            )
+            hits = self._with_load_retry(client, name, lambda: self._search(client, name, queries, limit, expr))
+            if expr and self.index_type != "FLAT" and any(len(h) < limit for h in hits):
+                # a selective filter can leave the graph walk short of `limit` hits: retry with a wide beam
+                hits = self._search(client, name, queries, limit, expr, wide=True)
         results = []
         for row, per_query in enumerate(hits):
             pairs = [(int(h["movie_id"]), float(h["distance"])) for h in per_query]

@@ -48,7 +48,7 @@ def test_year_filter(live_store, catalogue):
 
 
 def test_escaped_genre_round_trips_through_milvus(store, catalogue):
-    odd = 'Odd "quoted" \\ name'
+    odd = 'Odd "quoted" name'
     genres = [list(g) for g in catalogue.genres]
     genres[7] = [odd]
     store.build_collection(1, catalogue.ids, catalogue.vectors, genres, catalogue.years)
@@ -161,11 +161,14 @@ def test_upsert_is_idempotent_and_replaces_vectors(live_store, catalogue):
 def test_invalid_build_input_leaves_existing_collection_alone(live_store, catalogue):
     bad_vectors = catalogue.vectors.copy()
     bad_vectors[0, 0] = np.nan
-    args = (catalogue.genres, catalogue.years)
-    for ids, vectors in [(catalogue.ids, bad_vectors), (catalogue.ids[:-1], catalogue.vectors),
-                         (np.ones_like(catalogue.ids), catalogue.vectors)]:  # fmt: skip
+    bad_genres = [list(g) for g in catalogue.genres]
+    bad_genres[3] = ["Drama|Comedy"]
+    cases = [(catalogue.ids, bad_vectors, catalogue.genres), (catalogue.ids[:-1], catalogue.vectors, catalogue.genres),
+             (np.ones_like(catalogue.ids), catalogue.vectors, catalogue.genres),
+             (catalogue.ids, catalogue.vectors, bad_genres)]  # fmt: skip
+    for ids, vectors, genres in cases:
         with pytest.raises(ValueError):
-            live_store.build_collection(1, ids, vectors, *args, force=True)
+            live_store.build_collection(1, ids, vectors, genres, catalogue.years, force=True)
     assert live_store.count() == len(catalogue.ids)
 
 

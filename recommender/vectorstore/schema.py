@@ -1,0 +1,91 @@
+"""Collection layout: schema, row validation and encoding, index and search parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .filters import GENRE_SEPARATOR, MAX_GENRE_LENGTH, as_movie_ids, check_genre_name
+
+MAX_GENRES_PER_MOVIE = 32
+GENRES_FIELD_LENGTH = MAX_GENRES_PER_MOVIE * (MAX_GENRE_LENGTH + 1) + 1
+INSERT_BATCH = 5000  # ~5 MB of 256-d float32 per gRPC message, far under the 64 MB default cap
+INDEX_TYPES = ("HNSW", "IVF_FLAT", "FLAT")
+
+
+def encode_genres(names) -> str:
+    """ "|Drama|Comedy|": a VARCHAR matched with LIKE "%|Drama|%".
+
+    milvus-lite 3.2.2 evaluates array_contains row by row in Python (~250 ms at 3,883 movies)
+    while LIKE runs vectorised in Arrow (~1 ms), so genres are stored as a delimited string.
+    """
+    if isinstance(names, str) or len(names) > MAX_GENRES_PER_MOVIE:
+        raise ValueError(f"genres must be lists of at most {MAX_GENRES_PER_MOVIE} names, got {names!r}")
+    for name in names:
+        check_genre_name(name)
+    return GENRE_SEPARATOR + GENRE_SEPARATOR.join(names) + GENRE_SEPARATOR
+
+
+def decode_genres(text: str) -> list[str]:
+    return [name for name in text.split(GENRE_SEPARATOR) if name]
+
+
+def _year(value) -> int:
+    """Unknown years (None/NaN) are stored as 0, which every year-range filter excludes."""
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return 0
+    return int(value)
+
+
+def iter_row_batches(version: int, movie_ids, vectors, genres, years) -> Iterator[list[dict]]:
+    """Validate the arrays together, then yield insert batches of row dicts."""
+    ids = as_movie_ids(np.asarray(movie_ids).tolist())
+    vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+    years_list = [_year(y) for y in list(years)]
+    if vecs.ndim != 2 or not (len(ids) == len(vecs) == len(genres) == len(years_list)):
+        raise ValueError("movie_ids, vectors (2-D), genres and years must have the same length")
+    if len(set(ids)) != len(ids):
+        raise ValueError("movie_ids contain duplicates")
+    if not np.isfinite(vecs).all():
+        raise ValueError("vectors contain NaN or infinity")
+    encoded = [encode_genres(names) for names in genres]
+    for start in range(0, len(ids), INSERT_BATCH):
+        yield [
+            {"movie_id": ids[i], "vector": vecs[i], "model_version": version, "genres": encoded[i],
+             "year": years_list[i]}
+            for i in range(start, min(start + INSERT_BATCH, len(ids)))
+        ]  # fmt: skip
+
+
+def make_schema(client, dim: int):
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("movie_id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("model_version", DataType.INT64)
+    schema.add_field("genres", DataType.VARCHAR, max_length=GENRES_FIELD_LENGTH)
+    schema.add_field("year", DataType.INT64)
+    return schema
+
+
+def make_index_params(client, index_type: str, metric: str, rows: int):
+    params = client.prepare_index_params()
+    if index_type == "HNSW":
+        build = {"M": 16, "efConstruction": 200}
+    elif index_type == "IVF_FLAT":
+        build = {"nlist": int(max(1, min(4096, 4 * np.sqrt(max(rows, 1)))))}
+    else:
+        build = {}
+    params.add_index("vector", index_type=index_type, metric_type=metric, params=build)
+    return params
+
+
+def search_params(index_type: str, limit: int, *, wide: bool = False) -> dict:
+    """ef/nprobe for a search; `wide` is the retry when a filter left HNSW short of `limit` hits."""
+    if index_type == "HNSW":
+        return {"params": {"ef": max(1024, 8 * limit) if wide else max(64, 2 * limit)}}  # ef < limit cuts hits
+    if index_type == "IVF_FLAT":
+        return {"params": {"nprobe": 256 if wide else 32}}
+    return {}
