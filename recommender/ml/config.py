@@ -30,8 +30,8 @@ class TrainConfig:
     learning_rate: float = 0.002  # Adam
     weight_decay: float = 0.0  # Adam L2 coefficient
     batch_size: int = 1024  # also the number of in-batch negatives
-    epochs: int = 20  # upper bound; early stopping usually ends sooner
-    patience: int = 3  # epochs without a better validation NDCG@10 before stopping
+    epochs: int = 12  # upper bound; early stopping usually ends sooner
+    patience: int = 2  # epochs without a better validation NDCG@10 before stopping
     max_history: int = 100  # most recent rated movies fed to the user tower
     max_title_tokens: int = 8
     min_token_count: int = 2  # title tokens seen fewer times map to the OOV token
