@@ -239,14 +239,14 @@ class VectorStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _search(self, client, name: str, queries: np.ndarray, limit: int, expr: str, wide: bool = False):
+    def _search(self, client, name: str, queries: np.ndarray, limit: int, expr: str, beam: int):
         return client.search(
             name,
             data=list(queries),
             limit=limit,
             filter=expr,
             output_fields=["movie_id"],  # without it Lite returns every field, vectors included
-            search_params=search_params(self.index_type, limit, wide=wide),
+            search_params=search_params(self.index_type, limit, beam=beam),
             timeout=self.timeout,
         )
 
@@ -283,10 +283,11 @@ class VectorStore:
         limit = min(MAX_TOP_K, k + max(map(len, own), default=0)) if own else k
         name = collection or self.alias
         with self._calling(f"search {name}") as client:
-            hits = self._with_load_retry(client, name, lambda: self._search(client, name, queries, limit, expr))
+            beam = 1 if filters.get("genres") or filters.get("year_min") or filters.get("year_max") else 0
+            hits = self._with_load_retry(client, name, lambda: self._search(client, name, queries, limit, expr, beam))
             if expr and self.index_type != "FLAT" and any(len(h) < limit for h in hits):
                 # a selective filter can leave the graph walk short of `limit` hits: retry with a wide beam
-                hits = self._search(client, name, queries, limit, expr, wide=True)
+                hits = self._search(client, name, queries, limit, expr, beam=2)
         results = []
         for row, per_query in enumerate(hits):
             pairs = [(int(h["movie_id"]), float(h["distance"])) for h in per_query]
