@@ -25,7 +25,7 @@ def ratings_parse(
         fields = line.split(sep)
         try:
             # Fast path: a well-formed line; anything odd goes to the slow path that names the problem.
-            user, movie, score, stamp = (int(value) for value in fields)
+            user, movie, score, stamp = map(int, fields)
         except ValueError:
             if not line.strip():
                 continue

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 
+from movies.importing import ratings_db
 from movies.models import Genre, Movie, Profile, Rating
 
 from .conftest import ML1M, append, rewrite, run_import
@@ -191,3 +193,15 @@ def test_a_profile_less_account_named_like_a_movielens_user_is_adopted():
 def test_verbosity_zero_prints_nothing():
     assert run_import("--path", str(ML1M), verbosity=0) == ""
     assert Rating.objects.count() == 8
+
+
+def test_bulk_path_restores_the_rating_foreign_keys(monkeypatch):
+    """Large imports on PostgreSQL drop and re-add the rating foreign keys: they must come back intact."""
+    monkeypatch.setattr(ratings_db, "FK_RECHECK_MIN_ROWS", 1)  # take the large-import path on the fixture
+    run_import("--path", str(ML1M))
+
+    assert Rating.objects.count() == 8
+    assert_counters_match_ratings()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Rating.objects.create(user=User.objects.get(username="ml1"), movie_id=999, score=3, rated_at=datetime.now(UTC))
+        connection.check_constraints()  # deferred constraints: check now, not at the test's rollback
