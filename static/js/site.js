@@ -3,13 +3,17 @@
   "use strict";
 
   var DEBOUNCE_MS = 400;
+  var STATUS_MS = 6000;
   var timers = new WeakMap();
+  var statusTimer = null;
 
   function announce(text, isError) {
     var box = document.querySelector("[data-live-status]");
     if (!box) return;
     box.textContent = text;
     box.classList.toggle("is-error", !!isError);
+    clearTimeout(statusTimer);
+    statusTimer = setTimeout(function () { box.textContent = ""; }, STATUS_MS);
   }
 
   function setFormState(form, score) {

@@ -12,8 +12,11 @@ from .factories import make_movies, make_user
 
 
 @pytest.fixture(autouse=True)
-def no_live_model(monkeypatch):
-    """No trained model in these tests: the service serves its flagged popularity fallback (no Milvus start)."""
+def no_live_model(request, monkeypatch):
+    """No trained model (the service serves its flagged popularity fallback, no Milvus start), except in tests
+    marked slow, which train a tiny real model (test_with_model.py)."""
+    if request.node.get_closest_marker("slow"):
+        return
 
     def _none():
         raise NoLiveModel("no collection is live in Milvus")

@@ -1,0 +1,79 @@
+"""The site with a real tiny two-tower model (trained once for this module, Milvus Lite in a temporary folder):
+personal suggestions with reasons, a rating changes them, similar movies come from the model."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.urls import reverse
+
+from movies.models import Genre, Movie, Rating
+from recommender.models import BatchJob, ModelVersion
+from recommender.services.training import model_version_create, model_version_pipeline_run
+from recommender.services.vectors import model_version_activate
+from recommender.serving import registry
+from recommender.vectorstore import get_vector_store
+from tests.api.dataset import TINY_TRAIN_CONFIG, tiny_catalogue_create
+
+from .factories import make_user
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+JSON = {"HTTP_ACCEPT": "application/json"}
+HORROR = [4, 10, 16, 22, 28]  # tiny catalogue: movie m has genre GENRES[(m - 1) % 6]
+COMEDY = [2, 8, 14]
+
+
+@pytest.fixture(scope="module")
+def trained(django_db_setup, django_db_blocker):
+    """Catalogue + an active tiny model, committed for this module and removed afterwards."""
+    with django_db_blocker.unblock():
+        tiny_catalogue_create()
+        version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
+        if version.status != ModelVersion.Status.ACTIVE:  # the gate may refuse a 2-epoch model: serve it anyway
+            model_version_activate(version=version)
+        yield version
+        get_vector_store().drop_all()
+        registry.reset()
+        for model in (Rating, BatchJob, ModelVersion, Movie, Genre):
+            model.objects.all().delete()
+        get_user_model().objects.all().delete()
+        cache.clear()
+
+
+def rate_json(client, movie_id: int, score: int) -> dict:
+    response = client.post(reverse("movie_rate", args=[movie_id]), {"score": score}, **JSON)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_home_shows_personal_suggestions_with_reasons(client, trained):
+    client.force_login(make_user("site-horror-fan"))
+    for movie_id in HORROR:
+        data = rate_json(client, movie_id, 5)
+    assert data["recommendations"]["fallback"] is False
+    response = client.get("/")
+    recs = response.context["for_you"]
+    body = response.content.decode()
+    assert recs.fallback is False and recs.model_version == trained.number
+    assert "Popular picks for now" not in body
+    assert not set(HORROR) & {item.movie.pk for item in recs.items}
+    if any(item.because for item in recs.items):
+        assert "Because you rated" in body
+
+
+def test_rating_one_more_changes_the_suggestions(client, trained):
+    client.force_login(make_user("site-switcher"))
+    for movie_id in HORROR:
+        before = rate_json(client, movie_id, 5)["recommendations"]["items"]
+    after = before
+    for movie_id in COMEDY:
+        after = rate_json(client, movie_id, 5)["recommendations"]["items"]
+    ids_after = [item["movie_id"] for item in after]
+    assert ids_after != [item["movie_id"] for item in before]
+    assert not (set(HORROR) | set(COMEDY)) & set(ids_after)
+
+
+def test_similar_movies_come_from_the_model(client, trained):
+    response = client.get(reverse("movie_detail", args=[4]))
+    similar = response.context["similar"]
+    assert similar.fallback is False and similar.items and 4 not in [i.movie.pk for i in similar.items]
+    assert "No similarity model yet" not in response.content.decode()
