@@ -22,7 +22,7 @@ from recommender.ml.config import load_config
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.plot import plot_training_curve
 from recommender.ml.split import temporal_split
-from recommender.ml.train import train
+from recommender.ml.train import BEST_MODEL, train
 from recommender.models import ModelVersion
 from recsite.exceptions import ApplicationError
 
@@ -82,7 +82,7 @@ def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):
     _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **asdict(config)})
     result = train(dataset, split, config, out_dir, on_epoch=on_epoch)
     plot_training_curve(result.curve, out_dir / "curve.png", title=f"model v{version.number}")
-    _save(version, artifact_path=str(out_dir))
+    _save(version, artifact_path=str(out_dir / BEST_MODEL))  # curve.png and the checkpoint sit beside it
     return dataset, split, result
 
 

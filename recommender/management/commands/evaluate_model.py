@@ -9,6 +9,10 @@ from recommender.services.report import metrics_table
 class Command(BaseCommand):
     help = "Print a model version's metrics beside the baselines measured in the same run."
 
+    def add_base_argument(self, parser, *args, **kwargs):
+        if "--version" not in args:  # the contract's --version N names a model version, not Django's version
+            super().add_base_argument(parser, *args, **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("--version", type=int, help="model version number (default: the active one)")
 
