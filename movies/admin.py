@@ -56,7 +56,7 @@ class MovieAdmin(admin.ModelAdmin):
     list_display = ["id", "title", "year", "genre_list", "rating_count", "average", "ratings_link"]
     list_display_links = ["id", "title"]
     search_fields = ["title", "=id"]
-    list_filter = ["genres", DecadeListFilter, "year"]
+    list_filter = ["genres", DecadeListFilter]  # ?year=1995 works too (a list of ~80 years would be noise)
     filter_horizontal = ["genres"]
     readonly_fields = ["rating_count", "rating_total", "average", "ratings_link", "recent_ratings"]
     fields = ["id", "title", "year", "genres", "rating_count", "average", "ratings_link", "recent_ratings"]
@@ -107,13 +107,14 @@ class RatingAdmin(admin.ModelAdmin):
     search_fields = ["movie__title", "user__username", "=user__profile__movielens_id"]
     list_filter = [
         "score",
-        ("movie__genres", admin.RelatedOnlyFieldListFilter),
+        "movie__genres",  # not RelatedOnly: that scans every rating to find the genres in use
         DecadeListFilter,
         "user__profile__gender",
         "user__profile__age",
         "user__profile__occupation",
     ]
     autocomplete_fields = ["movie", "user"]
+    ordering = ["-id"]  # newest first by primary key: no sort of a million rows by rated_at
     show_full_result_count = False  # a second COUNT(*) over a million rows per page is not worth it
     list_per_page = 50
 
