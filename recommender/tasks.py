@@ -9,10 +9,10 @@ import logging
 import os
 import socket
 
-import paddle  # noqa: F401  (see the module docstring)
+import paddle  # at module top on purpose: see the module docstring
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_failure, worker_ready
+from celery.signals import task_failure, worker_process_init, worker_ready
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -88,6 +88,14 @@ def model_version_train_scheduled() -> int | None:
 def ping(value: int) -> int:
     """A trivial round trip for health checks and the queue-latency benchmark."""
     return value
+
+
+@worker_process_init.connect
+def _paddle_dynamic_mode(**kwargs) -> None:
+    """Paddle keeps its mode in a thread-local: a pool child that billiard forks from its supervisor thread (every
+    replacement of a dead or recycled child) starts in *static* graph mode and training fails with "float(Tensor)
+    is not supported in static graph mode". Put each new child back in dynamic mode."""
+    paddle.disable_static()
 
 
 @task_failure.connect(sender=model_version_pipeline)
