@@ -14,10 +14,11 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
+# Import and train only when not done yet, print demo logins, then web + workers + Milvus Lite server.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py import_movielens $(if $(MOVIELENS_PATH),--path "$(MOVIELENS_PATH)")
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py setup_demo $(if $(MOVIELENS_PATH),--path "$(MOVIELENS_PATH)")
+	$(BIN)/python manage.py serve_all
 
 test: install
 	$(BIN)/ruff check .
@@ -30,3 +31,6 @@ lint: install
 
 clean:
 	rm -rf var/
+
+ci:
+	bash .ci/run

@@ -1,0 +1,40 @@
+"""The main job's set-up steps: import MovieLens if the database is empty, train if no model serves, print logins."""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from movies.models import Rating
+from recommender.selectors import model_version_active
+from recommender.services.demo import demo_accounts_reset
+
+
+class Command(BaseCommand):
+    help = "Import MovieLens 1M (if needed), train and index a model (if none is active), print demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--path", help="local ml-1m (or ml-100k) folder or zip instead of the download")
+        parser.add_argument("--epochs", type=int, help="override the number of training epochs")
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="where the site will be served")
+
+    def handle(self, *args, **options):
+        if not Rating.objects.exists():
+            self.stdout.write("[setup] importing MovieLens")
+            call_command("import_movielens", *(["--path", options["path"]] if options["path"] else []))
+        else:
+            self.stdout.write(
+                f"[setup] {Rating.objects.count():,} ratings already imported (re-import: import_movielens)"
+            )
+        if model_version_active() is None:
+            self.stdout.write("[setup] training the two-tower model (progress below)")
+            call_command("train_model", *(["--epochs", str(options["epochs"])] if options["epochs"] else []))
+        else:
+            self.stdout.write(
+                f"[setup] model v{model_version_active().number} is active (retrain: admin or train_model)"
+            )
+        accounts = demo_accounts_reset()
+        url = options["url"].rstrip("/")
+        self.stdout.write(self.style.SUCCESS("\n[setup] ready. Log in at " + f"{url}/accounts/login/"))
+        if accounts["user"]:
+            username, password, count = accounts["user"]
+            self.stdout.write(f"  MovieLens user with {count} ratings: {username} / {password}")
+        self.stdout.write(f"  staff (admin panel {url}/admin/): {accounts['admin'][0]} / {accounts['admin'][1]}")

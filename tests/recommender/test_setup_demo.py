@@ -1,0 +1,39 @@
+"""setup_demo (the main command's set-up step): import from a local path, train, and working demo logins."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from movies.models import Rating
+from recommender.models import ModelVersion
+from recommender.serving import registry
+from recommender.vectorstore import get_vector_store
+from scripts.make_synthetic_movielens import generate
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_setup_demo_imports_trains_and_prints_working_logins(tmp_path):
+    generate(tmp_path / "ml-1m", users=50, movies=60, ratings=2500, seed=3)
+    out = StringIO()
+    try:
+        call_command("setup_demo", "--path", str(tmp_path / "ml-1m"), "--epochs", "2", stdout=out, verbosity=0)
+        text = out.getvalue()
+        assert Rating.objects.count() == 2500
+        version = ModelVersion.objects.get()
+        assert version.status in {ModelVersion.Status.ACTIVE, ModelVersion.Status.INACTIVE}, version.error
+        user_match = re.search(r"MovieLens user with (\d+) ratings: (ml\d+) / (\S+)", text)
+        admin_match = re.search(r"staff \(admin panel .*\): (admin) / (\S+)", text)
+        assert user_match and admin_match, text
+        assert Client().login(username=user_match[2], password=user_match[3])
+        assert Client().login(username=admin_match[1], password=admin_match[2])
+
+        again = StringIO()  # a second run imports and trains nothing more
+        call_command("setup_demo", "--path", str(tmp_path / "ml-1m"), stdout=again, verbosity=0)
+        assert "already imported" in again.getvalue() and ModelVersion.objects.count() == 1
+    finally:
+        get_vector_store().drop_all()
+        registry.reset()
