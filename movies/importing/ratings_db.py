@@ -114,14 +114,40 @@ def ratings_write(ratings: list, *, on_progress: Callable[[int], None] = lambda 
     return Counts(created=created, updated=changed - created)
 
 
+SQLITE_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def bulk_session() -> Iterator[None]:
+    """On SQLite, a 256 MiB page cache while the import writes.
+
+    The default 2 MiB cache spills a million-row transaction to disk over and over (index pages
+    evicted and re-read); the old value is restored for whatever uses the connection next.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
 def movie_counters_recompute() -> None:
     """Set every movie's rating_count / rating_total from the Rating table (rewriting only stale rows)."""
-    names = _names()
+    # SQLite would walk the movie_id index and fetch each row's score at random; one sequential scan
+    # with a temporary GROUP BY b-tree takes half the time.
+    names = {**_names(), "scan": "NOT INDEXED" if connection.vendor == "sqlite" else ""}
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE {movie} SET rating_count = agg.n, rating_total = agg.total
-            FROM (SELECT movie_id, COUNT(*) AS n, SUM(score) AS total FROM {rating} GROUP BY movie_id) AS agg
+            FROM (SELECT movie_id, COUNT(*) AS n, SUM(score) AS total FROM {rating} {scan} GROUP BY movie_id) AS agg
             WHERE agg.movie_id = {movie}.id AND ({movie}.rating_count <> agg.n OR {movie}.rating_total <> agg.total)
             """.format(**names)
         )

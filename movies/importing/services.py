@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from .dataset import Dataset
 from .download import movielens_download
-from .ratings_db import movie_counters_recompute, ratings_write
+from .ratings_db import bulk_session, movie_counters_recompute, ratings_write
 from .sources import source_open
 from .writers import Counts, genres_write, movies_write, users_write
 
@@ -93,7 +93,8 @@ def movielens_import(
     )
     log(f"Validated {summary.ratings} ratings in {time.perf_counter() - started:.1f} s")
     if not dry_run:
-        summary.changes = _write(dataset, progress, log)
+        with bulk_session():
+            summary.changes = _write(dataset, progress, log)
     summary.seconds = time.perf_counter() - started
     return summary
 
