@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Synthetic clustered {DIM}-d unit vectors; each query excludes {EXCLUDED} ids (a user's rated movies), "
         f"k={K}, {args.queries} queries after 10 warm-up. Build = insert + flush + index + load. "
         "Filtered = exclusion plus genres any-of [Drama, Comedy] and years 1970-1999. "
-        "Recall@50 against exact numpy dot products. Metric COSINE; HNSW M=16, efConstruction=200, "
+        "Recall@50 against exact numpy dot products. Metric COSINE; HNSW M=16, efConstruction=100, "
         "ef=max(64, 2k), with a genre/year filter max(512, 8k). Server rows: client and server share the 2 cores. "
         f"Load average (1 min) {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after: other work on this "
         "machine inflates the p99s.\n\n"

@@ -70,7 +70,11 @@ class VectorStore:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
             LiteRegistry.acquire(self.uri)
         try:
-            client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout)
+            # pymilvus pings every 10 s; a gRPC server (Lite included) answers pings more often than every 5 min
+            # during a long call (a 100k HNSW build) with GOAWAY "too_many_pings", and pymilvus then retries it
+            client = MilvusClient(
+                uri=self.uri, token=self.token, timeout=self.timeout, grpc_options={"grpc.keepalive_time_ms": 330_000}
+            )
         except Exception:
             if self.is_lite:
                 LiteRegistry.release(self.uri)
@@ -198,7 +202,11 @@ class VectorStore:
             client.flush(name, timeout=self.build_timeout)  # without flush Lite keeps rows only in the memtable
             params = make_index_params(client, self.index_type, self.metric, sum(map(len, batches)))
             # sync=False: pymilvus's own wait sleeps a fixed 0.5 s per poll; ours polls from 10 ms up
-            client.create_index(name, params, timeout=self.build_timeout, sync=False)
+            try:
+                client.create_index(name, params, timeout=self.build_timeout, sync=False)
+            except Exception as exc:  # a retried create_index finds the first attempt's index: that is success
+                if getattr(exc, "code", None) != 35:
+                    raise
             self._wait_for_index(client, name)
             client.load_collection(name, timeout=self.build_timeout)
             if was_live:  # dropping a collection drops its alias in Lite: put it back on the rebuilt one
