@@ -57,3 +57,8 @@ def api_exception_handler(exc, context):
         extra = {"wait": exc.wait} if isinstance(exc, exceptions.Throttled) and exc.wait is not None else {}
         response.data = {"message": _message(detail), "extra": extra}
     return response
+
+
+def training_lock_conflict(exc: ApplicationError) -> Exception:
+    """The training lock refuses with extra {"number": <running version>}: a 409; any other refusal stays a 400."""
+    return Conflict(exc.message) if "number" in exc.extra else exc

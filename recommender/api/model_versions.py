@@ -11,7 +11,7 @@ from recommender.services.jobs import model_version_activate_checked, model_vers
 from recsite.exceptions import ApplicationError
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
-from .exceptions import Conflict
+from .exceptions import training_lock_conflict
 from .permissions import IsStaffOrService
 
 
@@ -32,13 +32,6 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
     curve = serializers.ListField(child=serializers.DictField(), help_text="One entry per epoch (loss, val metric).")
     progress = serializers.DictField()
     error = serializers.CharField(allow_blank=True)
-
-
-def _conflict_or_raise(exc: ApplicationError):
-    """The training lock refuses with extra {"number": <running version>}: that is a 409, anything else a 400."""
-    if "number" in exc.extra:
-        raise Conflict(exc.message) from exc
-    raise exc
 
 
 class ModelVersionListApi(Api):
@@ -93,7 +86,7 @@ class ModelVersionTrainApi(Api):
         try:
             version = model_version_train_enqueue(config=serializer.validated_data["config"] or None)
         except ApplicationError as exc:
-            _conflict_or_raise(exc)
+            raise training_lock_conflict(exc) from exc
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -113,5 +106,5 @@ class ModelVersionActivateApi(Api):
         try:
             version = model_version_activate_checked(version=version)
         except ApplicationError as exc:
-            _conflict_or_raise(exc)
+            raise training_lock_conflict(exc) from exc
         return Response(ModelVersionSerializer(version).data)

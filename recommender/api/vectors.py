@@ -7,8 +7,10 @@ from rest_framework.response import Response
 from recommender.selectors import model_version_active
 from recommender.services.jobs import vectors_sync_enqueue
 from recommender.services.vectors import vectors_count, vectors_drop_all
+from recsite.exceptions import ApplicationError
 
 from .base import Api, errors
+from .exceptions import training_lock_conflict
 from .permissions import IsStaffOrService
 
 DROP_CONFIRMATION = "drop all vectors"
@@ -38,10 +40,13 @@ class VectorSyncApi(Api):
     @extend_schema(
         summary="Re-write the live version's movie vectors (queued)",
         request=None,
-        responses={202: OutputSerializer, **errors(400, 401, 403)},
+        responses={202: OutputSerializer, **errors(400, 401, 403, 409)},
     )
     def post(self, request):
-        vectors_sync_enqueue()
+        try:
+            vectors_sync_enqueue()
+        except ApplicationError as exc:
+            raise training_lock_conflict(exc) from exc
         return Response(VectorSyncApi.OutputSerializer({"queued": True}).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,0 +1,128 @@
+"""End to end with a real tiny model: trained once for this module on a structured catalogue, Milvus Lite in a
+temporary folder. A rating through the API changes the next /api/me/recommendations/."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from movies.models import Genre, Movie, Rating
+from recommender.models import BatchJob, ModelVersion
+from recommender.services.jobs import batch_job_enqueue, batch_job_run
+from recommender.services.training import model_version_create, model_version_pipeline_run
+from recommender.services.vectors import model_version_activate
+from recommender.serving import registry
+from recommender.vectorstore import get_vector_store
+
+from .conftest import make_user, token_client
+from .dataset import TINY_TRAIN_CONFIG, tiny_catalogue_create
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def trained(django_db_setup, django_db_blocker):
+    """Catalogue + an active tiny model, committed for this module and removed afterwards."""
+    with django_db_blocker.unblock():
+        tiny_catalogue_create()
+        version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
+        if version.status != ModelVersion.Status.ACTIVE:  # the gate may refuse a 2-epoch model: serve it anyway
+            model_version_activate(version=version)
+        yield version
+        get_vector_store().drop_all()
+        registry.reset()
+        for model in (Rating, BatchJob, ModelVersion, Movie, Genre):
+            model.objects.all().delete()
+        get_user_model().objects.all().delete()
+        cache.clear()
+
+
+@pytest.fixture
+def newcomer(trained):
+    return make_user("newcomer")
+
+
+def test_a_rating_changes_the_next_recommendations(trained, newcomer):
+    client = token_client(newcomer)
+    assert client.put("/api/me/ratings/1/", {"score": 5}, format="json").status_code == 201
+    before = client.get("/api/me/recommendations/?k=10").json()
+    assert before["fallback"] is False and before["model_version"] == trained.number
+    assert 1 not in [item["movie"]["id"] for item in before["items"]]
+    for movie_id in (4, 10, 16, 22):  # four more movies of another genre (ids 4, 10, ... are "Horror")
+        assert client.put(f"/api/me/ratings/{movie_id}/", {"score": 5}, format="json").status_code == 201
+    after = client.get("/api/me/recommendations/?k=10").json()
+    ids_after = [item["movie"]["id"] for item in after["items"]]
+    assert ids_after != [item["movie"]["id"] for item in before["items"]]
+    assert not {1, 4, 10, 16, 22} & set(ids_after)
+    item = after["items"][0]
+    assert set(item) == {"movie", "score", "reason", "because_movie_id", "predicted_rating"}
+    if item["because_movie_id"] is not None:
+        assert item["reason"] == f"because you rated {Movie.objects.get(pk=item['because_movie_id']).title}"
+
+
+def test_recommendation_filters(trained, newcomer):
+    client = token_client(newcomer)
+    client.put("/api/me/ratings/2/", {"score": 5}, format="json")
+    page = client.get("/api/me/recommendations/?k=5&genre=Drama&year_min=1970&year_max=1990&explore=0.4").json()
+    assert page["fallback"] is False and page["items"]
+    assert all("Drama" in i["movie"]["genres"] and 1970 <= i["movie"]["year"] <= 1990 for i in page["items"])
+
+
+def test_rank_similar_and_user_recommendations(trained, newcomer):
+    client = token_client(newcomer)
+    client.put("/api/me/ratings/3/", {"score": 5}, format="json")
+    ranked = client.post("/api/rank/", {"movie_ids": [9, 15, 21, 5, 99999]}, format="json").json()
+    assert sorted(i["movie"]["id"] for i in ranked["items"]) == [5, 9, 15, 21]
+    assert ranked["unranked"] == [99999]
+    scores = [i["score"] for i in ranked["items"]]
+    assert scores == sorted(scores, reverse=True)
+    similar = client.get("/api/movies/3/similar/?k=4").json()
+    assert similar["fallback"] is False and len(similar["items"]) == 4
+    assert 3 not in [i["movie"]["id"] for i in similar["items"]]
+    staff = token_client(make_user("ops", staff=True))
+    theirs = staff.get("/api/users/7/recommendations/?k=6").json()
+    assert theirs["fallback"] is False and len(theirs["items"]) == 6
+    assert staff.get("/api/users/12345/recommendations/").status_code == 404
+
+
+def test_recall_returns_top_k_per_history_without_its_own_movies(trained):
+    service = token_client(make_user("bot", service=True))
+    response = service.post("/api/recall/", {"top_k": 7, "hist_item": [[1, 7, 13], [2], []]}, format="json")
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [len(row) for row in items] == [7, 7, 7]
+    assert not {1, 7, 13} & set(items[0]) and 2 not in items[1]
+
+
+def test_models_and_vectors_for_staff(trained):
+    staff = token_client(make_user("ops2", staff=True))
+    listed = staff.get("/api/models/").json()
+    assert listed["results"][0]["number"] == trained.number
+    detail = staff.get(f"/api/models/{trained.number}/").json()
+    assert "MostPop" in detail["metrics"]["baselines"] and "ndcg@10" in detail["metrics"]["model"]
+    assert len(detail["curve"]) >= 1
+    assert staff.get("/api/vectors/").json() == {"count": 60, "model_version": trained.number}
+    assert staff.post("/api/vectors/sync/").status_code == 202
+    already = staff.post(f"/api/models/{trained.number}/activate/")
+    assert already.status_code == 400 and "already active" in already.json()["message"]
+
+
+def test_batch_job_result_file(trained, tmp_path, settings):
+    settings.BATCH_DIR = tmp_path
+    staff_user = make_user("ops3", staff=True)
+    staff = token_client(staff_user)
+    created = staff.post("/api/batch-jobs/", {"users": [1, 2, 3], "k": 5}, format="json")
+    assert created.status_code == 202
+    job_id = created.json()["id"]
+    assert staff.get(f"/api/batch-jobs/{job_id}/result/").status_code == 409
+    batch_job_run(job=BatchJob.objects.get(pk=job_id))  # what the worker does
+    assert staff.get(f"/api/batch-jobs/{job_id}/").json()["status"] == "done"
+    result = staff.get(f"/api/batch-jobs/{job_id}/result/")
+    assert result.status_code == 200 and result["Content-Type"] == "application/x-ndjson"
+    lines = b"".join(result.streaming_content).decode().splitlines()
+    assert len(lines) == 3 and '"user_id": 1' in lines[0]
+    assert batch_job_enqueue  # the API enqueues through the jobs service
+
+
+def test_anonymous_still_401_with_a_model(trained):
+    assert APIClient().get("/api/me/recommendations/").status_code == 401
