@@ -48,6 +48,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.verbosity = options["verbosity"]
         env = dict(os.environ)
         self.stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
