@@ -96,9 +96,17 @@ class VectorStore:
                 raise
             except Exception as exc:
                 message = client_error_message(exc, self.uri)
-                if getattr(exc, "code", None) not in (100, NOT_LOADED_CODE, 1100):
-                    self._drop_client()  # transport-level trouble: reconnect on the next call
+                if self._is_transport_error(exc):
+                    self._drop_client()  # reconnect on the next call (a restarted server gets a fresh channel)
                 raise VectorStoreError(f"{what} failed ({self.uri}): {message}") from exc
+
+    def _is_transport_error(self, exc: Exception) -> bool:
+        """Not a Milvus answer about data: for Lite, only non-Milvus failures (restarting the embedded
+        server on a logical error would only cost a reload); for a server, anything but 'missing/not loaded'."""
+        code = getattr(exc, "code", None)
+        if self.is_lite:
+            return code is None
+        return code not in (100, NOT_LOADED_CODE, 35, 1100)
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None
