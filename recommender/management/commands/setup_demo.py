@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from movies.models import Rating
+from recommender.models import ModelVersion
 from recommender.selectors import model_version_active
 from recommender.services.demo import demo_accounts_reset
 
@@ -24,13 +25,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"[setup] {Rating.objects.count():,} ratings already imported (re-import: import_movielens)"
             )
-        if model_version_active() is None:
-            self.stdout.write("[setup] training the two-tower model (progress below)")
-            call_command("train_model", *(["--epochs", str(options["epochs"])] if options["epochs"] else []))
-        else:
-            self.stdout.write(
-                f"[setup] model v{model_version_active().number} is active (retrain: admin or train_model)"
-            )
+        self._train_unless_done(options["epochs"])
         accounts = demo_accounts_reset()
         url = options["url"].rstrip("/")
         self.stdout.write(self.style.SUCCESS("\n[setup] ready. Log in at " + f"{url}/accounts/login/"))
@@ -38,3 +33,22 @@ class Command(BaseCommand):
             username, password, count = accounts["user"]
             self.stdout.write(f"  MovieLens user with {count} ratings: {username} / {password}")
         self.stdout.write(f"  staff (admin panel {url}/admin/): {accounts['admin'][0]} / {accounts['admin'][1]}")
+
+    def _train_unless_done(self, epochs: int | None) -> None:
+        active = model_version_active()
+        trained = ModelVersion.objects.filter(status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.INACTIVE])
+        if active is not None:
+            self.stdout.write(f"[setup] model v{active.number} is active (retrain: admin or train_model)")
+            return
+        if not trained.exists():
+            self.stdout.write("[setup] training the two-tower model (progress below)")
+            call_command("train_model", *(["--epochs", str(epochs)] if epochs else []))
+        if model_version_active() is None:
+            latest = ModelVersion.objects.order_by("-number").first()
+            why = latest.gate_reason or latest.error[:200] if latest else "none trained"
+            self.stdout.write(
+                self.style.WARNING(
+                    f"[setup] no model is active ({why}). The site serves popular movies until a version is "
+                    "activated (admin: Activate) or a retrain passes the gate."
+                )
+            )
