@@ -75,7 +75,9 @@ class Command(BaseCommand):
     def _start_milvus(self, port: int) -> str:
         if port_open("127.0.0.1", port):
             raise CommandError(f"port {port} is taken: stop that process or pass --milvus-port")
-        data_dir = Path(settings.VAR_DIR) / "milvus-server"
+        # The server opens the very folder that MILVUS_URI names, so what train_model or setup_demo wrote
+        # in-process (Milvus Lite) is what the web process and the workers see (same on-disk format).
+        data_dir = Path(settings.MILVUS_URI)
         argv = ["milvus-lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
         proc = self._start("milvus", [str(Path(sys.executable).with_name("milvus-lite")), *argv[1:]], dict(os.environ))
         wait_for_port("127.0.0.1", port, 60.0, proc)
