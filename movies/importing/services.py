@@ -55,14 +55,14 @@ def movielens_location(*, path: str | Path | None, progress: bool) -> Path:
     )
 
 
-def _bar(progress: bool, desc: str, total: int, unit: str = "rating") -> tqdm:
+def _bar(progress: bool, desc: str, total: int | None, unit: str = "rating") -> tqdm:
     # disable=None: tqdm switches itself off when stderr is not a terminal (CI logs, tests).
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, disable=None if progress else True)
 
 
 def _parse(location: Path, progress: bool) -> Dataset:
     source = source_open(location)
-    with _bar(progress, "validate", 0, unit="line") as bar:
+    with _bar(progress, "validate", None, unit="line") as bar:
 
         def advance_to(line_no: int) -> None:
             bar.update(line_no - bar.n)
