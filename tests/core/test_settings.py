@@ -1,0 +1,63 @@
+"""Production settings refuse unsafe defaults and pass `check --deploy`; the environment picks the backends."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, **env):
+    full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"}}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "django-insecure-abc"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS must list"),
+    ],
+)
+def test_production_refuses_to_start_without_secrets(env, message, tmp_path):
+    result = manage("check", DJANGO_SETTINGS_MODULE="recsite.settings.production", RECSITE_VAR_DIR=str(tmp_path), **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_passes_check_deploy(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="recsite.settings.production",
+        SECRET_KEY="k" * 20 + "-Zq8#x2!vR7pL0mN4wS9tY6uE3iO1aB5cD",
+        ALLOWED_HOSTS="recsite.example.org",
+        RECSITE_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_environment_selects_database_and_cache(tmp_path):
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.CACHES['default']['BACKEND'])"
+    )
+    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.base", "RECSITE_VAR_DIR": str(tmp_path)}
+    default = manage("shell", "-c", code, **base)
+    assert "sqlite3" in default.stdout and str(tmp_path) in default.stdout and "LocMemCache" in default.stdout
+    env = {
+        **base,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/recsite",
+        "REDIS_URL": "redis://127.0.0.1:6379/3",
+    }
+    scaled = manage("shell", "-c", code, **env)
+    assert "django.db.backends.postgresql recsite django.core.cache.backends.redis.RedisCache" in scaled.stdout
