@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         work = Path(tmp)
         started = time.perf_counter()
@@ -111,7 +112,8 @@ def main() -> None:
         f"Synthetic MovieLens 1M layout from `scripts/make_synthetic_movielens.py` (6,040 users, 3,883 movies, "
         f"{args.ratings:,} ratings, Latin-1 `::` files). Median of {args.runs} runs (each run in brackets); "
         "every fresh import starts from an empty, migrated database; the re-run imports the same files again "
-        "(nothing changes). Goal: full ML-1M in ≤ 60 s on both databases.\n\n"
+        "(nothing changes). Goal: full ML-1M in ≤ 60 s on both databases. "
+        f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores shared).\n\n"
         f"{table(results)}\n\nLast importer summary:\n\n```\n{results[next(reversed(results))]['summary']}\n```"
     )
     print(body)
