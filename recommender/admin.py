@@ -4,8 +4,16 @@ from django.contrib import admin
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from recommender import admin_views as views
 from recommender.models import BatchJob, ModelVersion
+
+
+def _views():
+    """The admin views, imported on first use: they pull in Paddle (via the jobs services) and matplotlib,
+    which every management command would otherwise load at django.setup() through admin autodiscovery."""
+    from recommender import admin_views
+
+    return admin_views
+
 
 MODEL_KEYS = ("ndcg@10", "recall@50")
 
@@ -75,18 +83,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("retrain/", wrap(views.retrain), name="recommender_modelversion_retrain"),
-            path("sync/", wrap(views.sync), name="recommender_modelversion_sync"),
-            path("progress.json", wrap(views.progress_json), name="recommender_modelversion_progress"),
-            path("history.png", wrap(views.history_png), name="recommender_modelversion_history"),
-            path("<int:pk>/activate/", wrap(views.activate), name="recommender_modelversion_activate"),
-            path("<int:pk>/progress.json", wrap(views.progress_json), name="recommender_modelversion_progress_one"),
-            path("<int:pk>/curve.png", wrap(views.curve_png), name="recommender_modelversion_curve"),
+            path("retrain/", wrap(_views().retrain), name="recommender_modelversion_retrain"),
+            path("sync/", wrap(_views().sync), name="recommender_modelversion_sync"),
+            path("progress.json", wrap(_views().progress_json), name="recommender_modelversion_progress"),
+            path("history.png", wrap(_views().history_png), name="recommender_modelversion_history"),
+            path("<int:pk>/activate/", wrap(_views().activate), name="recommender_modelversion_activate"),
+            path("<int:pk>/progress.json", wrap(_views().progress_json), name="recommender_modelversion_progress_one"),
+            path("<int:pk>/curve.png", wrap(_views().curve_png), name="recommender_modelversion_curve"),
             *super().get_urls(),
         ]
 
     def changelist_view(self, request, extra_context=None):
-        running = views.jobs.training_running_get()
+        running = _views().jobs.training_running_get()
         extra = {"running": running, "progress_url": reverse("admin:recommender_modelversion_progress")}
         return super().changelist_view(request, {**(extra_context or {}), **extra})
 
@@ -94,7 +102,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         version = self.get_object(request, object_id)
         extra = {}
         if version is not None:
-            running = views.jobs.training_running_get()
+            running = _views().jobs.training_running_get()
             extra = {
                 "version": version,
                 "running": running,
@@ -137,9 +145,9 @@ class BatchJobAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("run/", wrap(self.run_view), name="recommender_batchjob_run"),
-            path("<int:pk>/download/", wrap(views.batch_download), name="recommender_batchjob_download"),
+            path("<int:pk>/download/", wrap(_views().batch_download), name="recommender_batchjob_download"),
             *super().get_urls(),
         ]
 
     def run_view(self, request):
-        return views.batch_run(request, {**self.admin_site.each_context(request), "opts": self.model._meta})
+        return _views().batch_run(request, {**self.admin_site.each_context(request), "opts": self.model._meta})
