@@ -34,7 +34,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from benchmarks.report import write_section  # noqa: E402
-from movies.models import Profile, Rating  # noqa: E402
+from movies.models import Movie, Profile, Rating  # noqa: E402
 from movies.selectors import user_history  # noqa: E402
 from movies.services import rating_upsert  # noqa: E402
 from recommender.ml.config import load_config  # noqa: E402
@@ -88,7 +88,10 @@ def bench_user(user, n: int) -> dict[str, list[float]]:
     client = Client()
     client.force_login(user)
     rng = np.random.default_rng(0)
-    unrated = sorted(set(range(1, 3953)) - set(Rating.objects.filter(user=user).values_list("movie_id", flat=True)))
+    unrated = sorted(
+        set(Movie.objects.values_list("id", flat=True))
+        - set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
+    )
     live = live_model()
     history = user_history(user_id=user.pk)
     vector = live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=history)

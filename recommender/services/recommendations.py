@@ -13,7 +13,7 @@ import numpy as np
 from django.core.cache import cache
 
 from movies.models import Movie, Profile
-from movies.selectors import movies_by_ids, user_history
+from movies.selectors import genre_names, movies_by_ids, user_history
 from recommender.serving import LiveModel, NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
@@ -103,22 +103,19 @@ def _profile_of(user) -> tuple[str, int, int | None]:
     return profile or ("", 0, None)
 
 
+def known_genres() -> set[str]:
+    """Genre names the filter builder may accept (from the database, cached): anything else is refused."""
+    return cache.get_or_set("genres:names", lambda: set(genre_names()), 300)
+
+
 def _search(live: LiveModel, vector, *, k, rated: set[int], genre, year_min, year_max) -> list[tuple[int, float]]:
     store = get_vector_store()
-    genres = [genre] if genre else []
+    filters = {"year_min": year_min, "year_max": year_max, "collection": live.collection}
+    if genre:
+        filters.update(genres=[genre], known_genres=known_genres())
     if len(rated) <= EXCLUDE_IN_FILTER_MAX:
-        return store.search(
-            vector,
-            k=k,
-            exclude_ids=rated,
-            genres=genres,
-            year_min=year_min,
-            year_max=year_max,
-            collection=live.collection,
-        )
-    hits = store.search(
-        vector, k=k + len(rated), genres=genres, year_min=year_min, year_max=year_max, collection=live.collection
-    )
+        return store.search(vector, k=k, exclude_ids=rated, **filters)
+    hits = store.search(vector, k=k + len(rated), **filters)
     return [(m, s) for m, s in hits if m not in rated][:k]
 
 
