@@ -1,6 +1,7 @@
 """Shared fixtures: small hand-written MovieLens-shaped data (never real MovieLens files)."""
 
 import pytest
+from django.core.cache import cache
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -10,3 +11,11 @@ def vector_store_closed_at_exit():
     from recommender.vectorstore import reset_vector_store
 
     reset_vector_store()
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """The recommendation service caches movie rows: never let one test's movies leak into the next."""
+    cache.clear()
+    yield
+    cache.clear()

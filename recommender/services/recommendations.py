@@ -13,7 +13,7 @@ import numpy as np
 from django.core.cache import cache
 
 from movies.models import Movie, Profile
-from movies.selectors import genre_names, movies_by_ids, user_history
+from movies.selectors import genre_names, movie_list, movies_by_ids, user_history
 from recommender.serving import LiveModel, NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
@@ -75,13 +75,7 @@ def popular_movies(
     *, k: int = 10, user=None, genre: str | None = None, year_min=None, year_max=None
 ) -> Recommendations:
     """Most-rated movies, without those the user rated."""
-    qs = Movie.objects.popular()
-    if genre:
-        qs = qs.filter(genres__name=genre)
-    if year_min is not None:
-        qs = qs.filter(year__gte=year_min)
-    if year_max is not None:
-        qs = qs.filter(year__lte=year_max)
+    qs = movie_list(genre=genre or "", year_min=year_min, year_max=year_max, sort="popularity")
     if user is not None and getattr(user, "is_authenticated", False):
         qs = qs.exclude(ratings__user=user)
     rows = list(qs.values_list("id", "rating_count")[:k])

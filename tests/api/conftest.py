@@ -3,7 +3,6 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -15,14 +14,6 @@ from recommender.serving import NoLiveModel
 
 def no_live_model():
     raise NoLiveModel("no collection is live in Milvus")
-
-
-@pytest.fixture(autouse=True)
-def clear_cache():
-    """The recommendation service caches movie rows: never let one test's movies leak into the next."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -2,20 +2,14 @@
 temporary folder. A rating through the API changes the next /api/me/recommendations/."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from movies.models import Genre, Movie, Rating
-from recommender.models import BatchJob, ModelVersion
+from movies.models import Movie
+from recommender.models import BatchJob
 from recommender.services.jobs import batch_job_enqueue, batch_job_run
-from recommender.services.training import model_version_create, model_version_pipeline_run
-from recommender.services.vectors import model_version_activate
-from recommender.serving import registry
-from recommender.vectorstore import get_vector_store
+from tests.tiny import tiny_model_serving
 
 from .conftest import make_user, token_client
-from .dataset import TINY_TRAIN_CONFIG, tiny_catalogue_create
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -23,18 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 @pytest.fixture(scope="module")
 def trained(django_db_setup, django_db_blocker):
     """Catalogue + an active tiny model, committed for this module and removed afterwards."""
-    with django_db_blocker.unblock():
-        tiny_catalogue_create()
-        version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
-        if version.status != ModelVersion.Status.ACTIVE:  # the gate may refuse a 2-epoch model: serve it anyway
-            model_version_activate(version=version)
+    with django_db_blocker.unblock(), tiny_model_serving() as version:
         yield version
-        get_vector_store().drop_all()
-        registry.reset()
-        for model in (Rating, BatchJob, ModelVersion, Movie, Genre):
-            model.objects.all().delete()
-        get_user_model().objects.all().delete()
-        cache.clear()
 
 
 @pytest.fixture

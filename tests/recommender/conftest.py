@@ -10,7 +10,7 @@ from recommender.models import BatchJob, ModelVersion
 from recommender.services.vectors import model_version_activate
 from recommender.serving import registry
 from recommender.vectorstore import get_vector_store, reset_vector_store
-from tests.api.dataset import TINY_TRAIN_CONFIG, tiny_catalogue_create
+from tests.tiny import TINY_TRAIN_CONFIG, tiny_catalogue_create
 
 TINY_TOML = "\n".join(f"{k} = {v}" for k, v in TINY_TRAIN_CONFIG.items()) + "\n"
 

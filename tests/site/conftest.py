@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 
 from movies.models import Movie
 from recommender.services import recommendations
@@ -22,14 +21,6 @@ def no_live_model(request, monkeypatch):
         raise NoLiveModel("no collection is live in Milvus")
 
     monkeypatch.setattr(recommendations, "live_model", _none)
-
-
-@pytest.fixture(autouse=True)
-def clear_cache():
-    """The recommendation service caches movie rows: never let one test's movies leak into the next."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -2,17 +2,9 @@
 personal suggestions with reasons, a rating changes them, similar movies come from the model."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import reverse
 
-from movies.models import Genre, Movie, Rating
-from recommender.models import BatchJob, ModelVersion
-from recommender.services.training import model_version_create, model_version_pipeline_run
-from recommender.services.vectors import model_version_activate
-from recommender.serving import registry
-from recommender.vectorstore import get_vector_store
-from tests.api.dataset import TINY_TRAIN_CONFIG, tiny_catalogue_create
+from tests.tiny import tiny_model_serving
 
 from .factories import make_user
 
@@ -25,18 +17,8 @@ COMEDY = [2, 8, 14]
 @pytest.fixture(scope="module")
 def trained(django_db_setup, django_db_blocker):
     """Catalogue + an active tiny model, committed for this module and removed afterwards."""
-    with django_db_blocker.unblock():
-        tiny_catalogue_create()
-        version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
-        if version.status != ModelVersion.Status.ACTIVE:  # the gate may refuse a 2-epoch model: serve it anyway
-            model_version_activate(version=version)
+    with django_db_blocker.unblock(), tiny_model_serving() as version:
         yield version
-        get_vector_store().drop_all()
-        registry.reset()
-        for model in (Rating, BatchJob, ModelVersion, Movie, Genre):
-            model.objects.all().delete()
-        get_user_model().objects.all().delete()
-        cache.clear()
 
 
 def rate_json(client, movie_id: int, score: int) -> dict:

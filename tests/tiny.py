@@ -1,13 +1,15 @@
-"""A tiny structured MovieLens-shaped catalogue in the database (API tests and .ci/api-fuzz; never real files).
+"""A tiny structured MovieLens-shaped catalogue and model in the database (tests and .ci/api-fuzz; never real files).
 
 Each user prefers one of six genres and rates mostly movies of it (5) with a few others (2), at increasing
 times, so a two-tower model trained for a couple of epochs already learns something user-specific.
 """
 
 import random
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Sum
 
@@ -64,3 +66,32 @@ TINY_TRAIN_CONFIG = {
     "out_dim": 16,
     "min_token_count": 1,
 }
+
+
+@contextmanager
+def tiny_model_serving():
+    """The tiny catalogue plus an active tiny model (trained through the real pipeline), removed afterwards.
+
+    Used by module-scoped fixtures inside ``django_db_blocker.unblock()``: the rows are committed, so the
+    teardown deletes them and drops the Milvus collections.
+    """
+    from recommender.models import BatchJob, ModelVersion
+    from recommender.services.training import model_version_create, model_version_pipeline_run
+    from recommender.services.vectors import model_version_activate
+    from recommender.serving import registry
+    from recommender.vectorstore import get_vector_store
+
+    tiny_catalogue_create()
+    try:
+        version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
+        if version.status != ModelVersion.Status.ACTIVE:  # the gate may refuse a 2-epoch model: serve it anyway
+            model_version_activate(version=version)
+        version.refresh_from_db()
+        yield version
+    finally:
+        get_vector_store().drop_all()
+        registry.reset()
+        for model in (Rating, BatchJob, ModelVersion, Movie, Genre):
+            model.objects.all().delete()
+        get_user_model().objects.all().delete()
+        cache.clear()
