@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from recsite.exceptions import ApplicationError
+from recsite.exceptions import ApplicationError, NotFoundError
 
 from .models import Movie, Profile, Rating
 from .signals import rating_changed
@@ -34,7 +34,7 @@ def rating_upsert(*, user, movie_id: int, score) -> tuple[Rating, bool]:
     """Create or change the user's rating of a movie; keeps the movie's counters in step. Returns (rating, created)."""
     value = _score_validate(score)
     if not Movie.objects.filter(pk=movie_id).exists():
-        raise ApplicationError(f"movie {movie_id} does not exist", {"field": "movie_id"})
+        raise NotFoundError(f"movie {movie_id} does not exist", {"field": "movie_id"})
     rating = Rating.objects.select_for_update().filter(user=user, movie_id=movie_id).first()
     now = timezone.now()
     if rating is None:

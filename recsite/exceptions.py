@@ -6,3 +6,7 @@ class ApplicationError(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+
+
+class NotFoundError(ApplicationError):
+    """The thing the request names does not exist (the API answers 404, the site its 404 page or a message)."""

@@ -1,5 +1,6 @@
 """The one error format of the API: {"message": str, "extra": {...}}, produced by api_exception_handler.
 
+- NotFoundError (a service's "no such thing")      -> 404 {"message": <its message>, "extra": <its extra>}
 - ApplicationError (raised by services)           -> 400 {"message": <its message>, "extra": <its extra>}
 - DRF / Django validation errors                   -> 400 {"message": "Validation error", "extra": {"fields": {...}}}
 - no model or vector store to serve (NoLiveModel,
@@ -15,7 +16,7 @@ from rest_framework.views import exception_handler
 
 from recommender.serving import NoLiveModel
 from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import ApplicationError
+from recsite.exceptions import ApplicationError, NotFoundError
 
 
 class Conflict(exceptions.APIException):
@@ -40,6 +41,8 @@ def _message(detail) -> str:
 
 def api_exception_handler(exc, context):
     """Map every error raised in an API view to the one format; None (a 500) only for real bugs."""
+    if isinstance(exc, NotFoundError):
+        return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, NoLiveModel | VectorStoreError):

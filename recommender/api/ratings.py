@@ -44,7 +44,7 @@ class RatingPutApi(Api):
         responses={
             200: OpenApiResponse(RatingSerializer, description="Rating changed."),
             201: OpenApiResponse(RatingSerializer, description="Rating created."),
-            **errors(400, 401),
+            **errors(400, 401, 404),
         },
     )
     def put(self, request, movie_id: int):

@@ -91,9 +91,9 @@ def test_malformed_json_is_a_400(clients, movies):
     assert response.json()["message"].startswith("JSON parse error")
 
 
-def test_rating_an_unknown_movie_is_an_application_error(clients, movies):
+def test_rating_an_unknown_movie_is_a_404(clients, movies):
     response = clients["user"].put("/api/me/ratings/999/", {"score": 3}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.json() == {"message": "movie 999 does not exist", "extra": {"field": "movie_id"}}
 
 
