@@ -30,7 +30,9 @@ class Command(BaseCommand):
             if progress.get("stage") == "training":
                 bar.total = progress["epochs"]
                 bar.n = progress["epoch"]
-                bar.set_postfix(loss=f"{progress['loss']:.4f}", val_ndcg10=f"{progress.get('val_ndcg@10', 0):.4f}")
+                bar.set_postfix(
+                    loss=f"{progress['loss']:.4f}", val_ndcg10=f"{progress.get('val_ndcg@10', 0):.4f}", refresh=False
+                )
                 bar.refresh()
             else:
                 bar.set_description(f"model v{version.number}: {progress['stage']}")
