@@ -1,6 +1,6 @@
 """Two-tower model vs baselines on real MovieLens 100K (DESIGN.md §5), plus training time at 100K and ML-1M size.
 
-    python -m benchmarks.bench_model [--seeds 3] [--skip-1m] [--sweep]
+    python -m benchmarks.bench_model [--seeds 3] [--skip-1m] [--sweep | --sweep-only]
 
 Writes the "model" section of docs/benchmarks.md (and "model-sweep" with --sweep) and prints the tables.
 """
@@ -126,9 +126,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--skip-1m", action="store_true")
     parser.add_argument("--sweep", action="store_true", help="also run the hyper-parameter sweep (seed 0)")
+    parser.add_argument("--sweep-only", action="store_true", help="run only the sweep (keeps the main section)")
     args = parser.parse_args()
     dataset = load_ml100k()
     split = temporal_split(dataset.interactions)
+    if args.sweep_only:
+        return run_sweep(dataset, split)
     baselines = evaluate_baselines(split, dataset.catalog, ks=KS)
     runs, timings = [], []
     for seed in range(args.seeds):
@@ -172,11 +175,25 @@ def main() -> None:
     print(table(rows), "\n", bars(mean, baselines), "\n", "\n".join(timing_lines))
     write_section("model", "Two-tower model vs baselines (ML-100K)", "python -m benchmarks.bench_model", body)
     if args.sweep:
-        label = lambda o: ", ".join(f"{k}={v}" for k, v in o.items()) or "defaults"  # noqa: E731
-        sweep_rows = [row(label(o), [run_model(dataset, split, **o)[0]]) for o in SWEEP]
-        write_section("model-sweep", "Two-tower hyper-parameter sweep (ML-100K, seed 0)",
-                      "python -m benchmarks.bench_model --sweep", table(sweep_rows))  # fmt: skip
-        print(table(sweep_rows))
+        run_sweep(dataset, split)
+
+
+def run_sweep(dataset, split) -> None:
+    """One seed per variant of the defaults (one switch at a time): the measurements behind config.toml."""
+    rows, times = [], []
+    for overrides in SWEEP:
+        label = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "defaults"
+        metrics, timing = run_model(dataset, split, **overrides)
+        rows.append(row(label, [metrics]))
+        times.append(f"| {label} | {timing['epochs']} (best {timing['best_epoch']}) | {timing['total_s']:.0f} |")
+        print(rows[-1], timing, flush=True)
+    body = (
+        table(rows) + "\n\n| variant | epochs | training s |\n|---|---|---|\n" + "\n".join(times)
+        + f"\n\nLoad average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}."
+    )  # fmt: skip
+    write_section("model-sweep", "Two-tower hyper-parameter sweep (ML-100K, seed 0)",
+                  "python -m benchmarks.bench_model --sweep-only", body)  # fmt: skip
+    print(body)
 
 
 if __name__ == "__main__":
