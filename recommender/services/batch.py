@@ -16,7 +16,6 @@ from recsite.exceptions import ApplicationError
 from .dataset import users_export
 
 CHUNK = 200
-MILVUS_TOPK_MAX = 16384
 
 
 def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
@@ -36,9 +35,10 @@ def _top_k_for(users: Users, k: int) -> list[list[int]]:
         (np.array(hist[int(u)][0], dtype=np.int64), np.array(hist[int(u)][1], dtype=np.float32)) for u in users.user_ids
     ]
     vectors = live.model.user_vectors(users, pairs)
-    fetch = min(MILVUS_TOPK_MAX, k + max((len(p[0]) for p in pairs), default=0))
-    results = get_vector_store().search_many(vectors, k=fetch, collection=live.collection)
-    return [[m for m, _ in hits if m not in set(p[0].tolist())][:k] for hits, p in zip(results, pairs, strict=True)]
+    results = get_vector_store().search_many(
+        vectors, k=k, exclude_per_query=[p[0] for p in pairs], collection=live.collection
+    )
+    return [[m for m, _ in hits] for hits in results]
 
 
 def _selected_profiles(movielens_ids: list[int] | None) -> list[tuple[int, int]]:
@@ -103,6 +103,5 @@ def candidates_recall(*, histories: list[list[int]], top_k: int) -> list[list[in
     )
     pairs = [(np.array(h, dtype=np.int64), np.full(len(h), 5.0, dtype=np.float32)) for h in histories]
     vectors = live.model.user_vectors(users, pairs)
-    fetch = min(MILVUS_TOPK_MAX, top_k + max((len(h) for h in histories), default=0))
-    results = get_vector_store().search_many(vectors, k=fetch, collection=live.collection)
-    return [[m for m, _ in hits if m not in set(h)][:top_k] for hits, h in zip(results, histories, strict=True)]
+    results = get_vector_store().search_many(vectors, k=top_k, exclude_per_query=histories, collection=live.collection)
+    return [[m for m, _ in hits] for hits in results]

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 MOVIE_CACHE_SECONDS = 60
 # Rated movies are excluded inside Milvus ("not in" over ~1,000 ids costs ~5 ms; fetching 1,000 extra hits ~30 ms);
-# only beyond this many are they over-fetched and dropped here.
+# only beyond this many does the store over-fetch and drop them (exclude_per_query).
 EXCLUDE_IN_FILTER_MAX = 5000
 LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
 
@@ -92,9 +92,12 @@ def _fallback(reason: str, **kwargs) -> Recommendations:
 # --- personalised -----------------------------------------------------------------------------------------
 
 
-def _profile_of(user) -> tuple[str, int, int | None]:
+def _tower_inputs(user) -> dict:
+    """What the user tower reads, as it is now: demographics and every current rating (two indexed queries)."""
     profile = Profile.objects.filter(user_id=user.pk).values_list("gender", "age", "occupation").first()
-    return profile or ("", 0, None)
+    gender, age, occupation = profile or ("", 0, None)
+    history = user_history(user_id=user.pk)
+    return {"user_id": user.pk, "gender": gender, "age": age, "occupation": occupation, "history": history}
 
 
 def known_genres() -> set[str]:
@@ -109,8 +112,7 @@ def _search(live: LiveModel, vector, *, k, rated: set[int], genre, year_min, yea
         filters.update(genres=[genre], known_genres=known_genres())
     if len(rated) <= EXCLUDE_IN_FILTER_MAX:
         return store.search(vector, k=k, exclude_ids=rated, **filters)
-    hits = store.search(vector, k=k + len(rated), **filters)
-    return [(m, s) for m, s in hits if m not in rated][:k]
+    return store.search_many(vector[None, :], k=k, exclude_per_query=[rated], **filters)[0]
 
 
 def _explore(hits: list[tuple[int, float]], k: int, explore: float) -> list[tuple[int, float]]:
@@ -161,13 +163,13 @@ def recommend_for_user(
     kwargs = {"k": k, "user": user, "genre": genre, "year_min": year_min, "year_max": year_max}
     if user is None or not getattr(user, "is_authenticated", False):
         return popular_movies(**kwargs)
-    history = user_history(user_id=user.pk)
-    gender, age, occupation = _profile_of(user)
-    if not history[0] and not gender and not age and occupation is None:
+    inputs = _tower_inputs(user)
+    history = inputs["history"]
+    if not history[0] and not inputs["gender"] and not inputs["age"] and inputs["occupation"] is None:
         return _fallback("no ratings or profile yet: popular movies", **kwargs)
     try:
         live = live_model()
-        vector = live.user_vector(user_id=user.pk, gender=gender, age=age, occupation=occupation, history=history)
+        vector = live.user_vector(**inputs)
         pool = k * 5 if (explore or max_per_genre) else k
         hits = _search(live, vector, k=pool, rated=set(history[0]), genre=genre, year_min=year_min, year_max=year_max)
     except (NoLiveModel, VectorStoreError) as exc:
@@ -205,9 +207,7 @@ def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
         top = max(counts.values(), default=1) or 1
         scored = sorted(((m, counts[m] / top) for m in ids if m in counts), key=lambda h: -h[1])
         return Recommendations(items=_hydrate(scored), fallback=True, fallback_reason=str(exc))
-    gender, age, occupation = _profile_of(user)
-    history = user_history(user_id=user.pk)
-    vector = live.user_vector(user_id=user.pk, gender=gender, age=age, occupation=occupation, history=history)
+    vector = live.user_vector(**_tower_inputs(user))
     known = [m for m in ids if m in live.row_of]
     scores = live.vectors_for(known) @ vector if known else np.zeros(0)
     scored = sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1])
