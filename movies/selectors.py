@@ -67,3 +67,12 @@ def user_history(*, user_id: int) -> tuple[list[int], list[int]]:
         Rating.objects.filter(user_id=user_id).order_by("rated_at", "movie_id").values_list("movie_id", "score")
     )
     return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def movielens_ids_unknown(ids) -> list[int]:
+    """The given MovieLens user ids that no profile has, sorted (validating batch-job user lists)."""
+    from .models import Profile
+
+    wanted = set(ids)
+    known = set(Profile.objects.filter(movielens_id__in=wanted).values_list("movielens_id", flat=True))
+    return sorted(wanted - known)

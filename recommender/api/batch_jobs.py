@@ -9,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from movies.models import Profile
+from movies.selectors import movielens_ids_unknown
 from recommender.models import BatchJob
 from recommender.selectors import batch_job_get
 from recommender.services.jobs import batch_job_enqueue
@@ -63,8 +63,7 @@ class BatchJobCreateApi(Api):
             return attrs
 
         def validate_users(self, users):
-            known = set(Profile.objects.filter(movielens_id__in=users).values_list("movielens_id", flat=True))
-            unknown = sorted(set(users) - known)
+            unknown = movielens_ids_unknown(users)
             if unknown:
                 raise serializers.ValidationError(f"unknown MovieLens user ids: {unknown[:20]}")
             return users

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from movies.models import Profile, Rating
+from movies.selectors import movielens_ids_unknown
 from recommender.ml.data import Users
 from recommender.serving import live_model
 from recommender.vectorstore import get_vector_store
@@ -45,13 +46,12 @@ def _selected_profiles(movielens_ids: list[int] | None) -> list[tuple[int, int]]
     """(django user pk, MovieLens id) of the chosen MovieLens users, all of them when none are named."""
     qs = Profile.objects.exclude(movielens_id=None).order_by("movielens_id")
     if movielens_ids:
-        qs = qs.filter(movielens_id__in=movielens_ids)
-        found = set(qs.values_list("movielens_id", flat=True))
-        unknown = sorted(set(movielens_ids) - found)
+        unknown = movielens_ids_unknown(movielens_ids)
         if unknown:
             raise ApplicationError(
                 f"unknown MovieLens user ids: {unknown[:20]}", {"field": "users", "ids": unknown[:100]}
             )
+        qs = qs.filter(movielens_id__in=movielens_ids)
     return list(qs.values_list("user_id", "movielens_id"))
 
 
