@@ -1,7 +1,7 @@
 """Writes on the catalogue: ratings (rating_*) and site profiles (profile_*)."""
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,28 +31,44 @@ def _announce(user_id: int, movie_id: int) -> None:
 
 @transaction.atomic
 def rating_upsert(*, user, movie_id: int, score) -> tuple[Rating, bool]:
-    """Create or change the user's rating of a movie; keeps the movie's counters in step. Returns (rating, created)."""
+    """Create or change the user's rating of a movie; keeps the movie's counters in step. Returns (rating, created).
+
+    Safe under concurrent calls: one row per (user, movie), the last write wins, the counters stay exact.
+    """
     value = _score_validate(score)
     if not Movie.objects.filter(pk=movie_id).exists():
         raise NotFoundError(f"movie {movie_id} does not exist", {"field": "movie_id"})
+    try:
+        with transaction.atomic():  # a savepoint: a refused insert undoes only itself
+            rating, created = _rating_set(user=user, movie_id=movie_id, value=value)
+    except IntegrityError:
+        # The same user's first rating of this movie arrived twice at once. On PostgreSQL the row lock below
+        # has no row to lock yet, so both requests insert and the unique constraint refuses the later one once
+        # the first commits; that row is visible now, so the retry updates it. (SQLite's IMMEDIATE transactions
+        # serialise writers and never get here.) A second IntegrityError is not a race: it propagates.
+        rating, created = _rating_set(user=user, movie_id=movie_id, value=value)
+    _announce(user.pk, movie_id)
+    return rating, created
+
+
+def _rating_set(*, user, movie_id: int, value: int) -> tuple[Rating, bool]:
     rating = Rating.objects.select_for_update().filter(user=user, movie_id=movie_id).first()
-    now = timezone.now()
+    now = timezone.now()  # after the row lock: of two writes, the one that commits last has the later time
     if rating is None:
         rating = Rating(user=user, movie_id=movie_id, score=value, rated_at=now)
-        rating.full_clean(validate_unique=False)
-        rating.save()
+        # the database enforces one row per (user, movie): a racing insert raises IntegrityError (retried above),
+        # where a uniqueness check in Python would answer a ValidationError (400) to one of two valid requests
+        rating.full_clean(validate_unique=False, validate_constraints=False)
+        rating.save(force_insert=True)
         Movie.objects.filter(pk=movie_id).update(
             rating_count=F("rating_count") + 1, rating_total=F("rating_total") + value
         )
-        created = True
-    else:
-        delta = value - rating.score
-        rating.score, rating.rated_at = value, now
-        rating.save(update_fields=["score", "rated_at"])
-        Movie.objects.filter(pk=movie_id).update(rating_total=F("rating_total") + delta)
-        created = False
-    _announce(user.pk, movie_id)
-    return rating, created
+        return rating, True
+    delta = value - rating.score
+    rating.score, rating.rated_at = value, now
+    rating.save(update_fields=["score", "rated_at"])
+    Movie.objects.filter(pk=movie_id).update(rating_total=F("rating_total") + delta)
+    return rating, False
 
 
 @transaction.atomic

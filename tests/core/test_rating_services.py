@@ -100,3 +100,25 @@ def test_profile_update_validates_choices(user):
         profile_update(user=user, gender="X", age=25, occupation=12)
     with pytest.raises(ValidationError):
         profile_update(user=user, age=19)
+
+
+def test_first_rating_raced_by_an_identical_request_updates_the_row_it_lost_to(user, movie, monkeypatch):
+    """PostgreSQL's race, made deterministic: the lookup misses a row another request committed just after it."""
+    from django.db.models.query import QuerySet
+
+    rating_upsert(user=user, movie_id=1, score=2)  # the request that won the race
+    real_first, missed = QuerySet.first, []
+
+    def first_missing_once(queryset):
+        if queryset.model is Rating and not missed:
+            missed.append(True)
+            return None
+        return real_first(queryset)
+
+    monkeypatch.setattr(QuerySet, "first", first_missing_once)
+    rating, created = rating_upsert(user=user, movie_id=1, score=5)
+
+    assert missed and not created and rating.score == 5
+    assert list(Rating.objects.values_list("score", flat=True)) == [5]
+    movie.refresh_from_db()
+    assert (movie.rating_count, movie.rating_total) == (1, 5)

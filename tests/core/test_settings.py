@@ -1,5 +1,6 @@
 """Production settings refuse unsafe defaults and pass `check --deploy`; the environment picks the backends."""
 
+import json
 import os
 import subprocess
 import sys
@@ -62,3 +63,19 @@ def test_environment_selects_database_and_cache(tmp_path):
     }
     scaled = manage("shell", "-c", code, **env)
     assert "django.db.backends.postgresql recsite django.core.cache.backends.redis.RedisCache" in scaled.stdout
+
+
+def test_sqlite_queues_concurrent_writers_and_postgres_options_are_unchanged(tmp_path):
+    code = (
+        "import json; from django.conf import settings as s; from django.db import connection as c;"
+        "mode = c.cursor().execute('PRAGMA journal_mode').fetchone()[0] if c.vendor == 'sqlite' else None;"
+        "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}), 'journal_mode': mode}))"
+    )
+    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.base", "RECSITE_VAR_DIR": str(tmp_path)}
+    default = json.loads(manage("shell", "-c", code, **base).stdout.strip().splitlines()[-1])
+    assert default["options"]["transaction_mode"] == "IMMEDIATE"
+    assert default["options"]["timeout"] >= 5
+    assert "synchronous=NORMAL" in default["options"]["init_command"]
+    assert default["journal_mode"] == "wal"
+    scaled = manage("shell", "-c", code, **base, DATABASE_URL="postgres://postgres@127.0.0.1:5432/recsite")
+    assert json.loads(scaled.stdout.strip().splitlines()[-1])["options"] == {}, scaled.stderr[-2000:]
