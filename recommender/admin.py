@@ -34,6 +34,10 @@ def metric_rows(metrics: dict) -> list[dict]:
         return []
     keys = ("recall@10", "recall@50", "ndcg@10", "ndcg@50", "hit@10", "coverage@50", "mean_pop@10")
     rows = [{"name": "two-tower (this version)", "values": [metrics["model"].get(k) for k in keys], "model": True}]
+    if metrics.get("active"):
+        active = metrics["active"]
+        name = f"active v{active.get('version', '?')} (same split)"
+        rows.append({"name": name, "values": [active.get(k) for k in keys]})
     rows += [{"name": n, "values": [m.get(k) for k in keys]} for n, m in metrics.get("baselines", {}).items()]
     return [{**r, "cells": [_fmt(v) for v in r["values"]]} for r in rows]
 

@@ -63,6 +63,7 @@ class BatchJob(models.Model):
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+
     class Format(models.TextChoices):
         JSONL = "jsonl", "JSON lines"
         CSV = "csv", "CSV"

@@ -81,7 +81,10 @@ class _Registry:
         if version is None or not version.artifact_path or not Path(version.artifact_path).exists():
             raise NoLiveModel(f"model version {number} is live in Milvus but its artifact is missing")
         started = time.perf_counter()
-        model = TwoTowerModel.load(version.artifact_path)
+        try:
+            model = TwoTowerModel.load(version.artifact_path)
+        except (ValueError, OSError) as exc:
+            raise NoLiveModel(f"model version {number} cannot be loaded: {exc}") from exc
         catalog = catalog_export()
         vectors = model.movie_vectors(catalog)
         log.info("loaded model v%s in %.2fs", number, time.perf_counter() - started)

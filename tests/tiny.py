@@ -55,7 +55,7 @@ def tiny_catalogue_create(n_users: int = 40, n_movies: int = 60, n_ratings: int 
 TINY_TRAIN_CONFIG = {
     "epochs": 2,
     "patience": 2,
-    "batch_size": 128,
+    "batch_size": 8,
     "id_dim": 16,
     "genre_dim": 8,
     "title_dim": 8,

@@ -43,8 +43,9 @@ class UserFeatures:
     gender: np.ndarray  # int64 [U]
     age: np.ndarray  # int64 [U]
     occupation: np.ndarray  # int64 [U]
-    history: np.ndarray  # int64 [U, L] movie-id vocabulary index of rated movies, most recent last
-    history_weight: np.ndarray  # float32 [U, L] rating / 5, 0 = padding
+    history: np.ndarray  # int64 [U, L] start token, then the rated movies' vocabulary indices, most recent last
+    history_rating: np.ndarray  # int64 [U, L] the rating 1..5 of each history movie, 0 at the start token
+    history_mask: np.ndarray  # float32 [U, L] 1 = a real position (start token included), 0 = left padding
 
 
 class FeatureEncoder:
@@ -67,6 +68,11 @@ class FeatureEncoder:
         tokens = ["<pad>", "<oov>"] + sorted(t for t, c in counts.items() if c >= min_token_count)
         genres = sorted({g for gs in catalog.genres for g in gs})
         return cls(np.unique(train.movie_ids), np.unique(train.user_ids), genres, tokens, max_title_tokens, max_history)
+
+    @property
+    def start_token(self) -> int:
+        """History index of the start-of-history token (after every movie index): what a user with no rating reads."""
+        return len(self.movie_ids) + 1
 
     @property
     def sizes(self) -> dict:
@@ -96,16 +102,20 @@ class FeatureEncoder:
         return MovieFeatures(self.movie_index(catalog.movie_ids), genres, title, year_bucket(catalog.years))
 
     def encode_users(self, users: Users, histories: list[tuple[np.ndarray, np.ndarray]]) -> UserFeatures:
-        """histories[i] = (movie ids, ratings) of users.user_ids[i], oldest first; the last max_history are kept."""
+        """histories[i] = (movie ids, ratings) of users.user_ids[i], oldest first.
+
+        The user's sequence is [start token, movie 1, ..., movie n]; its last max_history entries are kept,
+        right-aligned with padding on the left (the network reads its output at the last position).
+        """
         u, h = len(users), self.max_history
         history = np.zeros((u, h), dtype=np.int64)
-        weight = np.zeros((u, h), dtype=np.float32)
+        rating = np.zeros((u, h), dtype=np.int64)
+        mask = np.zeros((u, h), dtype=np.float32)
         for i, (movie_ids, scores) in enumerate(histories):
-            movie_ids, scores = np.asarray(movie_ids)[-h:], np.asarray(scores, dtype=np.float32)[-h:]
-            n = len(movie_ids)
-            if n:
-                history[i, h - n :] = self.movie_index(movie_ids)
-                weight[i, h - n :] = scores / 5.0
+            sequence = np.concatenate([[self.start_token], self.movie_index(movie_ids)])[-h:]
+            stars = np.concatenate([[0], np.clip(np.rint(np.asarray(scores, dtype=np.float64)), 1, 5)])[-h:]
+            n = len(sequence)
+            history[i, h - n :], rating[i, h - n :], mask[i, h - n :] = sequence, stars, 1.0
         ages = np.searchsorted(AGE_BUCKETS, users.ages) + 1
         age = np.where(np.isin(users.ages, AGE_BUCKETS), ages, 0)
         return UserFeatures(
@@ -114,7 +124,8 @@ class FeatureEncoder:
             age=age.astype(np.int64),
             occupation=np.clip(np.asarray(users.occupations, dtype=np.int64) + 1, 0, N_OCCUPATIONS - 1),
             history=history,
-            history_weight=weight,
+            history_rating=rating,
+            history_mask=mask,
         )
 
     def to_dict(self) -> dict:

@@ -1,9 +1,9 @@
-"""The trained model as the rest of the site sees it: save/load, movie and user vectors, predicted ratings."""
+"""The trained model as the rest of the site sees it: save/load, movie and user vectors."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,8 @@ from recommender.ml.data import Catalog, Users
 from recommender.ml.encoder import FeatureEncoder, MovieFeatures, UserFeatures
 from recommender.ml.net import TwoTowerNet
 
-BATCH = 4096
+BATCH = 4096  # movies per forward pass
+USER_BATCH = 256  # users per forward pass (attention memory grows with batch × history²)
 
 
 def to_tensors(features: MovieFeatures | UserFeatures, rows: slice | np.ndarray) -> list[paddle.Tensor]:
@@ -38,10 +39,6 @@ class TwoTowerModel:
     def dim(self) -> int:
         return self.config.out_dim
 
-    @property
-    def has_rating_head(self) -> bool:
-        return self.config.objective == "mse" or self.config.rating_weight > 0
-
     def save(self, path: str | Path) -> None:
         """A directory with the weights and one JSON file (config + vocabularies)."""
         path = Path(path)
@@ -54,16 +51,19 @@ class TwoTowerModel:
     def load(cls, path: str | Path) -> TwoTowerModel:
         path = Path(path)
         meta = json.loads((path / cls.META).read_text())
+        unknown = set(meta["config"]) - {f.name for f in fields(TrainConfig)}
+        if unknown:
+            raise ValueError(f"{path} was saved by an older model design ({', '.join(sorted(unknown))}): retrain it")
         model = cls.build(FeatureEncoder.from_dict(meta["encoder"]), TrainConfig(**meta["config"]))
         model.net.set_state_dict(paddle.load(str(path / cls.WEIGHTS)))
         return model
 
     @paddle.no_grad()
-    def _run(self, fn, features, n: int) -> np.ndarray:
+    def _run(self, fn, features, n: int, batch: int = BATCH) -> np.ndarray:
         self.net.eval()
         out = np.zeros((n, self.dim), dtype=np.float32)
-        for start in range(0, n, BATCH):
-            out[start : start + BATCH] = fn(*to_tensors(features, slice(start, start + BATCH))).numpy()
+        for start in range(0, n, batch):
+            out[start : start + batch] = fn(*to_tensors(features, slice(start, start + batch))).numpy()
         return out
 
     def movie_vectors(self, catalog: Catalog) -> np.ndarray:
@@ -72,12 +72,8 @@ class TwoTowerModel:
 
     def user_vectors(self, users: Users, histories: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """float32 [U, dim], unit rows; histories[i] = (movie ids, ratings) of the user's ratings, oldest first."""
-        return self._run(self.net.user_vectors, self.encoder.encode_users(users, histories), len(users))
-
-    @paddle.no_grad()
-    def predicted_ratings(self, user_vecs: np.ndarray, movie_vecs: np.ndarray) -> np.ndarray | None:
-        """float32 [U, M] predicted ratings (clipped to 1..5) from the vectors, or None without a rating head."""
-        if not self.has_rating_head:
-            return None
-        pred = self.net.predicted_ratings(paddle.to_tensor(user_vecs), paddle.to_tensor(movie_vecs))
-        return np.clip(pred.numpy(), 1.0, 5.0)
+        features = self.encoder.encode_users(users, histories)
+        longest = int(features.history_mask.sum(axis=1).max(initial=1))  # drop all-padding columns: less attention
+        for name in ("history", "history_rating", "history_mask"):
+            setattr(features, name, getattr(features, name)[:, -longest:])
+        return self._run(self.net.user_vectors, features, len(users), USER_BATCH)

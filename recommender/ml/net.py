@@ -1,4 +1,9 @@
-"""The two-tower network only: feature embeddings -> MLP -> L2-normalised vectors (both towers from one helper)."""
+"""The two-tower network only: feature embeddings -> MLP -> L2-normalised vectors.
+
+Movie tower: id, genres, title, year -> MLP. User tower: id and demographics, plus a causal self-attention
+(SASRec-style) over the ordered history of rated movies with their ratings and positions; the state at each
+position becomes a user vector, so one pass trains "what comes next" at every position of a history.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from paddle import nn
 from recommender.ml.config import TrainConfig
 from recommender.ml.encoder import N_AGES, N_OCCUPATIONS, N_YEARS
 
+NEG_INF = -1e9
+
 
 def tower(in_dim: int, config: TrainConfig) -> nn.Sequential:
     """The MLP both towers share in shape: in -> hidden -> ReLU -> out (normalised by the caller)."""
@@ -16,14 +23,23 @@ def tower(in_dim: int, config: TrainConfig) -> nn.Sequential:
 
 
 def l2_normalise(x: paddle.Tensor) -> paddle.Tensor:
-    """x / ||x|| row-wise, [B, D] -> [B, D]; written out because F.normalize's backward is ~10× slower on CPU."""
-    return x * paddle.rsqrt((x * x).sum(axis=1, keepdim=True) + 1e-12)
+    """x / ||x|| over the last axis; written out because F.normalize's backward is ~10× slower on CPU."""
+    return x * paddle.rsqrt((x * x).sum(axis=-1, keepdim=True) + 1e-12)
 
 
 def weighted_mean(emb: paddle.Tensor, weight: paddle.Tensor) -> paddle.Tensor:
     """Σ_l w_l e_l / Σ_l w_l over axis 1; emb [B, L, d], weight [B, L] -> [B, d] (zeros when all weights are 0)."""
     total = paddle.bmm(weight.unsqueeze(1), emb).squeeze(1)  # [B, 1, L] @ [B, L, d] -> [B, d]; faster than mul+sum
     return total / (weight.sum(axis=1, keepdim=True) + 1e-6)
+
+
+def causal_mask(mask: paddle.Tensor) -> paddle.Tensor:
+    """Additive attention mask [B, 1, L, L]: position i sees positions j <= i that are not padding (and itself)."""
+    length = mask.shape[1]
+    ones = paddle.ones([length, length], dtype="float32")
+    allowed = paddle.tril(ones).unsqueeze(0) * mask.unsqueeze(1)  # [B, L, L] keys: earlier and real
+    allowed = paddle.maximum(allowed, paddle.eye(length, dtype="float32").unsqueeze(0))  # padding rows see themselves
+    return ((1.0 - allowed) * NEG_INF).unsqueeze(1)
 
 
 class TwoTowerNet(nn.Layer):
@@ -40,17 +56,21 @@ class TwoTowerNet(nn.Layer):
         self.year = nn.Embedding(N_YEARS, c.year_dim)
         self.movie_mlp = tower(c.id_dim + c.genre_dim + c.title_dim + c.year_dim, c)
         # user tower inputs
-        self.user_id = nn.Embedding(sizes["users"], c.id_dim)
+        self.user_id = nn.Embedding(sizes["users"], c.id_dim) if c.use_user_id else None
         self.gender = nn.Embedding(3, c.demographic_dim)
         self.age = nn.Embedding(N_AGES, c.demographic_dim)
         self.occupation = nn.Embedding(N_OCCUPATIONS, c.demographic_dim)
-        history_dim = c.history_dim if c.use_history else 0
-        if c.use_history:
-            self.history = nn.Embedding(sizes["movies"], c.history_dim)
-        self.user_mlp = tower(c.id_dim + 3 * c.demographic_dim + history_dim, c)
-        # optional rating head: r̂ = b + Σ_k w_k u_k m_k (a weighted dot product of the two vectors)
-        self.rating_w = self.create_parameter([c.out_dim], default_initializer=nn.initializer.Constant(1.0))
-        self.rating_b = self.create_parameter([1], default_initializer=nn.initializer.Constant(3.5))
+        d = c.history_dim
+        self.history = nn.Embedding(sizes["movies"] + 1, d)  # movie indices, then the start token
+        self.history_rating = nn.Embedding(6, d)  # 0 = start token, 1..5 stars
+        self.position = nn.Embedding(c.max_history, d)
+        layer = nn.TransformerEncoderLayer(
+            d, c.attention_heads, 2 * d, dropout=c.dropout, activation="gelu", normalize_before=True
+        )
+        self.attention = nn.TransformerEncoder(layer, c.attention_blocks, norm=nn.LayerNorm(d))
+        self.history_dropout = nn.Dropout(c.dropout)
+        user_in = (c.id_dim if c.use_user_id else 0) + 3 * c.demographic_dim + d
+        self.user_mlp = tower(user_in, c)
 
     def encode_title(self, title: paddle.Tensor) -> paddle.Tensor:
         """title [B, T] token ids (0 = padding) -> [B, title_dim]."""
@@ -67,15 +87,26 @@ class TwoTowerNet(nn.Layer):
         x = paddle.concat([self.movie_id(index), self.genre(genres), self.encode_title(title), self.year(year)], axis=1)
         return l2_normalise(self.movie_mlp(x))  # [B, D]
 
-    def user_vectors(self, index, gender, age, occupation, history, history_weight) -> paddle.Tensor:
-        """index/gender/age/occupation [B], history [B, L], history_weight [B, L] -> [B, out_dim] unit vectors."""
-        parts = [self.user_id(index), self.gender(gender), self.age(age), self.occupation(occupation)]
-        if self.config.use_history:
-            parts.append(weighted_mean(self.history(history), history_weight))  # [B, history_dim]
-        return l2_normalise(self.user_mlp(paddle.concat(parts, axis=1)))  # [B, D]
+    def history_states(self, history, history_rating, history_mask) -> paddle.Tensor:
+        """history/history_rating/history_mask [B, L] -> [B, L, history_dim]: state l has read positions <= l."""
+        length, window = history.shape[1], self.config.max_history  # a batch may be trimmed to its longest row
+        positions = paddle.arange(window - length, window, dtype="int64").unsqueeze(0)  # [1, L]; last = newest
+        x = self.history(history) * self.config.history_dim**0.5 + self.history_rating(history_rating)
+        x = self.history_dropout(x + self.position(positions)) * history_mask.unsqueeze(-1)  # [B, L, d]
+        return self.attention(x, src_mask=causal_mask(history_mask))
 
-    def predicted_ratings(self, users: paddle.Tensor, movies: paddle.Tensor) -> paddle.Tensor:
-        """Rating head on all pairs: users [U, D], movies [M, D] -> [U, M]."""
-        if self.config.objective == "mse":
-            return 5.0 * users @ movies.T  # the seeds' recipe: the score itself is the predicted rating
-        return (users * self.rating_w) @ movies.T + self.rating_b
+    def static_features(self, index, gender, age, occupation) -> paddle.Tensor:
+        """User id (if used) and demographics [B] each -> [B, s]."""
+        parts = [self.gender(gender), self.age(age), self.occupation(occupation)]
+        if self.user_id is not None:
+            parts.insert(0, self.user_id(index))
+        return paddle.concat(parts, axis=1)
+
+    def user_head(self, static: paddle.Tensor, states: paddle.Tensor) -> paddle.Tensor:
+        """static [N, s], history states [N, d] -> [N, out_dim] unit vectors."""
+        return l2_normalise(self.user_mlp(paddle.concat([static, states], axis=1)))
+
+    def user_vectors(self, index, gender, age, occupation, history, history_rating, history_mask) -> paddle.Tensor:
+        """The user now, read at the last (newest) history position -> [B, out_dim] unit vectors."""
+        states = self.history_states(history, history_rating, history_mask)[:, -1]  # [B, d]
+        return self.user_head(self.static_features(index, gender, age, occupation), states)

@@ -1,4 +1,8 @@
-"""The trainer: in-batch softmax (or the MSE ablation), early stopping on validation NDCG@10, NaN guard, resume."""
+"""The trainer: next-movie prediction at every history position with a full softmax over the catalogue.
+
+Stage 1 fits split.train and early-stops on the temporal holdout's NDCG@10 (split.test): that model is the one
+evaluated and gated. Stage 2 (refit) fits every rating for the chosen number of epochs: that model is served.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,13 @@ from recommender.ml.data import Dataset, Interactions
 from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.evaluate import catalog_index, evaluate_model
 from recommender.ml.model import TwoTowerModel
-from recommender.ml.split import Split, chronological_order, last_fraction_mask
+from recommender.ml.split import Split
 
 CHECKPOINT = "checkpoint.pdparams"
-BEST_MODEL = "model"
+HOLDOUT_MODEL = "holdout"  # fitted on split.train, evaluated on the holdout (gate, re-scoring)
+NEGATIVE_POWER = 0.75  # negatives drawn with probability ∝ rating count^0.75 (word2vec's smoothing)
+NEG_INF = -1e9
+BEST_MODEL = "model"  # the served model: refitted on every rating (the holdout model when refit is off)
 
 
 def keep_freed_memory() -> None:
@@ -42,89 +49,123 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainResult:
-    model: TwoTowerModel
+    model: TwoTowerModel  # the holdout model (best epoch on split.test)
     curve: list[dict]  # one {"epoch", "epochs", "loss", "val_ndcg@10", "seconds"} per epoch
     best_epoch: int
-    val_metrics: dict  # the best model on the validation split
+    val_metrics: dict  # the holdout model on split.test, every metric (what the gate reads)
 
 
-def validation_split(train: Interactions) -> Split:
-    """Each user's last train rating (users with >= 3) -> validation; the rest is what the model fits."""
-    ordered = train.subset(chronological_order(train))
-    is_val = last_fraction_mask(ordered.user_ids, fraction=0.0, min_ratings=3)
-    return Split(train=ordered.subset(~is_val), test=ordered.subset(is_val))
+class Sequences:
+    """Each user's ratings in time order, cut into windows of max_history positions for the user tower.
 
-
-class Examples:
-    """One example per fitted rating: (user, target movie, the user's ratings before it in time, at most L)."""
+    A user's sequence is [start, m1, ..., mn]; position j reads entries <= j and its target is m(j+1), so one
+    window trains up to max_history next-movie predictions. Ratings that share a timestamp are put in a random
+    order every epoch: MovieLens users rate in bursts and the id order inside a burst is no signal.
+    """
 
     def __init__(self, dataset: Dataset, fit: Interactions, encoder: FeatureEncoder, config: TrainConfig):
-        fit = fit.subset(chronological_order(fit))
-        keep = catalog_index(dataset.catalog, fit.movie_ids) >= 0
-        fit = fit.subset(keep)
-        self.config, self.n = config, len(fit)
+        fit = fit.subset(catalog_index(dataset.catalog, fit.movie_ids) >= 0)
+        self.fit, self.config, self.start_token = fit, config, encoder.start_token
+        self.n = len(fit)
         users, self.user_row = np.unique(fit.user_ids, return_inverse=True)  # [U], [N]
-        _, starts, counts = np.unique(fit.user_ids, return_index=True, return_counts=True)
-        self.start = np.repeat(starts, counts)  # [N] first row of the example's user
-        self.position = np.arange(self.n) - self.start  # [N] how many earlier ratings the user has
+        self.users = encoder.encode_users(dataset.users.select(users), [])  # static user features
+        self.movies = encoder.encode_movies(dataset.catalog)  # [M] movie tower inputs (the softmax's classes)
         self.history_movie = encoder.movie_index(fit.movie_ids)  # [N]
-        self.weight = fit.scores / 5.0  # [N]
-        self.rating = fit.scores
-        self.movie_row = catalog_index(dataset.catalog, fit.movie_ids)  # [N]
-        self.users = encoder.encode_users(dataset.users.select(users), [])  # static user features, empty histories
-        self.movies = encoder.encode_movies(dataset.catalog)
-        popularity = np.bincount(self.movie_row, minlength=len(dataset.catalog)) + 1.0
-        self.log_q = np.log(popularity / popularity.sum()).astype(np.float32)  # [M] in-batch sampling log-probability
+        self.target = catalog_index(dataset.catalog, fit.movie_ids)  # [N] catalogue row = class label
+        self.stars = np.clip(np.rint(fit.scores), 1, 5).astype(np.int64)  # [N]
+        counts = np.bincount(self.target, minlength=len(dataset.catalog)) + 1.0
+        self.sample_p = counts**NEGATIVE_POWER / (counts**NEGATIVE_POWER).sum()  # [M] negative sampling distribution
 
-    def batch(self, rows: np.ndarray, rng: np.random.Generator) -> dict:
-        """Numpy inputs for the examples ``rows`` [B]."""
-        c, L = self.config, self.config.max_history
-        offsets = self.position[rows, None] - L + np.arange(L)  # [B, L] history position, < 0 = padding
-        valid = offsets >= 0
-        idx = self.start[rows, None] + np.maximum(offsets, 0)  # [B, L]
-        u, m = self.user_row[rows], self.movie_row[rows]
-        user_index = np.where(rng.random(len(rows)) < c.user_id_dropout, 0, self.users.index[u])
-        movie_index = np.where(rng.random(len(rows)) < c.movie_id_dropout, 0, self.movies.index[m])
-        same = m[:, None] == m[None, :]  # [B, B] the target movie appears again as a negative
-        bias = np.where(same & ~np.eye(len(rows), dtype=bool), -1e9, 0.0).astype(np.float32)
-        if c.logq_correction:
-            bias -= self.log_q[m][None, :]  # column j: subtract log Q(movie j)
+    def negatives(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """This step's shared negatives (catalogue rows, unique) and log P(row is in the sample) for every row [M].
+
+        config.negatives = 0 (or >= the catalogue) means the whole catalogue with a zero correction: a full softmax.
+        """
+        m, n = len(self.sample_p), self.config.negatives
+        if n <= 0 or n >= m:
+            return np.arange(m), np.zeros(m, dtype=np.float32)
+        rows = np.unique(rng.choice(m, size=n, p=self.sample_p))
+        log_q = np.log(-np.expm1(n * np.log1p(-self.sample_p)))  # inclusion probability of n draws with replacement
+        return rows, log_q.astype(np.float32)
+
+    def windows(self, rng: np.random.Generator) -> dict:
+        """This epoch's windows: arrays [W, L] of rating rows (-1 = start token, -2 = padding) and targets."""
+        L = self.config.max_history
+        order = np.lexsort((rng.random(self.n), self.fit.timestamps, self.user_row))  # ties in random order
+        user_row = self.user_row[order]
+        _, starts, counts = np.unique(user_row, return_index=True, return_counts=True)
+        per_user = -(-counts // L)  # windows per user: ceil(n / L)
+        w_user = np.repeat(np.arange(len(counts)), per_user)  # [W] user (index into starts/counts)
+        k = np.arange(len(w_user)) - np.repeat(np.cumsum(per_user) - per_user, per_user)  # 0 = the newest window
+        end = counts[w_user] - k * L  # [W] one past the last target position j
+        j = end[:, None] - L + np.arange(L)  # [W, L] target position within the user's ratings
+        valid = j >= 0
+        first = starts[w_user][:, None]
+        input_row = np.where(j > 0, order[np.clip(first + j - 1, 0, self.n - 1)], -1)  # j = 0 reads the start token
+        input_row = np.where(valid, input_row, -2)
+        target_row = np.where(valid, order[np.clip(first + j, 0, self.n - 1)], -1)
+        return {"input": input_row, "target": target_row, "user": user_row[starts][w_user]}
+
+    def batch(self, windows: dict, rows: np.ndarray, rng: np.random.Generator) -> dict:
+        """Numpy inputs for windows ``rows``, trimmed on the left to the longest of them."""
+        c = self.config
+        inputs, targets = windows["input"][rows], windows["target"][rows]  # [B, L]
+        length = int((inputs > -2).sum(axis=1).max())
+        inputs, targets = inputs[:, -length:], targets[:, -length:]
+        real = inputs >= 0
+        history = np.where(real, self.history_movie[np.maximum(inputs, 0)], 0)
+        history = np.where(real & (rng.random(history.shape) < c.movie_id_dropout), 0, history)  # train the OOV id
+        history = np.where(inputs == -1, self.start_token, history)
+        u = windows["user"][rows]
+        keep = targets >= 0
+        labels = self.target[targets[keep]]  # [P] catalogue rows
+        negatives, log_q = self.negatives(rng)
+        classes = np.union1d(labels, negatives)  # [C] catalogue rows whose movie vectors this step needs
+        label_col, negative_col = np.searchsorted(classes, labels), np.searchsorted(classes, negatives)
         return {
-            "user": [user_index, self.users.gender[u], self.users.age[u], self.users.occupation[u],
-                     np.where(valid, self.history_movie[idx], 0), np.where(valid, self.weight[idx], 0.0)],
-            "movie": [movie_index, self.movies.genres[m], self.movies.title[m], self.movies.year[m]],
-            "bias": bias,
-            "rating": self.rating[rows],
+            "user": [np.where(rng.random(len(rows)) < c.user_id_dropout, 0, self.users.index[u]),
+                     self.users.gender[u], self.users.age[u], self.users.occupation[u]],
+            "history": [history, np.where(real, self.stars[np.maximum(inputs, 0)], 0), (inputs > -2).astype("float32")],
+            "positions": np.flatnonzero(keep.ravel()),  # [P] positions with a target, in the flattened [B*L]
+            "label_col": label_col, "negative_col": negative_col,  # columns into "movies"
+            "label_log_q": log_q[labels], "negative_log_q": log_q[negatives],
+            "accidental": labels[:, None] == negatives[None, :],  # [P, N] a negative that is the label itself
+            "movies": [np.where(rng.random(len(classes)) < c.movie_id_dropout, 0, self.movies.index[classes]),
+                       self.movies.genres[classes], self.movies.title[classes], self.movies.year[classes]],
         }  # fmt: skip
 
 
 def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
-    """Softmax: cross-entropy of each user against the batch's target movies; MSE: (5·cos − rating)²."""
-    u = net.user_vectors(*[paddle.to_tensor(a) for a in batch["user"]])  # [B, D]
-    m = net.movie_vectors(*[paddle.to_tensor(a) for a in batch["movie"]])  # [B, D]
-    rating = paddle.to_tensor(batch["rating"])  # [B]
-    if config.objective == "mse":
-        return F.mse_loss(5.0 * (u * m).sum(axis=1), rating)
-    logits = u @ m.T / config.temperature + paddle.to_tensor(batch["bias"])  # [B, B]
-    labels = paddle.arange(logits.shape[0], dtype="int64")  # [B] the diagonal is the positive
-    loss = F.cross_entropy(logits, labels)
-    if config.rating_weight > 0:
-        pred = (u * net.rating_w * m).sum(axis=1) + net.rating_b  # [B]
-        loss = loss + config.rating_weight * F.mse_loss(pred, rating)
-    return loss
+    """Sampled softmax of every position's next movie against shared negatives (logQ-corrected, accidental hits
+    masked); with the whole catalogue as negatives it is the full softmax."""
+    states = net.history_states(*[paddle.to_tensor(a) for a in batch["history"]])  # [B, L, d]
+    b, length, d = states.shape
+    positions = paddle.to_tensor(batch["positions"])
+    states = paddle.gather(states.reshape([b * length, d]), positions)  # [P, d]
+    static = net.static_features(*[paddle.to_tensor(a) for a in batch["user"]])  # [B, s]
+    users = net.user_head(paddle.gather(static, positions // length), states)  # [P, D]
+    movies = net.movie_vectors(*[paddle.to_tensor(a) for a in batch["movies"]])  # [C, D]
+    target = paddle.gather(movies, paddle.to_tensor(batch["label_col"]))  # [P, D]
+    negative = paddle.gather(movies, paddle.to_tensor(batch["negative_col"]))  # [N, D]
+    positive_logit = (users * target).sum(axis=1, keepdim=True) / config.temperature  # [P, 1]
+    positive_logit = positive_logit - paddle.to_tensor(batch["label_log_q"]).unsqueeze(1)
+    negative_logit = users @ negative.T / config.temperature - paddle.to_tensor(batch["negative_log_q"])  # [P, N]
+    negative_logit = negative_logit + paddle.to_tensor(batch["accidental"].astype("float32")) * NEG_INF
+    logits = paddle.concat([positive_logit, negative_logit], axis=1)  # column 0 is the label
+    return F.cross_entropy(logits, paddle.zeros([logits.shape[0], 1], dtype="int64"))
 
 
-def run_epoch(net, optimizer, examples: Examples, config: TrainConfig, epoch: int) -> float:
-    """One pass over the shuffled examples; returns the mean loss. Raises TrainingDiverged on NaN/inf."""
+def run_epoch(net, optimizer, sequences: Sequences, config: TrainConfig, epoch: int) -> float:
+    """One pass over this epoch's windows (similar lengths batched together); mean loss. NaN/inf -> TrainingDiverged."""
     net.train()
     rng = np.random.default_rng([config.seed, epoch])
-    order = rng.permutation(examples.n)
+    windows = sequences.windows(rng)
+    lengths = (windows["input"] > -2).sum(axis=1)
+    by_length = np.lexsort((rng.random(len(lengths)), lengths))
+    batches = [by_length[i : i + config.batch_size] for i in range(0, len(by_length), config.batch_size)]
     total, steps = 0.0, 0
-    for start in range(0, examples.n, config.batch_size):
-        rows = order[start : start + config.batch_size]
-        if len(rows) < 2:
-            continue
-        loss = batch_loss(net, examples.batch(rows, rng), config)
+    for b in rng.permutation(len(batches)):
+        loss = batch_loss(net, sequences.batch(windows, batches[b], rng), config)
         value = float(loss)
         if not np.isfinite(value):
             raise TrainingDiverged(
@@ -160,6 +201,25 @@ def save_checkpoint(path: Path, net, optimizer, config: TrainConfig, state: dict
     tmp.replace(path)
 
 
+def _setup(dataset: Dataset, fit: Interactions, config: TrainConfig):
+    """Seeded Paddle on the CPU, an encoder fitted on ``fit``, a fresh model, its optimizer and the sequences."""
+    keep_freed_memory()
+    paddle.set_device("cpu")
+    paddle.framework.core.set_num_threads(config.threads)
+    paddle.seed(config.seed)
+    np.random.seed(config.seed)
+    encoder = FeatureEncoder.fit(
+        dataset.catalog, fit, max_title_tokens=config.max_title_tokens, max_history=config.max_history,
+        min_token_count=config.min_token_count,
+    )  # fmt: skip
+    model = TwoTowerModel.build(encoder, config)
+    optimizer = paddle.optimizer.Adam(
+        learning_rate=config.learning_rate, parameters=model.net.parameters(),
+        weight_decay=config.weight_decay or None,
+    )  # fmt: skip
+    return model, optimizer, Sequences(dataset, fit, encoder, config)
+
+
 def train(
     dataset: Dataset,
     split: Split,
@@ -169,25 +229,10 @@ def train(
     on_epoch: Callable[[dict], None] | None = None,
     resume: bool = False,
 ) -> TrainResult:
-    """Fit on split.train minus a validation carve-out, early-stop on its NDCG@10, save the best model in out_dir."""
+    """Fit split.train, early-stop on the holdout's NDCG@10, save the best model in out_dir/holdout."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    keep_freed_memory()
-    paddle.set_device("cpu")
-    paddle.framework.core.set_num_threads(config.threads)
-    paddle.seed(config.seed)
-    np.random.seed(config.seed)
-    val = validation_split(split.train)
-    encoder = FeatureEncoder.fit(
-        dataset.catalog, val.train, max_title_tokens=config.max_title_tokens, max_history=config.max_history,
-        min_token_count=config.min_token_count,
-    )  # fmt: skip
-    model = TwoTowerModel.build(encoder, config)
-    examples = Examples(dataset, val.train, encoder, config)
-    optimizer = paddle.optimizer.Adam(
-        learning_rate=config.learning_rate, parameters=model.net.parameters(),
-        weight_decay=config.weight_decay or None,
-    )  # fmt: skip
+    model, optimizer, sequences = _setup(dataset, split.train, config)
     state = {"epoch": 0, "metric": -1.0, "best_epoch": 0, "bad_epochs": 0, "curve": []}
     checkpoint = out_dir / CHECKPOINT
     if resume and checkpoint.exists():
@@ -197,19 +242,38 @@ def train(
         state = {k: saved[k] for k in state}
     while state["epoch"] < config.epochs and state["bad_epochs"] < config.patience:
         epoch, started = state["epoch"] + 1, time.perf_counter()
-        loss = run_epoch(model.net, optimizer, examples, config, epoch)
-        ndcg = evaluate_model(model, dataset, val, ks=(10,))["ndcg@10"]
+        loss = run_epoch(model.net, optimizer, sequences, config, epoch)
+        ndcg = evaluate_model(model, dataset, split, ks=(10,))["ndcg@10"]
         row = {"epoch": epoch, "epochs": config.epochs, "loss": loss, "val_ndcg@10": ndcg,
                "seconds": time.perf_counter() - started}  # fmt: skip
         state["curve"].append(row)
         if ndcg > state["metric"]:
             state.update(metric=ndcg, best_epoch=epoch, bad_epochs=0)
-            model.save(out_dir / BEST_MODEL)
+            model.save(out_dir / HOLDOUT_MODEL)
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
         save_checkpoint(checkpoint, model.net, optimizer, config, state)
         if on_epoch is not None:
             on_epoch(dict(row))
-    best = TwoTowerModel.load(out_dir / BEST_MODEL)
-    return TrainResult(best, state["curve"], state["best_epoch"], evaluate_model(best, dataset, val))
+    best = TwoTowerModel.load(out_dir / HOLDOUT_MODEL)
+    return TrainResult(best, state["curve"], state["best_epoch"], evaluate_model(best, dataset, split))
+
+
+def refit(
+    dataset: Dataset,
+    config: TrainConfig,
+    epochs: int,
+    out_dir: Path,
+    *,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> TwoTowerModel:
+    """Fit every rating in ``dataset`` for ``epochs`` epochs (no holdout to stop on); saved in out_dir/model."""
+    model, optimizer, sequences = _setup(dataset, dataset.interactions, config)
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        loss = run_epoch(model.net, optimizer, sequences, config, epoch)
+        if on_epoch is not None:
+            on_epoch({"epoch": epoch, "epochs": epochs, "loss": loss, "seconds": time.perf_counter() - started})
+    model.save(Path(out_dir) / BEST_MODEL)
+    return model

@@ -2,6 +2,8 @@
 
 import csv
 import json
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,12 +13,15 @@ from movies.models import Profile, Rating
 from movies.selectors import movielens_ids_unknown
 from recommender.ml.data import Users
 from recommender.serving import live_model
-from recommender.vectorstore import get_vector_store
+from recommender.vectorstore import VectorStoreError, get_vector_store
 from recsite.exceptions import ApplicationError
 
 from .dataset import users_export
 
-CHUNK = 200
+log = logging.getLogger(__name__)
+CHUNK = 200  # users read from the database and encoded together
+SEARCH_CHUNK = 16  # queries per Milvus call: each over-fetches by the heaviest history in it, so keep calls small
+SEARCH_RETRIES = 3  # a search that times out (a busy machine) is retried after a pause, then the job fails
 
 
 def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
@@ -28,18 +33,42 @@ def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
     return out
 
 
+def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collection: str) -> list[list[int]]:
+    """One bounded Milvus call, retried with back-off when the store times out or drops the connection."""
+
+    def once() -> list[list[int]]:
+        hits = get_vector_store().search_many(vectors, k=k, exclude_per_query=exclude, collection=collection)
+        return [[m for m, _ in row] for row in hits]
+
+    for attempt in range(1, SEARCH_RETRIES):
+        try:
+            return once()
+        except VectorStoreError as exc:
+            log.warning("batch search failed (attempt %s of %s), retrying: %s", attempt, SEARCH_RETRIES, exc)
+            time.sleep(attempt)
+    return once()
+
+
 def _top_k_for(users: Users, k: int) -> list[list[int]]:
-    """Top-k movie ids per user through Milvus, never a movie the user rated."""
+    """Top-k movie ids per user through Milvus, never a movie the user rated.
+
+    Users are searched in small groups of similar history length: each group over-fetches only by its own
+    longest history, so one heavy user does not make a whole chunk's search slow enough to hit the deadline.
+    """
     live = live_model()
     hist = _histories([int(u) for u in users.user_ids])
     pairs = [
         (np.array(hist[int(u)][0], dtype=np.int64), np.array(hist[int(u)][1], dtype=np.float32)) for u in users.user_ids
     ]
     vectors = live.model.user_vectors(users, pairs)
-    results = get_vector_store().search_many(
-        vectors, k=k, exclude_per_query=[p[0] for p in pairs], collection=live.collection
-    )
-    return [[m for m, _ in hits] for hits in results]
+    results: list[list[int]] = [[] for _ in pairs]
+    by_length = np.argsort([len(p[0]) for p in pairs], kind="stable")
+    for start in range(0, len(by_length), SEARCH_CHUNK):
+        rows = by_length[start : start + SEARCH_CHUNK]
+        found = _search_chunk(vectors[rows], k, [pairs[r][0] for r in rows], live.collection)
+        for r, items in zip(rows, found, strict=True):
+            results[r] = items
+    return results
 
 
 def _selected_profiles(movielens_ids: list[int] | None) -> list[tuple[int, int]]:

@@ -4,8 +4,12 @@ COLUMNS = ("recall@10", "recall@50", "ndcg@10", "ndcg@50", "hit@10", "precision@
 
 
 def metrics_table(metrics: dict, *, model_label: str = "two-tower") -> str:
-    """Rows: the model, then each baseline; columns: COLUMNS (missing values shown as '-')."""
-    rows = [(model_label, metrics.get("model", {}))] + list(metrics.get("baselines", {}).items())
+    """Rows: the model, the active version re-scored on the same split (if any), then each baseline; columns:
+    COLUMNS (missing values shown as '-')."""
+    rows = [(model_label, metrics.get("model", {}))]
+    if metrics.get("active"):
+        rows.append((f"active v{metrics['active'].get('version', '?')}", metrics["active"]))
+    rows += list(metrics.get("baselines", {}).items())
     width = max(len(name) for name, _ in rows) + 2
     head = "method".ljust(width) + "".join(c.rjust(14) for c in COLUMNS)
     lines = [head, "-" * len(head)]

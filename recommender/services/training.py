@@ -1,4 +1,9 @@
-"""The model-version pipeline: train -> evaluate beside baselines -> gate -> index in Milvus -> activate.
+"""The model-version pipeline: train on the holdout split -> evaluate beside baselines -> gate -> refit on every
+rating -> index in Milvus -> activate.
+
+The holdout model (fitted on each user's first 80%, early-stopped on the last 20%) is what is measured and gated;
+the refit model (fitted on every rating for the same number of epochs) is what is indexed and served, so the
+served model has seen every user's newest ratings.
 
 Every stage records itself on the ModelVersion row (status, progress, curve, metrics, error). A failure at
 any point marks this version failed and leaves the live version serving: the alias is switched only after
@@ -20,9 +25,10 @@ from django.utils import timezone
 from recommender.ml.baselines import evaluate_baselines
 from recommender.ml.config import load_config
 from recommender.ml.evaluate import evaluate_model
+from recommender.ml.model import TwoTowerModel
 from recommender.ml.plot import plot_training_curve
 from recommender.ml.split import temporal_split
-from recommender.ml.train import BEST_MODEL, train
+from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, train
 from recommender.models import ModelVersion
 from recsite.exceptions import ApplicationError
 
@@ -60,6 +66,24 @@ def model_version_create(*, config: dict | None = None) -> ModelVersion:
     return ModelVersion.objects.create(number=number, config=config)
 
 
+def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressFn | None) -> ProgressFn:
+    """on_epoch callback: the epoch row on the curve (holdout training only) and live progress with an ETA."""
+    started = time.monotonic()
+
+    def on_epoch(stats: dict) -> None:
+        elapsed = time.monotonic() - started
+        eta = elapsed / stats["epoch"] * (stats["epochs"] - stats["epoch"])
+        progress = {"stage": stage, **stats, "elapsed_s": round(elapsed, 1), "eta_s": round(eta, 1)}
+        fields = {"progress": progress}
+        if stage == "training":
+            fields["curve"] = [*version.curve, stats]
+        _save(version, **fields)
+        if on_progress:
+            on_progress(progress)
+
+    return on_epoch
+
+
 def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):
     dataset = dataset_export()
     if len(dataset.interactions) == 0:
@@ -69,32 +93,39 @@ def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):
         version.config.get("config_file"), **{k: v for k, v in version.config.items() if k != "config_file"}
     )
     out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
-    started = time.monotonic()
-
-    def on_epoch(stats: dict) -> None:
-        elapsed = time.monotonic() - started
-        eta = elapsed / stats["epoch"] * (stats["epochs"] - stats["epoch"])
-        progress = {"stage": "training", **stats, "elapsed_s": round(elapsed, 1), "eta_s": round(eta, 1)}
-        _save(version, curve=[*version.curve, stats], progress=progress)
-        if on_progress:
-            on_progress(progress)
-
     _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **asdict(config)})
-    result = train(dataset, split, config, out_dir, on_epoch=on_epoch)
+    result = train(dataset, split, config, out_dir, on_epoch=_progress_reporter(version, "training", on_progress))
     plot_training_curve(result.curve, out_dir / "curve.png", title=f"model v{version.number}")
-    _save(version, artifact_path=str(out_dir / BEST_MODEL))  # curve.png and the checkpoint sit beside it
-    return dataset, split, result
+    return dataset, split, config, result
+
+
+def _active_rescored(dataset, split) -> tuple[dict | None, str]:
+    """The active version's holdout model scored on *this* split (like with like), or None and why not."""
+    active = ModelVersion.objects.filter(status=Status.ACTIVE).first()
+    if active is None:
+        return None, "no active version"
+    path = Path(active.artifact_path).parent / HOLDOUT_MODEL if active.artifact_path else None
+    try:
+        if path is None or not path.exists():
+            raise FileNotFoundError("its holdout model is missing")
+        metrics = evaluate_model(TwoTowerModel.load(path), dataset, split)
+    except (ValueError, OSError) as exc:
+        log.warning("active version %s cannot be re-scored: %s", active.number, exc)
+        return None, f"active v{active.number} cannot be re-scored on this split ({exc})"
+    return {"version": active.number, **metrics}, f"active v{active.number} re-scored on this split"
 
 
 def _evaluate_stage(version: ModelVersion, dataset, split, result, on_progress: ProgressFn | None) -> dict:
     _save(version, status=Status.EVALUATING, progress={"stage": "evaluating"})
     if on_progress:
         on_progress({"stage": "evaluating"})
-    model_metrics = evaluate_model(result.model, dataset, split)
-    baselines = evaluate_baselines(split, dataset.catalog)
+    model_metrics = result.val_metrics
+    active, active_note = _active_rescored(dataset, split)
     metrics = {
         "model": model_metrics,
-        "baselines": baselines,
+        "baselines": evaluate_baselines(split, dataset.catalog),
+        "active": active,
+        "active_note": active_note,
         "split": {"train": len(split.train), "test": len(split.test), "users": model_metrics.get("users", 0)},
         "best_epoch": result.best_epoch,
     }
@@ -102,18 +133,31 @@ def _evaluate_stage(version: ModelVersion, dataset, split, result, on_progress: 
     return metrics
 
 
+def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: ProgressFn | None) -> TwoTowerModel:
+    """The served model: every rating, the holdout's best epoch count (or the holdout model when refit is off)."""
+    out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
+    if not config.refit:
+        result.model.save(out_dir / BEST_MODEL)
+        model = result.model
+    else:
+        on_epoch = _progress_reporter(version, "refitting", on_progress)
+        model = refit(dataset, config, max(result.best_epoch, 1), out_dir, on_epoch=on_epoch)
+    _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/, curve.png and the checkpoint sit beside it
+    return model
+
+
 def model_version_pipeline_run(*, version: ModelVersion, on_progress: ProgressFn | None = None) -> ModelVersion:
     """Run every stage for a queued version; returns it active, inactive (gate refused) or failed."""
     try:
-        dataset, split, result = _train_stage(version, on_progress)
+        dataset, split, config, result = _train_stage(version, on_progress)
         metrics = _evaluate_stage(version, dataset, split, result, on_progress)
-        active = ModelVersion.objects.filter(status=Status.ACTIVE).first()
-        passed, reason = gate_decide(candidate=metrics, active=active.metrics if active else None)
+        passed, reason = gate_decide(candidate=metrics, active=metrics["active"], active_note=metrics["active_note"])
         _save(version, gate_passed=passed, gate_reason=reason)
+        model = _refit_stage(version, dataset, config, result, on_progress)
         if not passed:
             _save(version, status=Status.INACTIVE, finished_at=timezone.now(), progress={"stage": "done"})
             return version
-        model_version_index(version=version, model=result.model, catalog=dataset.catalog)
+        model_version_index(version=version, model=model, catalog=dataset.catalog)
         model_version_activate(version=version)
         _save(version, finished_at=timezone.now(), progress={"stage": "done"})
     except Exception as exc:  # noqa: BLE001 - any failure must be recorded on the row, then re-raised

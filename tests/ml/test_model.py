@@ -10,12 +10,12 @@ from recommender.ml.data import Catalog, Users
 from recommender.ml.encoder import FeatureEncoder, title_tokens, user_histories, year_bucket
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.split import temporal_split
-from recommender.ml.train import TrainingDiverged, train
+from recommender.ml.train import Sequences, TrainingDiverged, refit, train
 from tests.ml.fixtures import tiny_dataset
 
 pytestmark = pytest.mark.slow
-SMALL = {"id_dim": 8, "genre_dim": 4, "title_dim": 8, "history_dim": 8, "hidden_dim": 32, "batch_size": 64,
-         "max_history": 10}  # fmt: skip
+SMALL = {"id_dim": 8, "genre_dim": 4, "title_dim": 8, "history_dim": 8, "hidden_dim": 32, "batch_size": 8,
+         "max_history": 10, "threads": 1}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,15 @@ def test_encoder_round_trip(data):
     for name in vars(ua):
         np.testing.assert_array_equal(getattr(ua, name), getattr(ub, name))
     assert ua.history.shape == (len(ds.users), 5)
-    assert (ua.history_weight[:, -1] > 0).all()  # the most recent rating sits last, padding on the left
+    assert (ua.history_mask[:, -1] == 1).all()  # the most recent rating sits last, padding on the left
+    # a user with two ratings reads [pad, pad, start, first, second]; ratings ride along, the start token has none
+    one_user = ds.users.select(ds.users.user_ids[:1])
+    two = enc.encode_users(one_user, [(ds.catalog.movie_ids[[3, 1]], np.array([4.0, 2.0]))])
+    assert two.history[0].tolist() == [0, 0, enc.start_token, *enc.movie_index(ds.catalog.movie_ids[[3, 1]])]
+    assert two.history_rating[0].tolist() == [0, 0, 0, 4, 2] and two.history_mask[0].tolist() == [0, 0, 1, 1, 1]
+    # a long history keeps its newest max_history entries and loses the start token
+    long = enc.encode_users(one_user, [(ds.catalog.movie_ids[:9], np.full(9, 3.0))])
+    assert long.history[0].tolist() == enc.movie_index(ds.catalog.movie_ids[4:9]).tolist()
 
 
 def test_one_epoch_smoke(trained):
@@ -64,7 +72,7 @@ def test_one_epoch_smoke(trained):
     }
     assert np.isfinite(seen[0]["loss"]) and result.best_epoch == 1
     assert 0 <= result.val_metrics["ndcg@10"] <= 1
-    assert (out / "model" / "model.json").exists() and (out / "checkpoint.pdparams").exists()
+    assert (out / "holdout" / "model.json").exists() and (out / "checkpoint.pdparams").exists()
 
 
 def test_vectors_are_unit_and_save_load_identical(data, trained, tmp_path):
@@ -78,7 +86,6 @@ def test_vectors_are_unit_and_save_load_identical(data, trained, tmp_path):
     loaded = TwoTowerModel.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.movie_vectors(ds.catalog), movies)
     np.testing.assert_array_equal(loaded.user_vectors(ds.users, hist), users)
-    assert model.predicted_ratings(users, movies) is None  # default config has no rating head
 
 
 def test_unknown_user_and_movie_use_oov_buckets(data, trained):
@@ -137,3 +144,100 @@ def test_training_curve_png(trained, tmp_path):
 
     path = plot_training_curve(trained[0].curve, tmp_path / "curve.png", title="v1")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_windows_cover_every_rating_once_with_its_past_as_input(data):
+    ds, split = data
+    config = load_config(**{**SMALL, "max_history": 4})
+    enc = FeatureEncoder.fit(ds.catalog, split.train, max_history=4, min_token_count=1)
+    seqs = Sequences(ds, split.train, enc, config)
+    windows = seqs.windows(np.random.default_rng(0))
+    targets = windows["target"][windows["target"] >= 0]
+    assert sorted(targets.tolist()) == list(range(seqs.n))  # every rating is a target exactly once
+    fit = seqs.fit
+    for inputs, target in zip(windows["input"], windows["target"], strict=True):
+        assert len(set(fit.user_ids[target[target >= 0]])) == 1  # a window holds one user's ratings
+        for i, t in zip(inputs, target, strict=True):
+            if t < 0:
+                assert i == -2  # padding reads padding
+                continue
+            if i == -1:  # the start token: the target is the user's first rating
+                assert fit.timestamps[t] == fit.timestamps[fit.user_ids == fit.user_ids[t]].min()
+            else:  # the input is an earlier (or tied) rating of the same user
+                assert fit.user_ids[i] == fit.user_ids[t] and fit.timestamps[i] <= fit.timestamps[t]
+
+
+def test_full_softmax_loss_is_cross_entropy_over_the_catalogue(data):
+    import paddle
+    import paddle.nn.functional as F
+
+    from recommender.ml.train import batch_loss
+
+    ds, split = data
+    config = load_config(**{**SMALL, "movie_id_dropout": 0.0, "user_id_dropout": 0.0, "dropout": 0.0})
+    enc = FeatureEncoder.fit(ds.catalog, split.train, max_history=config.max_history, min_token_count=1)
+    model = TwoTowerModel.build(enc, config)
+    seqs = Sequences(ds, split.train, enc, config)
+    rng = np.random.default_rng(0)
+    windows = seqs.windows(rng)
+    batch = seqs.batch(windows, np.arange(6), rng)
+    model.net.eval()
+    loss = float(batch_loss(model.net, batch, config))
+    # the same thing written plainly: each target's user vector against every movie vector
+    states = model.net.history_states(*[paddle.to_tensor(a) for a in batch["history"]]).numpy()
+    b, length, _ = states.shape
+    static = model.net.static_features(*[paddle.to_tensor(a) for a in batch["user"]]).numpy()
+    pos = batch["positions"]
+    users = model.net.user_head(
+        paddle.to_tensor(static[pos // length]), paddle.to_tensor(states.reshape(b * length, -1)[pos])
+    )
+    movies = paddle.to_tensor(model.movie_vectors(ds.catalog))
+    labels = seqs.target[windows["target"][:6][:, -length:][windows["target"][:6][:, -length:] >= 0]]
+    expected = float(F.cross_entropy(users @ movies.T / config.temperature, paddle.to_tensor(labels).unsqueeze(1)))
+    assert loss == pytest.approx(expected, rel=1e-4)
+
+
+def test_sampled_negatives_are_corrected_and_never_the_label(data):
+    ds, split = data
+    config = load_config(**{**SMALL, "negatives": 5})
+    enc = FeatureEncoder.fit(ds.catalog, split.train, max_history=config.max_history, min_token_count=1)
+    seqs = Sequences(ds, split.train, enc, config)
+    rng = np.random.default_rng(0)
+    negatives, log_q = seqs.negatives(rng)
+    assert 1 <= len(negatives) <= 5 and (log_q < 0).all()
+    batch = seqs.batch(seqs.windows(rng), np.arange(4), rng)
+    assert batch["accidental"].shape == (len(batch["label_col"]), len(batch["negative_col"]))
+    labels = batch["label_col"][:, None] == batch["negative_col"][None, :]
+    np.testing.assert_array_equal(batch["accidental"], labels)  # a negative equal to the label is masked
+
+
+def test_user_state_reads_only_the_past(data, trained):
+    """Causal attention: changing a later history entry leaves the earlier positions' states unchanged."""
+    import paddle
+
+    ds, split = data
+    model = trained[0].model
+    model.net.eval()
+    hist = user_histories(split.train, ds.users.user_ids[:2])
+    feats = model.encoder.encode_users(ds.users.select(ds.users.user_ids[:2]), hist)
+    tensors = [paddle.to_tensor(a) for a in (feats.history, feats.history_rating, feats.history_mask)]
+    before = model.net.history_states(*tensors).numpy()
+    feats.history[:, -1] = (feats.history[:, -1] % (len(model.encoder.movie_ids) - 1)) + 1
+    feats.history_rating[:, -1] = 1
+    tensors = [paddle.to_tensor(a) for a in (feats.history, feats.history_rating, feats.history_mask)]
+    after = model.net.history_states(*tensors).numpy()
+    np.testing.assert_allclose(after[:, :-1], before[:, :-1], atol=1e-5)
+    assert not np.allclose(after[:, -1], before[:, -1])
+
+
+def test_refit_learns_every_rating(data, tmp_path):
+    """The served model is fitted on the held-out ratings too: a movie rated only there has its own id."""
+    ds, split = data
+    only_recent = np.setdiff1d(split.test.movie_ids, split.train.movie_ids)
+    model = refit(ds, load_config(**SMALL), 1, tmp_path)
+    assert (tmp_path / "model" / "model.json").exists()
+    assert set(model.encoder.user_ids.tolist()) == set(ds.interactions.user_ids.tolist())
+    assert (model.encoder.movie_index(np.unique(ds.interactions.movie_ids)) > 0).all()
+    if len(only_recent):
+        holdout_encoder = FeatureEncoder.fit(ds.catalog, split.train)
+        assert (holdout_encoder.movie_index(only_recent) == 0).all()

@@ -35,8 +35,10 @@ class Command(BaseCommand):
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        except (NoLiveModel, VectorStoreError) as exc:
+        except NoLiveModel as exc:
             raise CommandError(f"no model is serving: {exc} (run train_model first)") from exc
+        except VectorStoreError as exc:
+            raise CommandError(f"the vector store did not answer (is Milvus running?): {exc}") from exc
         finally:
             bar.close()
         self.stdout.write(self.style.SUCCESS(f"wrote {count} users to {output}"))
