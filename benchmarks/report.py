@@ -33,8 +33,9 @@ def git_revision() -> str:
         return "unknown"
 
 
-def write_section(name: str, title: str, command: str, body: str) -> Path:
-    """Replace (or append) the section marked ``<!-- bench:NAME -->`` in docs/benchmarks.md."""
+def write_section(name: str, title: str, command: str, body: str, *, first: bool = False) -> Path:
+    """Replace the section marked ``<!-- bench:NAME -->`` in docs/benchmarks.md, or add it (at the end, or right
+    under the page header when ``first``)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"<!-- bench:{name} -->\n## {title}\n\n"
@@ -44,6 +45,11 @@ def write_section(name: str, title: str, command: str, body: str) -> Path:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     text = REPORT.read_text() if REPORT.exists() else HEADER
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->\n?", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    elif first and text.startswith(HEADER):
+        text = HEADER + "\n" + section + "\n" + text[len(HEADER) :].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
     REPORT.write_text(text)
     return REPORT

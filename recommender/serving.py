@@ -11,6 +11,7 @@ import numpy as np
 
 from recommender.ml.data import Users
 from recommender.ml.model import TwoTowerModel
+from recommender.ml.neighbours import ItemNeighbours
 from recommender.models import ModelVersion
 from recommender.vectorstore import VectorStore, VectorStoreError, get_vector_store
 
@@ -29,6 +30,7 @@ class LiveModel:
     movie_ids: np.ndarray  # int64 [M]
     movie_vectors: np.ndarray  # float32 [M, d], row i for movie_ids[i]
     row_of: dict[int, int]
+    neighbours: ItemNeighbours | None = None  # co-rating neighbours saved with the model (None for older versions)
 
     def vectors_for(self, movie_ids) -> np.ndarray:
         rows = [self.row_of[m] for m in movie_ids if m in self.row_of]
@@ -96,6 +98,7 @@ class _Registry:
             movie_ids=ids,
             movie_vectors=vectors,
             row_of={int(m): i for i, m in enumerate(ids)},
+            neighbours=ItemNeighbours.load(version.artifact_path),
         )
 
     def reset(self) -> None:

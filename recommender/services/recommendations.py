@@ -14,6 +14,7 @@ from django.core.cache import cache
 
 from movies.models import Movie, Profile
 from movies.selectors import genre_names, movie_list, movies_by_ids, user_history
+from recommender.ml.neighbours import blend
 from recommender.serving import LiveModel, NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
@@ -180,21 +181,27 @@ def recommend_for_user(
     return Recommendations(items=items, model_version=live.version.number)
 
 
+SIMILAR_POOL = 50  # candidates taken from each source before the blend
+
+
 def similar_movies(*, movie_id: int, k: int = 10) -> Recommendations:
-    """Movies whose vectors are closest to this movie's (a Milvus search with the movie's own vector)."""
+    """Movies like this one: its co-rating neighbours blended with its nearest movie vectors (a Milvus search)."""
     try:
         live = live_model()
         if movie_id not in live.row_of:
             raise NoLiveModel(f"movie {movie_id} has no vector in model v{live.version.number}")
         vector = live.vectors_for([movie_id])[0]
-        hits = get_vector_store().search(vector, k=k, exclude_ids=[movie_id], collection=live.collection)
+        by_vector = get_vector_store().search(
+            vector, k=max(k, SIMILAR_POOL), exclude_ids=[movie_id], collection=live.collection
+        )
     except (NoLiveModel, VectorStoreError) as exc:
         log.info("similar movies for %s fall back to popularity: %s", movie_id, exc)
         result = popular_movies(k=k + 1)
         result.items = [i for i in result.items if i.movie.pk != movie_id][:k]
         result.fallback, result.fallback_reason = True, str(exc)
         return result
-    return Recommendations(items=_hydrate(hits), model_version=live.version.number)
+    co_rated = live.neighbours.of(movie_id)[: max(k, SIMILAR_POOL)] if live.neighbours else []
+    return Recommendations(items=_hydrate(blend(co_rated, by_vector, k)), model_version=live.version.number)
 
 
 def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:

@@ -26,6 +26,7 @@ from recommender.ml.baselines import evaluate_baselines
 from recommender.ml.config import load_config
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.model import TwoTowerModel
+from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.plot import plot_training_curve
 from recommender.ml.split import temporal_split
 from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, train
@@ -134,7 +135,8 @@ def _evaluate_stage(version: ModelVersion, dataset, split, result, on_progress: 
 
 
 def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: ProgressFn | None) -> TwoTowerModel:
-    """The served model: every rating, the holdout's best epoch count (or the holdout model when refit is off)."""
+    """The served model: every rating, the holdout's best epoch count (or the holdout model when refit is off),
+    with the co-rating neighbours of every movie saved beside it."""
     out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
     if not config.refit:
         result.model.save(out_dir / BEST_MODEL)
@@ -142,6 +144,7 @@ def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: Pr
     else:
         on_epoch = _progress_reporter(version, "refitting", on_progress)
         model = refit(dataset, config, max(result.best_epoch, 1), out_dir, on_epoch=on_epoch)
+    ItemNeighbours.fit(dataset.interactions, dataset.catalog).save(out_dir / BEST_MODEL)  # for "similar movies"
     _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/, curve.png and the checkpoint sit beside it
     return model
 

@@ -99,3 +99,19 @@ def test_similar_rank_and_recall(trained, newcomer):
     lists = candidates_recall(histories=[[1, 7, 13], [2]], top_k=5)
     assert [len(x) for x in lists] == [5, 5]
     assert not {1, 7, 13} & set(lists[0]) and 2 not in lists[1]
+
+
+def test_similar_movies_blend_co_ratings_with_vectors(trained):
+    """Each similar movie is a co-rated neighbour or a nearest vector; the co-rated ones take part."""
+    from recommender.vectorstore import get_vector_store
+
+    live = registry.get()
+    assert live.neighbours is not None  # saved beside the served model by the pipeline
+    for movie_id in (3, 8, 20):
+        co_rated = [m for m, _ in live.neighbours.of(movie_id)]
+        vector = live.vectors_for([movie_id])[0]
+        nearest = [m for m, _ in get_vector_store().search(vector, k=50, exclude_ids=[movie_id])]
+        similar = ids(similar_movies(movie_id=movie_id, k=6))
+        assert movie_id not in similar and len(similar) == 6
+        assert set(similar) <= set(co_rated) | set(nearest)
+        assert set(similar) & set(co_rated[:6])

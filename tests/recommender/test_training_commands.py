@@ -25,6 +25,11 @@ def test_train_model_records_a_complete_version(trained):
     assert (Path(version.artifact_path).parent / "curve.png").stat().st_size > 1000
     assert get_vector_store().live_version() == version.number
     assert get_vector_store().count() == 60
+    # measured on the holdout, served after a refit on every rating (with the co-rating table beside it)
+    served = Path(version.artifact_path)
+    assert served.name == "model" and (served.parent / "holdout" / "model.json").exists()
+    assert (served / "neighbours.npz").exists()
+    assert [row["stage"] for row in [version.progress]] == ["done"]
     # the printed table has the model and every baseline
     for label in ("two-tower", "MostPop", "ItemKNN", "EASE", "ALS", "gate:"):
         assert label in output
@@ -81,3 +86,42 @@ def test_batch_recommend_all_users_and_bad_input(trained, tmp_path):
     with pytest.raises(CommandError, match="k must be between"):
         call_command("batch_recommend", "--k", "0", "--output", str(tmp_path / "y.jsonl"))
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_refit_serves_the_newest_ratings_and_the_gate_rescores_the_active_version(trained, tiny_config):
+    """v2 is trained after new ratings arrive: its served model knows a movie rated only in the newest ratings
+    (the holdout model cannot), and the gate compares it with v1's holdout model re-scored on v2's split."""
+    from datetime import timedelta
+
+    from movies.models import Movie
+    from recommender.ml.model import TwoTowerModel
+    from recommender.services.vectors import model_version_activate
+
+    v1 = trained[0]
+    fresh = Movie.objects.create(id=61, title="Brand new film 61", year=2026)
+    latest = Rating.objects.order_by("-rated_at").values_list("rated_at", flat=True).first()
+    users = list(Profile.objects.exclude(movielens_id=None).values_list("user_id", flat=True)[:12])
+    Rating.objects.bulk_create(
+        [Rating(user_id=u, movie=fresh, score=5, rated_at=latest + timedelta(days=1 + i)) for i, u in enumerate(users)]
+    )
+    try:
+        call_command("train_model", "--config", tiny_config, "--epochs", "2", "--seed", "2", verbosity=0)
+        v2 = ModelVersion.objects.get(number=2)
+        served = TwoTowerModel.load(v2.artifact_path)
+        holdout = TwoTowerModel.load(Path(v2.artifact_path).parent / "holdout")
+        assert served.encoder.movie_index([61])[0] > 0  # the refit saw the newest ratings
+        assert holdout.encoder.movie_index([61])[0] == 0  # every rating of movie 61 is held out
+        active = v2.metrics["active"]
+        assert active["version"] == 1 and "re-scored" in v2.metrics["active_note"]
+        assert active["users"] == v2.metrics["model"]["users"]  # the same split's users
+        assert active["ndcg@10"] != v1.metrics["model"]["ndcg@10"]  # re-scored on the new split, not copied
+        assert v2.gate_reason and ("same split" in v2.gate_reason or "MostPop" in v2.gate_reason)
+    finally:
+        ModelVersion.objects.filter(number=2).exclude(status=ModelVersion.Status.ACTIVE).delete()
+        if ModelVersion.objects.filter(number=2).exists():
+            model_version_activate(version=ModelVersion.objects.get(number=1))
+            ModelVersion.objects.filter(number=2).delete()
+        if 2 in get_vector_store().list_versions():
+            get_vector_store().drop_collection(2)
+        Rating.objects.filter(movie=fresh).delete()
+        fresh.delete()

@@ -1,0 +1,82 @@
+"""Similar movies on real MovieLens 100K: co-ratings vs movie vectors vs the served blend, and a few lists to read.
+
+    python -m benchmarks.bench_similar [--seed 0] [--no-write]
+
+Metric (issue #10): per test user of the temporal split, the query is the last movie the user rated in train; a hit
+is any of the user's held-out movies in similar@10. The model is the holdout model (fitted on the train part) and
+the co-ratings are counted on the train part; the served path blends the same two lists with the same function.
+Writes the "similar" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.movielens100k import load_ml100k
+from benchmarks.report import write_section
+from recommender.ml.config import load_config
+from recommender.ml.neighbours import ItemNeighbours, blend, similar_hit_rate
+from recommender.ml.split import temporal_split
+from recommender.ml.train import train
+
+POOL, K = 50, 10
+SHOWN = ("Star Wars (1977)", "Toy Story (1995)", "Godfather, The (1972)", "Fargo (1996)", "Scream (1996)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    dataset = load_ml100k()
+    split = temporal_split(dataset.interactions)
+    with tempfile.TemporaryDirectory() as out:
+        model = train(dataset, split, load_config(seed=args.seed), Path(out)).model
+    ids = dataset.catalog.movie_ids
+    vectors = model.movie_vectors(dataset.catalog)
+    row_of = {int(m): i for i, m in enumerate(ids)}
+    table = ItemNeighbours.fit(split.train, dataset.catalog, k=POOL)
+
+    def by_vector(movie_id: int) -> list[tuple[int, float]]:
+        sims = vectors @ vectors[row_of[movie_id]]
+        sims[row_of[movie_id]] = -np.inf
+        best = np.argsort(-sims)[:POOL]
+        return [(int(ids[i]), float(sims[i])) for i in best]
+
+    methods = {
+        "item-item cosine (co-ratings)": lambda m: [x for x, _ in table.of(m)],
+        "movie vectors (two-tower)": lambda m: [x for x, _ in by_vector(m)],
+        "**served**: rank fusion of both": lambda m: [x for x, _ in blend(table.of(m), by_vector(m), POOL)],
+    }
+    scores = {name: similar_hit_rate(fn, split.train, split.test, k=K) for name, fn in methods.items()}
+    base = scores["item-item cosine (co-ratings)"][f"hit@{K}"]
+    lines = ["| method | hit@10 | ± se | vs item-item |", "|---|---|---|---|"]
+    for name, s in scores.items():
+        lines.append(f"| {name} | {s[f'hit@{K}']:.3f} | {s[f'hit@{K}_se']:.3f} | {s[f'hit@{K}'] / base:.2f} × |")
+    title_of = dict(zip(ids.tolist(), dataset.catalog.titles, strict=True))
+    shown = []
+    for title in SHOWN:
+        movie = next((m for m, t in title_of.items() if t == title), None)
+        if movie is not None:
+            served = [title_of[x] for x, _ in blend(table.of(movie), by_vector(movie), 8)]
+            shown.append(f"- **{title}**: " + "; ".join(served))
+    body = (
+        f"Real MovieLens 100K, per-user temporal split, {scores[next(iter(scores))]['users']} users; seed "
+        f"{args.seed}. Query = each user's last train movie; hit = a held-out movie in the top {K}.\n\n"
+        + "\n".join(lines)
+        + "\n\nServed lists (top 8, train part only):\n\n"
+        + "\n".join(shown)
+        + "\n"
+    )
+    print(body)
+    if not args.no_write:
+        command = f"python -m benchmarks.bench_similar --seed {args.seed}"
+        write_section("similar", "Similar movies (ML-100K)", command, body)
+
+
+if __name__ == "__main__":
+    main()
