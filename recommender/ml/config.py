@@ -30,7 +30,7 @@ class TrainConfig:
     movie_id_dropout: float = 0.05  # share of movie ids replaced by the OOV bucket (new movies: content only)
     learning_rate: float = 0.002  # Adam
     weight_decay: float = 0.0  # Adam L2 coefficient
-    batch_size: int = 64  # history windows per step (each window trains every one of its positions)
+    batch_size: int = 32  # history windows per step (each window trains every one of its positions)
     epochs: int = 30  # upper bound; early stopping on the holdout usually ends sooner
     patience: int = 3  # epochs without a better holdout NDCG@10 before stopping
     refit: bool = True  # after choosing the epoch count on the holdout, fit the served model on every rating
