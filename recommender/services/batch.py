@@ -101,7 +101,17 @@ def batch_recommend_write(
     chosen = _selected_profiles(movielens_ids)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(output.suffix + ".partial")
-    with partial.open("w", newline="", encoding="utf-8") as fh:
+    try:
+        _write(partial, chosen, k, fmt, on_progress)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed job leaves no half file behind
+        raise
+    partial.replace(output)
+    return len(chosen)
+
+
+def _write(path: Path, chosen: list[tuple[int, int]], k: int, fmt: str, on_progress) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh) if fmt == "csv" else None
         if writer:
             writer.writerow(["user_id", "rank", "movie_id"])
@@ -116,8 +126,6 @@ def batch_recommend_write(
                     fh.write(json.dumps({"user_id": by_pk[int(pk)], "items": items}) + "\n")
             if on_progress:
                 on_progress(min(start + CHUNK, len(chosen)), len(chosen))
-    partial.replace(output)
-    return len(chosen)
 
 
 def candidates_recall(*, histories: list[list[int]], top_k: int) -> list[list[int]]:

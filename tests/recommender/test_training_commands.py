@@ -125,3 +125,40 @@ def test_refit_serves_the_newest_ratings_and_the_gate_rescores_the_active_versio
             get_vector_store().drop_collection(2)
         Rating.objects.filter(movie=fresh).delete()
         fresh.delete()
+
+
+def test_batch_recommend_retries_a_search_that_timed_out(trained, tmp_path, monkeypatch, caplog):
+    """A busy machine's deadline error is retried (real Milvus answers the retry); the file is complete."""
+    from recommender.services import batch
+    from recommender.vectorstore import VectorStoreError
+
+    store = get_vector_store()
+    real = store.search_many
+    failures = iter([VectorStoreError("search movies_live failed: DEADLINE_EXCEEDED")])
+
+    def flaky(*args, **kwargs):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "search_many", flaky)
+    monkeypatch.setattr(batch.time, "sleep", lambda seconds: None)
+    output = tmp_path / "retried.jsonl"
+    call_command("batch_recommend", "--k", "5", "--output", str(output), verbosity=0)
+    assert len(output.read_text().splitlines()) == Profile.objects.exclude(movielens_id=None).count()
+    assert "retrying" in caplog.text
+
+
+def test_batch_recommend_says_when_the_store_is_down(trained, tmp_path, monkeypatch):
+    from recommender.services import batch
+    from recommender.vectorstore import VectorStoreError
+
+    def down(*args, **kwargs):
+        raise VectorStoreError("search movies_live failed: connection refused")
+
+    monkeypatch.setattr(get_vector_store(), "search_many", down)
+    monkeypatch.setattr(batch.time, "sleep", lambda seconds: None)
+    with pytest.raises(CommandError, match="the vector store did not answer"):
+        call_command("batch_recommend", "--k", "5", "--output", str(tmp_path / "x.jsonl"), verbosity=0)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a partial one
