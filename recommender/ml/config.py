@@ -32,7 +32,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # Adam L2 coefficient
     batch_size: int = 32  # history windows per step (each window trains every one of its positions)
     epochs: int = 30  # upper bound; early stopping on the holdout usually ends sooner
-    patience: int = 3  # epochs without a better holdout NDCG@10 before stopping
+    patience: int = 5  # epochs without a better holdout NDCG@10 before stopping (it moves ±0.01 between epochs)
     refit: bool = True  # after choosing the epoch count on the holdout, fit the served model on every rating
     max_history: int = 200  # most recent rated movies the user tower reads (the attention window)
     max_title_tokens: int = 8

@@ -27,15 +27,17 @@ class Command(BaseCommand):
         bar = tqdm(desc=f"model v{version.number}", unit="epoch", disable=options["verbosity"] == 0)
 
         def on_progress(progress: dict) -> None:
-            if progress.get("stage") == "training":
-                bar.total = progress["epochs"]
-                bar.n = progress["epoch"]
-                bar.set_postfix(
-                    loss=f"{progress['loss']:.4f}", val_ndcg10=f"{progress.get('val_ndcg@10', 0):.4f}", refresh=False
-                )
+            stage = progress.get("stage")
+            if stage in ("training", "refitting"):  # holdout epochs, then the refit on every rating
+                bar.set_description(f"model v{version.number}: {stage}", refresh=False)
+                bar.total, bar.n = progress["epochs"], progress["epoch"]
+                postfix = {"loss": f"{progress['loss']:.4f}"}
+                if "val_ndcg@10" in progress:
+                    postfix["holdout_ndcg10"] = f"{progress['val_ndcg@10']:.4f}"
+                bar.set_postfix(postfix, refresh=False)
                 bar.refresh()
             else:
-                bar.set_description(f"model v{version.number}: {progress['stage']}")
+                bar.set_description(f"model v{version.number}: {stage}")
 
         try:
             version = model_version_pipeline_run(version=version, on_progress=on_progress)
