@@ -1,9 +1,11 @@
-"""Embedded mode in one command: Milvus Lite server, Celery workers (training + default), optional beat, runserver.
+"""Embedded mode in one command: Milvus Lite server, Celery workers (training + default), optional beat, and the
+web site under gunicorn with DEBUG off.
 
 No external service: the broker is kombu's SQLAlchemy transport on ``var/celery-broker.sqlite3`` (unless
 CELERY_BROKER_URL says otherwise) and the vector store is one Milvus Lite *server* that the web process and
-the workers share over http (only one process may open a Lite data directory). Ctrl-C (SIGINT) or SIGTERM
-stops every process it started: each child runs in its own session and gets SIGTERM, then SIGKILL.
+the workers share over http (only one process may open a Lite data directory). A child that dies is restarted
+with back-off (the site serves popular movies while Milvus is away); one that keeps dying makes serve_all stop
+everything and exit 1. Ctrl-C (SIGINT) or SIGTERM stops every process it started (SIGTERM, then SIGKILL).
 """
 
 import os
@@ -15,9 +17,13 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from recsite.supervisor import Child, Supervisor
+
 STOP_GRACE_SECONDS = 10.0
+WEB_WORKERS, WEB_THREADS = 2, 4  # gunicorn processes × threads: 8 requests at once on the 2-core machine
 
 
 def port_open(host: str, port: int) -> bool:
@@ -40,16 +46,16 @@ class Command(BaseCommand):
     help = "Run the web server, the Celery workers and the Milvus Lite server together (embedded mode)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="runserver address")
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="web server address (host:port)")
         parser.add_argument("--milvus-port", type=int, default=19530)
         parser.add_argument("--no-milvus", action="store_true", help="MILVUS_URI already names a running server")
         parser.add_argument("--beat", action="store_true", help="also run celery beat (on if RETRAIN_SCHEDULE is set)")
         parser.add_argument("--no-web", action="store_true", help="workers (and Milvus) only")
 
     def handle(self, *args, **options):
-        self.children: list[tuple[str, subprocess.Popen]] = []
         self.verbosity = options["verbosity"]
-        env = dict(os.environ)
+        self.supervisor = Supervisor(lambda line: self.stderr.write(f"[serve_all] {line}"))
+        env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "false")}  # the site as users get it: no debug pages
         self.stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -58,19 +64,19 @@ class Command(BaseCommand):
                 env["MILVUS_URI"] = self._start_milvus(options["milvus_port"])
             self._start_workers(env, beat=options["beat"] or bool(settings.RETRAIN_SCHEDULE))
             if not options["no_web"]:
-                self._start("web", [sys.executable, "manage.py", "runserver", options["addr"], "--noreload"], env)
-            self._watch()
+                self._start_web(options["addr"], env)
+            status = self.supervisor.run(lambda: self.stopping)
         finally:
-            self._stop_all()
+            self.supervisor.stop_all(STOP_GRACE_SECONDS)
+            self.stdout.write("[serve_all] stopped")
+        if status:
+            raise CommandError(self.supervisor.gave_up or "a child process kept crashing")
 
     def _on_signal(self, signum, frame) -> None:
         self.stopping = True
 
     def _start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
-        self.stdout.write(f"[serve_all] starting {name}: {' '.join(argv)}")
-        proc = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
-        self.children.append((name, proc))
-        return proc
+        return self.supervisor.start(Child(name, argv, env, cwd=str(settings.BASE_DIR))).proc
 
     def _start_milvus(self, port: int) -> str:
         if port_open("127.0.0.1", port):
@@ -79,7 +85,8 @@ class Command(BaseCommand):
         # in-process (Milvus Lite) is what the web process and the workers see (same on-disk format).
         data_dir = Path(settings.MILVUS_URI)
         argv = ["milvus-lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
-        proc = self._start("milvus", [str(Path(sys.executable).with_name("milvus-lite")), *argv[1:]], dict(os.environ))
+        env = {k: v for k, v in os.environ.items() if k != "MILVUS_URI"}
+        proc = self._start("milvus", [str(Path(sys.executable).with_name("milvus-lite")), *argv[1:]], env)
         wait_for_port("127.0.0.1", port, 60.0, proc)
         return f"http://127.0.0.1:{port}"
 
@@ -97,32 +104,13 @@ class Command(BaseCommand):
             schedule = str(Path(settings.VAR_DIR) / "celerybeat-schedule")
             self._start("beat", [*celery, "beat", "-l", level, "-s", schedule], env)
 
-    def _watch(self) -> None:
-        while not self.stopping:
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    self.stderr.write(f"[serve_all] {name} exited with code {proc.returncode}: stopping everything")
-                    return
-            time.sleep(0.5)
-
-    def _stop_all(self) -> None:
-        """SIGTERM every child's process group (web, workers and their pool children), then SIGKILL stragglers."""
-        for _, proc in reversed(self.children):
-            if proc.poll() is None:
-                with_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for name, proc in reversed(self.children):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"[serve_all] {name} did not stop in {STOP_GRACE_SECONDS:.0f} s: killing it")
-                with_group(proc, signal.SIGKILL)
-                proc.wait()
-        self.stdout.write("[serve_all] stopped")
-
-
-def with_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
+    def _start_web(self, addr: str, env: dict) -> None:
+        """gunicorn (a production server, not runserver); whitenoise serves the collected static files."""
+        call_command("collectstatic", interactive=False, verbosity=0)
+        argv = [str(Path(sys.executable).with_name("gunicorn")), "recsite.wsgi:application", "--bind", addr,
+                "--workers", str(WEB_WORKERS), "--threads", str(WEB_THREADS), "--timeout", "120",
+                "--graceful-timeout", str(int(STOP_GRACE_SECONDS) - 2), "--log-level",
+                "info" if self.verbosity > 1 else "warning"]  # fmt: skip
+        if self.verbosity > 1:
+            argv += ["--access-logfile", "-"]
+        self._start("web", argv, env)
