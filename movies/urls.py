@@ -13,4 +13,5 @@ urlpatterns = [
     path("me/ratings/", ratings.my_ratings, name="my_ratings"),
     path("me/profile/", accounts.profile, name="profile"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("training-status/", pages.training_status, name="training_status"),
 ]

@@ -2,7 +2,7 @@
 
 from django import template
 
-from recommender.selectors import model_version_active
+from recommender.selectors import model_version_active, training_notice
 
 register = template.Library()
 
@@ -40,3 +40,17 @@ def model_status() -> dict:
     version = model_version_active()
     metrics = (version.metrics or {}).get("model", {}) if version else {}
     return {"version": version, "ndcg": metrics.get("ndcg@10"), "recall": metrics.get("recall@50")}
+
+
+@register.inclusion_tag("movies/_training_notice.html")
+def training_banner() -> dict:
+    """'Personal suggestions are being trained' with live progress, while no model serves yet."""
+    return {"notice": training_notice()}
+
+
+@register.filter
+def minutes(seconds) -> str:
+    """90 -> "2 min"; under a minute -> "under a minute"."""
+    if seconds in (None, ""):
+        return ""
+    return "under a minute" if float(seconds) < 60 else f"{round(float(seconds) / 60)} min"

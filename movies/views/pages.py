@@ -1,10 +1,12 @@
 """Catalogue pages: home, browse, movie detail and onboarding."""
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 
 from movies.forms import MovieFilterForm
 from movies.selectors import genre_names, movie_list, movies_by_ids, user_rating_map, user_ratings
+from recommender.selectors import training_notice
 from recommender.services.recommendations import popular_movies, similar_movies
 
 from . import suggestions
@@ -78,3 +80,10 @@ def onboarding(request):
         "for_you": suggestions.for_you(request.user) if count >= ONBOARDING_GOAL else None,
     }
     return render(request, "movies/onboarding.html", context)
+
+
+@never_cache
+def training_status(request):
+    """JSON for the training notice's poll: {"training": bool, ...the notice's fields}; public and cheap."""
+    notice = training_notice()
+    return JsonResponse({"training": notice is not None, **(notice or {})})

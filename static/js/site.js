@@ -97,3 +97,37 @@
     timers.set(form, setTimeout(function () { send(form, null); }, DEBOUNCE_MS));
   });
 })();
+
+// The "personal suggestions are being trained" notice: poll its status and reload once the model is live.
+(function () {
+  "use strict";
+  var POLL_MS = 5000;
+  var notice = document.querySelector("[data-training-status]");
+  if (!notice || !window.fetch) return;
+  var detail = notice.querySelector("[data-training-detail]");
+  var minutes = function (s) { return s < 60 ? "under a minute" : Math.round(s / 60) + " min"; };
+  var describe = function (d) {
+    if (d.stage === "queued") return "Waiting for the training worker to start.";
+    if (d.stage === "training") {
+      return "Learning from the ratings: epoch " + d.epoch + " (it stops early; at most " + d.epochs + ")" +
+        (d.elapsed_s ? ", " + minutes(d.elapsed_s) + " so far." : ".");
+    }
+    if (d.stage === "evaluating") return "Measuring it against the classical baselines.";
+    if (d.stage === "refitting") {
+      return "Final fit on every rating: " + d.percent + " %" + (d.eta_s ? ", about " + minutes(d.eta_s) + " left." : ".");
+    }
+    if (d.stage === "indexing") return "Writing the movie vectors to Milvus: almost there.";
+    return d.stage + ".";
+  };
+  var poll = function () {
+    fetch(notice.getAttribute("data-training-status"), { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        if (!data.training) { window.location.reload(); return; }
+        detail.textContent = describe(data);
+        setTimeout(poll, POLL_MS);
+      })
+      .catch(function () { setTimeout(poll, POLL_MS * 2); });
+  };
+  setTimeout(poll, POLL_MS);
+})();

@@ -20,7 +20,9 @@ def test_setup_demo_imports_trains_and_prints_working_logins(tmp_path):
     generate(tmp_path / "ml-1m", users=50, movies=60, ratings=2500, seed=3)
     out = StringIO()
     try:
-        call_command("setup_demo", "--path", str(tmp_path / "ml-1m"), "--epochs", "2", stdout=out, verbosity=0)
+        call_command(
+            "setup_demo", "--path", str(tmp_path / "ml-1m"), "--epochs", "2", "--foreground", stdout=out, verbosity=0
+        )
         text = out.getvalue()
         assert Rating.objects.count() == 2500
         version = ModelVersion.objects.get()
@@ -39,3 +41,23 @@ def test_setup_demo_imports_trains_and_prints_working_logins(tmp_path):
     finally:
         get_vector_store().drop_all()
         registry.reset()
+
+
+def test_setup_demo_queues_the_training_so_the_site_serves_at_once(tmp_path):
+    """By default nothing is trained in the foreground: one version is queued for the training worker (once)."""
+    from recommender.selectors import training_notice
+    from recsite.celery import app
+
+    generate(tmp_path / "ml-1m", users=20, movies=30, ratings=400, seed=4)
+    try:
+        out = StringIO()
+        call_command("setup_demo", "--path", str(tmp_path / "ml-1m"), stdout=out, verbosity=0)
+        version = ModelVersion.objects.get()
+        assert version.status == ModelVersion.Status.QUEUED and version.task_id
+        assert f"model v{version.number} is queued" in out.getvalue()
+        assert training_notice()["stage"] == "queued"  # what the site shows meanwhile
+        again = StringIO()
+        call_command("setup_demo", "--path", str(tmp_path / "ml-1m"), stdout=again, verbosity=0)
+        assert ModelVersion.objects.count() == 1 and "the site shows its progress" in again.getvalue()
+    finally:
+        app.control.purge()  # no worker here: the queued message must not reach a later test's worker
