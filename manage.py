@@ -1,12 +1,16 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
+
 import os
 import sys
 
 
 def main():
     """Run administrative tasks."""
-    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'recsite.settings.base')
+    from recsite.envfile import env_file_read
+
+    env_file_read()  # DJANGO_SETTINGS_MODULE may come from .env, like every other variable
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:
@@ -18,5 +22,5 @@ def main():
     execute_from_command_line(sys.argv)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -10,6 +10,9 @@ import os
 from celery import Celery
 from celery.signals import beat_init
 
+from .envfile import env_file_read
+
+env_file_read()  # DJANGO_SETTINGS_MODULE and CELERY_BROKER_POLLING_INTERVAL may come from .env
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
 
 

@@ -11,6 +11,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from recsite.envfile import env_file_read
+
+env_file_read()  # DJANGO_SETTINGS_MODULE may come from .env
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
 
 application = get_wsgi_application()

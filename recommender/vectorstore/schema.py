@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .filters import GENRE_SEPARATOR, MAX_GENRE_LENGTH, as_movie_ids, check_genre_name
+from .pymilvus_env import pymilvus_import
 
 MAX_GENRES_PER_MOVIE = 32
 GENRES_FIELD_LENGTH = MAX_GENRES_PER_MOVIE * (MAX_GENRE_LENGTH + 1) + 1
@@ -59,6 +60,7 @@ def iter_row_batches(version: int, movie_ids, vectors, genres, years) -> Iterato
 
 
 def make_schema(client, dim: int):
+    pymilvus_import()
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .filters import ML1M_GENRES, as_movie_id, as_movie_ids, build_filter
 from .lite import LiteRegistry, client_error_message
+from .pymilvus_env import pymilvus_import
 from .schema import INDEX_TYPES, iter_row_batches, make_index_params, make_schema, search_params
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class VectorStore:
 
     def _connect(self):
         """Open the client lazily (under the lock) so a dead store never breaks process start-up."""
+        pymilvus_import()
         from pymilvus import MilvusClient
 
         if self.is_lite:
@@ -165,6 +167,7 @@ class VectorStore:
 
     def _with_load_retry(self, client, name: str, call):
         """Run call(); if the collection was released (restart, other process) load it once and retry."""
+        pymilvus_import()
         from pymilvus.exceptions import MilvusException
 
         try:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("RECSITE_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+from recsite.envfile import env_file_read
 
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env_file_read()  # the optional .env file (a real environment variable wins): before any variable is read
 env = environ.Env()
-env.read_env(BASE_DIR / ".env", overwrite=False)  # optional local file; real env wins
+
+VAR_DIR = Path(env.str("RECSITE_VAR_DIR", default=str(BASE_DIR / "var")))  # every default path derives from it
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=True)
 # A development key is fine only in the embedded mode; production.py refuses to start without one.

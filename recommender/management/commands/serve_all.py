@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from recommender.vectorstore.pymilvus_env import pymilvus_env
 from recsite.supervisor import Child, Supervisor
 
 STOP_GRACE_SECONDS = 10.0
@@ -85,7 +86,7 @@ class Command(BaseCommand):
         # in-process (Milvus Lite) is what the web process and the workers see (same on-disk format).
         data_dir = Path(settings.MILVUS_URI)
         argv = ["milvus-lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
-        env = {k: v for k, v in os.environ.items() if k != "MILVUS_URI"}
+        env = pymilvus_env(os.environ)  # it imports pymilvus, which refuses a path in MILVUS_URI (env or .env)
         proc = self._start("milvus", [str(Path(sys.executable).with_name("milvus-lite")), *argv[1:]], env)
         wait_for_port("127.0.0.1", port, 60.0, proc)
         return f"http://127.0.0.1:{port}"
