@@ -27,8 +27,8 @@ def home(request):
         return render(request, "movies/home.html", {"popular": popular_movies(k=HOME_POPULAR_K)})
     if not user_ratings(user=request.user).exists():
         return redirect("onboarding")
-    recs = suggestions.for_you(request.user)
-    context = {"for_you": recs, "genre_rows": suggestions.genre_rows(request.user, recs)}
+    rows = suggestions.home_rows(request.user)
+    context = {"for_you": rows.for_you, "genre_rows": rows.genre_rows}
     return render(request, "movies/home.html", context)
 
 

@@ -1,10 +1,8 @@
 """What the pages show from the recommendation service: the "for you" list, genre rows, the JSON fragment."""
 
-from collections import Counter
-
 from django.template.loader import render_to_string
 
-from recommender.services.recommendations import Recommendations, recommend_for_user
+from recommender.services.recommendations import HomeRows, Recommendations, recommend_for_user, recommend_home
 
 FOR_YOU_K = 12
 GENRE_ROW_K = 6
@@ -15,23 +13,9 @@ def for_you(user) -> Recommendations:
     return recommend_for_user(user=user, k=FOR_YOU_K)
 
 
-def top_genres(recs: Recommendations, n: int = GENRE_ROWS) -> list[str]:
-    """The genres most frequent among the user's suggestions (genres are prefetched: no query)."""
-    counts = Counter(g.name for item in recs.items for g in item.movie.genres.all())
-    return [name for name, _ in counts.most_common(n)]
-
-
-def genre_rows(user, recs: Recommendations) -> list[tuple[str, Recommendations]]:
-    """A few rows "<genre> for you", following the genres the suggestions lean towards; no movie shown twice."""
-    shown = {item.movie.pk for item in recs.items}
-    rows = []
-    for genre in top_genres(recs):
-        row = recommend_for_user(user=user, k=GENRE_ROW_K + len(shown), genre=genre)
-        row.items = [item for item in row.items if item.movie.pk not in shown][:GENRE_ROW_K]
-        shown.update(item.movie.pk for item in row.items)
-        if row.items:
-            rows.append((genre, row))
-    return rows
+def home_rows(user) -> HomeRows:
+    """ "For you" and a few "<genre> for you" rows, computed in one pass (one user vector, one search)."""
+    return recommend_home(user=user, k=FOR_YOU_K, rows=GENRE_ROWS, row_k=GENRE_ROW_K)
 
 
 def for_you_html(request, recs: Recommendations) -> str:

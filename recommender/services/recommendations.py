@@ -101,6 +101,11 @@ def _tower_inputs(user) -> dict:
     return {"user_id": user.pk, "gender": gender, "age": age, "occupation": occupation, "history": history}
 
 
+def _has_signal(inputs: dict) -> bool:
+    """Anything for the user tower to read: a rating or a demographic."""
+    return bool(inputs["history"][0] or inputs["gender"] or inputs["age"] or inputs["occupation"] is not None)
+
+
 def known_genres() -> set[str]:
     """Genre names the filter builder may accept (from the database, cached): anything else is refused."""
     return cache.get_or_set("genres:names", lambda: set(genre_names()), 300)
@@ -166,7 +171,7 @@ def recommend_for_user(
         return popular_movies(**kwargs)
     inputs = _tower_inputs(user)
     history = inputs["history"]
-    if not history[0] and not inputs["gender"] and not inputs["age"] and inputs["occupation"] is None:
+    if not _has_signal(inputs):
         return _fallback("no ratings or profile yet: popular movies", **kwargs)
     try:
         live = live_model()
@@ -179,6 +184,73 @@ def recommend_for_user(
     hits = _diversify(_explore(hits, len(hits) if max_per_genre else k, explore), k, max_per_genre)
     items = _hydrate(hits, _because(live, [m for m, _ in hits], history))
     return Recommendations(items=items, model_version=live.version.number)
+
+
+HOME_POOL = 200  # one Milvus search feeds "for you" and every genre row of the home page
+
+
+@dataclass
+class HomeRows:
+    for_you: Recommendations
+    genre_rows: list[tuple[str, Recommendations]] = field(default_factory=list)
+
+
+def _leaning_genres(items: list[RecommendedItem], n: int) -> list[str]:
+    """The genres most frequent among the suggestions (genres come prefetched with the movies: no query)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        for genre in item.movie.genres.all():
+            counts[genre.name] = counts.get(genre.name, 0) + 1
+    return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+def _home_fallback(user, k: int, rows: int, row_k: int) -> HomeRows:
+    """No model for this user (anonymous, blank profile, no live model): each row from recommend_for_user."""
+    result = HomeRows(recommend_for_user(user=user, k=k))
+    shown = {item.movie.pk for item in result.for_you.items}
+    for genre in _leaning_genres(result.for_you.items, rows):
+        row = recommend_for_user(user=user, k=row_k + len(shown), genre=genre)
+        row.items = [item for item in row.items if item.movie.pk not in shown][:row_k]
+        shown.update(item.movie.pk for item in row.items)
+        if row.items:
+            result.genre_rows.append((genre, row))
+    return result
+
+
+def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
+    """The logged-in home page: "for you" plus a few "<genre> for you" rows, no movie twice.
+
+    One user vector and one Milvus search (HOME_POOL candidates) serve every row; a genre row that the pool
+    cannot fill gets its own genre-filtered search. Without a model every row is the popularity fallback.
+    """
+    inputs = _tower_inputs(user) if getattr(user, "is_authenticated", False) else None
+    if inputs is None or not _has_signal(inputs):
+        return _home_fallback(user, k, rows, row_k)
+    rated = set(inputs["history"][0])
+    try:
+        live = live_model()
+        vector = live.user_vector(**inputs)
+        pool = _search(live, vector, k=HOME_POOL, rated=rated, genre=None, year_min=None, year_max=None)
+    except (NoLiveModel, VectorStoreError) as exc:
+        log.warning("home rows for user %s fall back to popularity: %s", user.pk, exc)
+        return _home_fallback(user, k, rows, row_k)
+    movies = movie_details([m for m, _ in pool])
+    picks = {"": pool[:k]}
+    shown = {m for m, _ in pool[:k]}
+    for genre in _leaning_genres([RecommendedItem(movies[m], s) for m, s in pool[:k] if m in movies], rows):
+        hits = [h for h in pool if h[0] not in shown and h[0] in movies and genre in _genre_names(movies[h[0]])]
+        if len(hits) < row_k:  # the pool is thin in this genre: ask Milvus for this genre alone
+            more = _search(live, vector, k=row_k, rated=rated | shown, genre=genre, year_min=None, year_max=None)
+            hits += [h for h in more if h not in hits]
+        picks[genre] = hits[:row_k]
+        shown.update(m for m, _ in picks[genre])
+    because = _because(live, list(shown), inputs["history"])
+    made = {g: Recommendations(items=_hydrate(h, because), model_version=live.version.number) for g, h in picks.items()}
+    return HomeRows(made.pop(""), [(g, r) for g, r in made.items() if r.items])
+
+
+def _genre_names(movie: Movie) -> set[str]:
+    return {g.name for g in movie.genres.all()}
 
 
 SIMILAR_POOL = 50  # candidates taken from each source before the blend

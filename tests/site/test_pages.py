@@ -7,7 +7,7 @@ from django.urls import reverse
 from movies.models import Movie
 from movies.views import suggestions
 from recommender.models import ModelVersion
-from recommender.services.recommendations import Recommendations, RecommendedItem
+from recommender.services.recommendations import HomeRows, Recommendations, RecommendedItem
 
 from .factories import make_movies, rate
 
@@ -46,11 +46,11 @@ def test_home_logged_in_shows_suggestions_genre_rows_and_fallback_banner(alice_c
 def test_home_shows_the_reason_for_each_personal_suggestion(alice_client, alice, movies, monkeypatch):
     rate(alice, movies[0], 5)
 
-    def personal(*, user, k=10, genre=None, **kwargs):
-        items = [RecommendedItem(movie=m, score=0.9, because=movies[0]) for m in movies[1:4] if not genre]
-        return Recommendations(items=items, model_version=7)
+    def personal(*, user, k, rows, row_k):
+        items = [RecommendedItem(movie=m, score=0.9, because=movies[0]) for m in movies[1:4]]
+        return HomeRows(Recommendations(items=items, model_version=7))
 
-    monkeypatch.setattr(suggestions, "recommend_for_user", personal)
+    monkeypatch.setattr(suggestions, "recommend_home", personal)
     body = alice_client.get("/").content.decode()
     assert body.count("Because you rated") == 3 and movies[0].title in body
     assert "Popular picks for now" not in body
@@ -127,8 +127,8 @@ def test_browse_query_count_does_not_grow_with_the_page(alice_client, alice, n_m
     for movie in make_movies(n_movies):
         if movie.pk % 2:
             rate(alice, movie, 4)
-    # session + user, genre choices, count, page, genres prefetch, own ratings
-    with django_assert_max_num_queries(7):
+    # session + user, genre choices, count, page, genres prefetch, own ratings, training banner (cached 3 s)
+    with django_assert_max_num_queries(8):
         response = alice_client.get(reverse("movie_browse"), {"sort": "rating"})
     assert len(response.context["own"]) == min(n_movies, 24) // 2 + (min(n_movies, 24) % 2)
 

@@ -1,6 +1,7 @@
 """While no model serves and one is being built, every page says so with its progress; it goes away once live."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from recommender.models import ModelVersion
@@ -39,6 +40,7 @@ def test_the_notice_goes_away_once_a_model_is_live(client, movies):
     assert client.get(reverse("training_status")).json()["training"] is True
     version.status = Status.ACTIVE
     version.save()
+    cache.clear()  # the banner is cached for NOTICE_CACHE_SECONDS per process: let that time pass
     assert "being trained" not in client.get(reverse("home")).content.decode()
     assert client.get(reverse("training_status")).json() == {"training": False}
 
@@ -49,3 +51,11 @@ def test_a_retrain_behind_a_live_model_shows_no_notice(client, movies):
     ModelVersion.objects.create(number=2, status=Status.TRAINING, progress={"stage": "training", "epoch": 2})
     assert "being trained" not in client.get(reverse("home")).content.decode()
     assert client.get(reverse("training_status")).json() == {"training": False}
+
+
+@pytest.mark.django_db
+def test_the_banner_costs_no_query_while_cached(client, movies, django_assert_num_queries):
+    running(Status.TRAINING, {"stage": "training", "epoch": 1, "epochs": 30})
+    client.get(reverse("training_status"))
+    with django_assert_num_queries(0):
+        assert client.get(reverse("training_status")).json()["training"] is True

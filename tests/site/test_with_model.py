@@ -59,3 +59,26 @@ def test_similar_movies_come_from_the_model(client, trained):
     similar = response.context["similar"]
     assert similar.fallback is False and similar.items and 4 not in [i.movie.pk for i in similar.items]
     assert "No similarity model yet" not in response.content.decode()
+
+
+def test_home_page_makes_one_milvus_search_and_a_bounded_number_of_queries(
+    client, trained, monkeypatch, django_assert_max_num_queries
+):
+    """One user vector and one candidate search feed "for you" and every genre row (issue #12)."""
+    from recommender.vectorstore import get_vector_store
+
+    client.force_login(make_user("site-one-pass"))
+    for movie_id in HORROR:
+        rate_json(client, movie_id, 5)
+    client.get("/")  # warm: the model is loaded, movie rows cached
+    store = get_vector_store()
+    real, calls = store.search_many, []
+    monkeypatch.setattr(store, "search_many", lambda *a, **kw: calls.append(kw.get("genres")) or real(*a, **kw))
+    with django_assert_max_num_queries(12):
+        response = client.get("/")
+    rows = response.context["genre_rows"]
+    assert response.context["for_you"].fallback is False and rows
+    shown = [item.movie.pk for item in response.context["for_you"].items]
+    shown += [item.movie.pk for _, row in rows for item in row.items]
+    assert len(shown) == len(set(shown))  # no movie twice on the page
+    assert len(calls) <= 1 + len(rows) and calls[0] is None  # one search for all, a genre search only if thin
