@@ -112,3 +112,14 @@ registry = _Registry()
 def live_model() -> LiveModel:
     """The serving model of this process; raises NoLiveModel or VectorStoreError when there is none."""
     return registry.get()
+
+
+def warm_up() -> None:
+    """Load the serving model now (a new web worker), so no user waits for it; nothing serving is fine too."""
+    started = time.perf_counter()
+    try:
+        live = registry.get()
+    except (NoLiveModel, VectorStoreError) as exc:
+        log.info("warm-up: nothing to load yet (%s)", exc)
+        return
+    log.info("warm-up: model v%s ready in %.2fs", live.version.number, time.perf_counter() - started)

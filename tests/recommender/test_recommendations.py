@@ -115,3 +115,19 @@ def test_similar_movies_blend_co_ratings_with_vectors(trained):
         assert movie_id not in similar and len(similar) == 6
         assert set(similar) <= set(co_rated) | set(nearest)
         assert set(similar) & set(co_rated[:6])
+
+
+def test_warm_up_loads_the_live_model_before_any_request(trained, caplog):
+    from recommender.serving import warm_up
+
+    registry.reset()
+    with caplog.at_level("INFO", logger="recommender.serving"):
+        warm_up()
+    assert f"warm-up: model v{trained[0].number} ready" in caplog.text
+    registry.reset()
+    reset_vector_store()
+    with override_settings(MILVUS_URI="http://127.0.0.1:9", MILVUS_TIMEOUT=1.0), caplog.at_level("INFO"):
+        warm_up()  # nothing reachable: it says so and returns, the worker still starts
+    assert "warm-up: nothing to load yet" in caplog.text
+    reset_vector_store()
+    registry.reset()

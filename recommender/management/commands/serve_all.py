@@ -109,6 +109,7 @@ class Command(BaseCommand):
         """gunicorn (a production server, not runserver); whitenoise serves the collected static files."""
         call_command("collectstatic", interactive=False, verbosity=0)
         argv = [str(Path(sys.executable).with_name("gunicorn")), "recsite.wsgi:application", "--bind", addr,
+                "--config", "python:recsite.gunicorn_conf",  # loads the model as each worker starts
                 "--workers", str(WEB_WORKERS), "--threads", str(WEB_THREADS), "--timeout", "120",
                 "--graceful-timeout", str(int(STOP_GRACE_SECONDS) - 2), "--log-level",
                 "info" if self.verbosity > 1 else "warning"]  # fmt: skip
