@@ -6,9 +6,19 @@
 - no model or vector store to serve (NoLiveModel,
   VectorStoreError)                                -> 503 {"message": ..., "extra": {}}
 - every other APIException (401, 403, 404, 405, 409, 415, 429, 503 ...) -> its status, {"message": detail, "extra"}
+- a body Django refuses (RequestDataTooBig past DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields or files: its
+  SuspiciousOperation subclasses), or JSON nested too deep (parsers.JSONParser) -> 400 {"message": ..., "extra": {}}
+  with DEBUG on or off, never Django's HTML 400/500 page
+- an error Django itself answers for an /api/ path (handler400 / handler500 below, DEBUG off) -> the same format
 """
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -39,8 +49,26 @@ def _message(detail) -> str:
     return str(detail)
 
 
+API_PREFIX = "/api/"  # where recsite/urls.py mounts recommender.api.urls
+
+
+def _refused_body(exc: SuspiciousOperation, context) -> exceptions.ParseError:
+    """A body Django would not read: logged where Django logs it, and the request's data left empty (as DRF does
+    after a parse error) so that nothing rendering the answer tries to read it again."""
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+    request = context.get("request")
+    if request is not None:
+        request._full_data = request._data = {}
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return exceptions.ParseError(f"Request body too large: the API reads at most {limit} bytes.")
+    return exceptions.ParseError(str(exc) or "Request body refused.")
+
+
 def api_exception_handler(exc, context):
     """Map every error raised in an API view to the one format; None (a 500) only for real bugs."""
+    if isinstance(exc, SuspiciousOperation):
+        exc = _refused_body(exc, context)
     if isinstance(exc, NotFoundError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, ApplicationError):
@@ -65,3 +93,22 @@ def api_exception_handler(exc, context):
 def training_lock_conflict(exc: ApplicationError) -> Exception:
     """The training lock refuses with extra {"number": <running version>}: a 409; any other refusal stays a 400."""
     return Conflict(exc.message) if "number" in exc.extra else exc
+
+
+# --- errors Django answers itself (DEBUG off): JSON under /api/, the site's own pages elsewhere ---------------
+
+
+def _json_error(message: str, code: int) -> JsonResponse:
+    return JsonResponse({"message": message, "extra": {}}, status=code)
+
+
+def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+    if request.path.startswith(API_PREFIX):
+        return _json_error("Bad request.", status.HTTP_400_BAD_REQUEST)
+    return defaults.bad_request(request, exception, template_name)
+
+
+def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+    if request.path.startswith(API_PREFIX):
+        return _json_error("Server error: it was logged.", status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return defaults.server_error(request, template_name)

@@ -182,6 +182,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "recommender.api.exceptions.api_exception_handler",  # one {"message", "extra"} format
+    # DRF's JSON parser with a nesting limit (a 6 KB [[[[... body was a RecursionError, a 500), then DRF's own
+    "DEFAULT_PARSER_CLASSES": [
+        "recommender.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": [
