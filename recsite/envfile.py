@@ -28,9 +28,9 @@ def env_file_read() -> Path | None:
     No ``.env`` is fine (every variable is optional); a RECSITE_ENV_FILE that names no file is an error.
     """
     path = env_file_path()
-    if not path.is_file():
+    if not path.exists():  # RECSITE_ENV_FILE=/dev/null reads nothing, as it should
         if os.environ.get("RECSITE_ENV_FILE"):
-            raise ImproperlyConfigured(f"RECSITE_ENV_FILE names {path}, which is not a file")
+            raise ImproperlyConfigured(f"RECSITE_ENV_FILE names {path}, which does not exist")
         return None
     for name, value in dotenv_values(path, interpolate=False).items():
         if value is not None:  # a bare "NAME" line without "=" sets nothing

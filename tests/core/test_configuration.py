@@ -182,6 +182,11 @@ def test_a_missing_env_file_named_by_recsite_env_file_is_an_error(tmp_path):
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0 and "RECSITE_ENV_FILE names" in result.stderr
+    full["RECSITE_ENV_FILE"] = os.devnull  # the usual way to say "no file"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 STORE_CODE = (
