@@ -49,7 +49,7 @@ def _metrics(split: Path, recs: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def served_run(split: Path, work: Path, seed: int) -> tuple[dict, dict]:
+def served_run(split: Path, work: Path, seed: int, config: Path | None = None) -> tuple[dict, dict]:
     """One pass of score_served.sh with a seed: (metrics, timings)."""
     work.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k not in {"MILVUS_URI", "CELERY_BROKER_URL", "REDIS_URL"}}
@@ -57,7 +57,8 @@ def served_run(split: Path, work: Path, seed: int) -> tuple[dict, dict]:
     py = [sys.executable, "manage.py"]
     _run([*py, "migrate", "-v0"], env, work / "migrate.log")
     timings = {"import_s": _run([*py, "import_movielens", "--path", str(split / "train")], env, work / "import.log")}
-    timings["train_s"] = _run([*py, "train_model", "--seed", str(seed)], env, work / "train.log")
+    extra = ["--config", str(config.resolve())] if config else []
+    timings["train_s"] = _run([*py, "train_model", "--seed", str(seed), *extra], env, work / "train.log")
     recs = work / "recs.jsonl"
     timings["batch_s"] = _run([*py, "batch_recommend", "--k", str(K), "--output", str(recs)], env, work / "batch.log")
     return _metrics(split, recs), timings
@@ -133,6 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "ml-100k")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--config", type=Path, help="a TOML of training overrides (experiments; implies --no-write)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,14 +143,14 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         served, timings = [], []
         for seed in args.seeds:
-            metrics, timing = served_run(work / "split", work / f"seed{seed}", seed)
+            metrics, timing = served_run(work / "split", work / f"seed{seed}", seed, args.config)
             print(f"seed {seed}: ndcg@10 {metrics['all']['ndcg@10']:.4f} recall@50 {metrics['all']['recall@50']:.4f} "
                   f"coverage@50 {metrics['coverage@50']:.3f} {timing}", flush=True)  # fmt: skip
             served.append(metrics)
             timings.append(timing)
         body = report(args.data, served, timings, baseline_runs(work / "split", work))
     print(body)
-    if not args.no_write:
+    if not args.no_write and not args.config:
         seeds = " ".join(map(str, args.seeds))
         command = f"python -m benchmarks.bench_served --data {args.data.name} --seeds {seeds}"
         write_section("served", f"Served recommendations vs baselines ({args.data.name})", command, body, first=True)

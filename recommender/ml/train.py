@@ -266,10 +266,16 @@ def refit(
     epochs: int,
     out_dir: Path,
     *,
+    start_from: TwoTowerModel | None = None,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> TwoTowerModel:
-    """Fit every rating in ``dataset`` for ``epochs`` epochs (no holdout to stop on); saved in out_dir/model."""
+    """Fit every rating in ``dataset`` for ``epochs`` epochs (no holdout to stop on); saved in out_dir/model.
+
+    ``start_from`` (the holdout model) warm-starts it: its weights are copied, embedding rows matched by id.
+    """
     model, optimizer, sequences = _setup(dataset, dataset.interactions, config)
+    if start_from is not None:
+        transfer_weights(start_from, model)
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         loss = run_epoch(model.net, optimizer, sequences, config, epoch)
@@ -277,3 +283,22 @@ def refit(
             on_epoch({"epoch": epoch, "epochs": epochs, "loss": loss, "seconds": time.perf_counter() - started})
     model.save(Path(out_dir) / BEST_MODEL)
     return model
+
+
+def transfer_weights(source: TwoTowerModel, target: TwoTowerModel) -> None:
+    """Copy source's weights into target (same config, possibly larger vocabularies): id-embedding rows by id
+    (OOV and start-token rows included), everything else as is. Ids new to the target keep their fresh rows."""
+    old, new = source.encoder, target.encoder
+    movie_rows = np.concatenate([[0], new.movie_index(old.movie_ids)])  # target row of each source row (0 = OOV)
+    user_rows = np.concatenate([[0], new.user_index(old.user_ids)])
+    history_rows = np.concatenate([movie_rows, [new.start_token]])
+    by_table = {"movie_id.weight": movie_rows, "user_id.weight": user_rows, "history.weight": history_rows}
+    state = target.net.state_dict()
+    for name, value in source.net.state_dict().items():
+        if name in by_table:
+            table = state[name].numpy()
+            table[by_table[name]] = value.numpy()
+            state[name] = paddle.to_tensor(table)
+        else:
+            state[name] = value
+    target.net.set_state_dict(state)

@@ -143,7 +143,10 @@ def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: Pr
         model = result.model
     else:
         on_epoch = _progress_reporter(version, "refitting", on_progress)
-        model = refit(dataset, config, max(result.best_epoch, 1), out_dir, on_epoch=on_epoch)
+        if config.refit_epochs:  # warm start: the holdout weights, a few epochs over every rating
+            model = refit(dataset, config, config.refit_epochs, out_dir, start_from=result.model, on_epoch=on_epoch)
+        else:
+            model = refit(dataset, config, max(result.best_epoch, 1), out_dir, on_epoch=on_epoch)
     ItemNeighbours.fit(dataset.interactions, dataset.catalog).save(out_dir / BEST_MODEL)  # for "similar movies"
     _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/, curve.png and the checkpoint sit beside it
     return model

@@ -241,3 +241,27 @@ def test_refit_learns_every_rating(data, tmp_path):
     if len(only_recent):
         holdout_encoder = FeatureEncoder.fit(ds.catalog, split.train)
         assert (holdout_encoder.movie_index(only_recent) == 0).all()
+
+
+def test_warm_refit_starts_from_the_holdout_weights_row_by_id(data, trained, tmp_path):
+    from recommender.ml.train import transfer_weights
+
+    ds, split = data
+    holdout = trained[0].model
+    bigger = TwoTowerModel.build(
+        FeatureEncoder.fit(ds.catalog, ds.interactions, max_history=10, min_token_count=holdout.config.min_token_count),
+        holdout.config,
+    )
+    transfer_weights(holdout, bigger)
+    known = holdout.encoder.movie_ids
+    old_rows, new_rows = holdout.encoder.movie_index(known), bigger.encoder.movie_index(known)
+    np.testing.assert_array_equal(
+        bigger.net.movie_id.weight.numpy()[new_rows], holdout.net.movie_id.weight.numpy()[old_rows]
+    )
+    np.testing.assert_array_equal(  # the start token moved to the end of the larger history table
+        bigger.net.history.weight.numpy()[bigger.encoder.start_token],
+        holdout.net.history.weight.numpy()[holdout.encoder.start_token],
+    )
+    np.testing.assert_array_equal(bigger.net.user_mlp[0].weight.numpy(), holdout.net.user_mlp[0].weight.numpy())
+    model = refit(ds, holdout.config, 1, tmp_path, start_from=holdout)
+    assert (tmp_path / "model" / "model.json").exists() and np.isfinite(model.movie_vectors(ds.catalog)).all()
