@@ -42,7 +42,7 @@ def _json_payload(request, movie_id: int, score: int | None, message: str) -> di
         "message": message,
         "user_rating_count": user_ratings(user=request.user).count(),
         "movie": {"rating_count": movie.rating_count, "average_rating": movie.average_rating},
-        "recommendations": suggestions.for_you_data(recs),
+        "recommendations": suggestions.for_you_data(recs, request.user),
         "recommendations_html": suggestions.for_you_html(request, recs),
     }
 

@@ -2,6 +2,7 @@
 
 from django.template.loader import render_to_string
 
+from recommender.presentation import fallback_reason_for
 from recommender.services.recommendations import HomeRows, Recommendations, recommend_for_user, recommend_home
 
 FOR_YOU_K = 12
@@ -23,11 +24,12 @@ def for_you_html(request, recs: Recommendations) -> str:
     return render_to_string("movies/_for_you.html", {"for_you": recs}, request=request)
 
 
-def for_you_data(recs: Recommendations) -> dict:
-    """The same suggestions as plain data (ids, titles, reasons) for scripts and tests."""
+def for_you_data(recs: Recommendations, user) -> dict:
+    """The same suggestions as plain data (ids, titles, reasons) for scripts and tests; the fallback reason as
+    this user may see it (its detail can name internal addresses: staff only)."""
     return {
         "fallback": recs.fallback,
-        "fallback_reason": recs.fallback_reason,
+        "fallback_reason": fallback_reason_for(user, fallback=recs.fallback, reason=recs.fallback_reason),
         "model_version": recs.model_version,
         "items": [
             {

@@ -2,10 +2,14 @@
 
 import math
 import re
+from collections.abc import Mapping
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from movies.selectors import genre_names
+from recommender.presentation import fallback_reason_for
 
 INT32_MAX = 2**31 - 1
 YEAR_MIN, YEAR_MAX = 1800, 2100  # the range the vector store's filter builder accepts
@@ -75,3 +79,21 @@ def years_check(attrs: dict) -> dict:
     if low is not None and high is not None and low > high:
         raise serializers.ValidationError({"year_min": ["year_min must not be greater than year_max."]})
     return attrs
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class FallbackReasonField(serializers.Field):
+    """fallback_reason as the requesting user may see it (recommender.presentation): the detail for staff, a
+    generic sentence for others (it can name internal addresses). The serializer needs context={"request": ...}."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "Why popular movies were served: the detail for staff, a general sentence for others; empty when not.",
+        )
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        get = value.get if isinstance(value, Mapping) else lambda name: getattr(value, name, None)
+        user = getattr(self.context.get("request"), "user", None)
+        return fallback_reason_for(user, fallback=bool(get("fallback")), reason=get("fallback_reason") or "")

@@ -9,7 +9,7 @@ from movies.selectors import SORTS, movie_list, movies_by_ids
 from recommender.services.recommendations import similar_movies
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
-from .fields import GenreField, k_query_field, year_query_field, years_check
+from .fields import FallbackReasonField, GenreField, k_query_field, year_query_field, years_check
 
 
 class MovieSerializer(serializers.Serializer):
@@ -83,7 +83,7 @@ class MovieSimilarApi(Api):
     class OutputSerializer(serializers.Serializer):
         items = ScoredMovieSerializer(many=True)
         fallback = serializers.BooleanField(help_text="True when the answer is popularity, not the model.")
-        fallback_reason = serializers.CharField(allow_blank=True)
+        fallback_reason = FallbackReasonField()
         model_version = serializers.IntegerField(allow_null=True)
 
     @extend_schema(
@@ -96,4 +96,4 @@ class MovieSimilarApi(Api):
         filters.is_valid(raise_exception=True)
         movie_or_404(movie_id)
         result = similar_movies(movie_id=movie_id, k=filters.validated_data["k"])
-        return Response(MovieSimilarApi.OutputSerializer(result).data)
+        return Response(MovieSimilarApi.OutputSerializer(result, context={"request": request}).data)

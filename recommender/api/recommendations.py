@@ -13,6 +13,7 @@ from recommender.services.recommendations import rank_for_user, recommend_for_us
 from .base import Api, errors
 from .fields import (
     INT32_MAX,
+    FallbackReasonField,
     FiniteFloatField,
     GenreField,
     QueryIntegerField,
@@ -39,7 +40,7 @@ class RecommendedItemSerializer(serializers.Serializer):
 class RecommendationsSerializer(serializers.Serializer):
     items = RecommendedItemSerializer(many=True)
     fallback = serializers.BooleanField(help_text="True when the answer is popularity, not the model.")
-    fallback_reason = serializers.CharField(allow_blank=True)
+    fallback_reason = FallbackReasonField()
     model_version = serializers.IntegerField(allow_null=True)
 
 
@@ -77,7 +78,7 @@ class MyRecommendationsApi(Api):
             explore=params["explore"],
             max_per_genre=params.get("max_per_genre"),
         )
-        return Response(RecommendationsSerializer(result).data)
+        return Response(RecommendationsSerializer(result, context={"request": request}).data)
 
 
 class RankApi(Api):
@@ -92,7 +93,7 @@ class RankApi(Api):
             child=serializers.IntegerField(), help_text="Given ids the model cannot score (unknown movies)."
         )
         fallback = serializers.BooleanField()
-        fallback_reason = serializers.CharField(allow_blank=True)
+        fallback_reason = FallbackReasonField()
         model_version = serializers.IntegerField(allow_null=True)
 
     @extend_schema(
@@ -107,7 +108,8 @@ class RankApi(Api):
         result = rank_for_user(user=request.user, movie_ids=movie_ids)
         ranked = {item.movie.pk for item in result.items}
         data = RankApi.OutputSerializer(
-            {**vars(result), "unranked": [m for m in dict.fromkeys(movie_ids) if m not in ranked]}
+            {**vars(result), "unranked": [m for m in dict.fromkeys(movie_ids) if m not in ranked]},
+            context={"request": request},
         ).data
         return Response(data)
 
@@ -132,7 +134,7 @@ class UserRecommendationsApi(Api):
         if profile is None:
             raise NotFound(f"no user has MovieLens id {movielens_id}")
         result = recommend_for_user(user=profile.user, k=filters.validated_data["k"])
-        return Response(RecommendationsSerializer(result).data)
+        return Response(RecommendationsSerializer(result, context={"request": request}).data)
 
 
 class RecallApi(Api):
