@@ -10,32 +10,18 @@ Writes the "similar" section of docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
-from benchmarks.movielens100k import load_ml100k
+from benchmarks.movielens100k import holdout_run
 from benchmarks.report import write_section
-from recommender.ml.config import load_config
 from recommender.ml.neighbours import ItemNeighbours, blend, similar_hit_rate
-from recommender.ml.split import temporal_split
-from recommender.ml.train import train
 
 POOL, K = 50, 10
 SHOWN = ("Star Wars (1977)", "Toy Story (1995)", "Godfather, The (1972)", "Fargo (1996)", "Scream (1996)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    dataset = load_ml100k()
-    split = temporal_split(dataset.interactions)
-    with tempfile.TemporaryDirectory() as out:
-        model = train(dataset, split, load_config(seed=args.seed), Path(out)).model
+    args, dataset, split, model = holdout_run(__doc__.splitlines()[0])
     ids = dataset.catalog.movie_ids
     vectors = model.movie_vectors(dataset.catalog)
     row_of = {int(m): i for i, m in enumerate(ids)}

@@ -17,22 +17,15 @@ Writes the "stages" section of docs/benchmarks.md: the ablation table that decid
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import lightgbm as lgb
 import numpy as np
 
-from benchmarks.movielens100k import load_ml100k
+from benchmarks.movielens100k import holdout_run
 from benchmarks.report import write_section
 from recommender.ml import metrics
-from recommender.ml.config import load_config
 from recommender.ml.encoder import user_histories
 from recommender.ml.evaluate import catalog_index, group_rows
 from recommender.ml.neighbours import ItemNeighbours
-from recommender.ml.split import temporal_split
-from recommender.ml.train import train
 
 POOL, PER_SOURCE, RECENT, INTERESTS = 200, 80, 20, 4
 RANKER = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 50,
@@ -55,14 +48,7 @@ def kmeans(x: np.ndarray, k: int, iters: int = 10, seed: int = 0) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    ds = load_ml100k()
-    split = temporal_split(ds.interactions)
-    with tempfile.TemporaryDirectory() as out:
-        model = train(ds, split, load_config(seed=args.seed), Path(out)).model
+    args, ds, split, model = holdout_run(__doc__.splitlines()[0])
     cat, m = ds.catalog, len(ds.catalog)
     users = np.unique(split.test.user_ids)
     hist = user_histories(split.train, users)

@@ -40,3 +40,24 @@ def load_ml100k(root: Path = ML100K) -> Dataset:
         Users(np.array(user_ids), genders, np.array(ages, dtype=np.int32), np.array(occupations, dtype=np.int32)),
         Interactions(ratings[:, 0], ratings[:, 1], ratings[:, 2].astype(np.float32), ratings[:, 3]),
     )
+
+
+def holdout_run(description: str):
+    """The common start of the ML-100K studies: --seed / --no-write, the dataset, its temporal split and the
+    holdout two-tower model trained on the train part with the default config. Returns (args, dataset, split, model)."""
+    import argparse
+    import tempfile
+
+    from recommender.ml.config import load_config
+    from recommender.ml.split import temporal_split
+    from recommender.ml.train import train
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+    dataset = load_ml100k()
+    split = temporal_split(dataset.interactions)
+    with tempfile.TemporaryDirectory() as out:
+        model = train(dataset, split, load_config(seed=args.seed), Path(out)).model
+    return args, dataset, split, model
