@@ -1,8 +1,12 @@
-"""Forms of the site: browse filters, a rating, sign-up and the MovieLens profile."""
+"""Forms of the site: browse filters, a rating, log-in, sign-up and the MovieLens profile."""
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
+from recsite.exceptions import TooManyRequestsError
+
+from .logins import login_authenticate
 from .models import Profile
 
 SORT_CHOICES = [
@@ -63,6 +67,30 @@ class RatingForm(forms.Form):
         for errors in self.errors.values():
             return str(errors[0])
         return "Invalid rating."
+
+
+class LimitedLoginMixin:
+    """Authenticate through login_authenticate: too many failures (account or address) is a form error."""
+
+    def clean(self):
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = login_authenticate(request=self.request, username=username, password=password)
+            except TooManyRequestsError as exc:
+                raise forms.ValidationError(exc.message, code="too_many_attempts") from exc
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class LoginForm(LimitedLoginMixin, AuthenticationForm):
+    """The site's log-in form (accounts/login/)."""
+
+
+class AdminLoginForm(LimitedLoginMixin, AdminAuthenticationForm):
+    """The admin's log-in form: the same limits (it also refuses non-staff users)."""
 
 
 class SignupForm(UserCreationForm):

@@ -10,3 +10,7 @@ class ApplicationError(Exception):
 
 class NotFoundError(ApplicationError):
     """The thing the request names does not exist (the API answers 404, the site its 404 page or a message)."""
+
+
+class TooManyRequestsError(ApplicationError):
+    """Refused for a while after too many attempts; extra {"wait": seconds} (the API answers 429 + Retry-After)."""

@@ -2,10 +2,16 @@
 /api/ (recommender.api.exceptions)."""
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
+
+from movies.forms import AdminLoginForm, LoginForm
+
+admin.site.login_form = AdminLoginForm  # log-in failure limits (movies/logins.py) for the admin too
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("recommender.api.urls")),
     path("", include("movies.urls")),

@@ -1,6 +1,5 @@
 """Token authentication for API clients: obtain a token with username + password, revoke it."""
 
-from django.contrib.auth import authenticate
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -8,6 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from movies.logins import login_authenticate
 from recsite.exceptions import ApplicationError
 
 from .base import Api, errors
@@ -15,8 +15,9 @@ from .base import Api, errors
 
 @transaction.atomic
 def auth_token_obtain(*, request, username: str, password: str) -> str:
-    """The user's token (created on first use); an ApplicationError for wrong credentials or an inactive user."""
-    user = authenticate(request=request, username=username, password=password)
+    """The user's token (created on first use); an ApplicationError for wrong credentials or an inactive user,
+    TooManyRequestsError after too many failures for the account or from the address (movies/logins.py)."""
+    user = login_authenticate(request=request, username=username, password=password)
     if user is None or not user.is_active:
         raise ApplicationError("Unable to log in with the given username and password.", {"field": "password"})
     token, _ = Token.objects.get_or_create(user=user)
@@ -44,7 +45,7 @@ class TokenObtainApi(Api):
     @extend_schema(
         summary="Obtain an API token",
         request=InputSerializer,
-        responses={200: OutputSerializer, **errors(400)},
+        responses={200: OutputSerializer, **errors(400, 429)},
         auth=[],
     )
     def post(self, request):

@@ -5,6 +5,7 @@
 - DRF / Django validation errors                   -> 400 {"message": "Validation error", "extra": {"fields": {...}}}
 - no model or vector store to serve (NoLiveModel,
   VectorStoreError)                                -> 503 {"message": ..., "extra": {}}
+- TooManyRequestsError (too many failed log-ins)  -> 429 {"message": ..., "extra": {"wait": s}}, Retry-After
 - every other APIException (401, 403, 404, 405, 409, 415, 429, 503 ...) -> its status, {"message": detail, "extra"}
 - a body Django refuses (RequestDataTooBig past DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields or files: its
   SuspiciousOperation subclasses), or JSON nested too deep (parsers.JSONParser) -> 400 {"message": ..., "extra": {}}
@@ -26,7 +27,7 @@ from rest_framework.views import exception_handler
 
 from recommender.serving import NoLiveModel
 from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import ApplicationError, NotFoundError
+from recsite.exceptions import ApplicationError, NotFoundError, TooManyRequestsError
 
 
 class Conflict(exceptions.APIException):
@@ -69,6 +70,8 @@ def api_exception_handler(exc, context):
     """Map every error raised in an API view to the one format; None (a 500) only for real bugs."""
     if isinstance(exc, SuspiciousOperation):
         exc = _refused_body(exc, context)
+    if isinstance(exc, TooManyRequestsError):
+        exc = exceptions.Throttled(wait=exc.extra.get("wait"), detail=exc.message)
     if isinstance(exc, NotFoundError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, ApplicationError):

@@ -173,6 +173,17 @@ RETRAIN_SCHEDULE = env.str("RETRAIN_SCHEDULE", default="")
 # Optional TOML of TrainConfig overrides used by "Retrain now" and scheduled retrains (default: config.toml).
 RETRAIN_CONFIG_FILE = env.str("RETRAIN_CONFIG_FILE", default="")
 
+# --- client addresses and log-in limits (movies/logins.py) ---
+# Reverse proxies in front of the site whose X-Forwarded-For entries are trusted: 0 = none, the client is the
+# socket's address and a client-sent X-Forwarded-For is ignored (it would otherwise reset the API throttle);
+# N = N proxies, each appending the address it saw: the client is the N-th entry from the right.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# Failed log-ins (site, admin, API token) allowed per account and per client address in a window that starts at
+# the first failure; past either, every attempt is refused until the window ends (API 429, a form error).
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+LOGIN_FAILURES_WINDOW_SECONDS = env.int("LOGIN_FAILURES_WINDOW_SECONDS", default=300)
+
 # --- REST framework ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -198,6 +209,7 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
     },
+    "NUM_PROXIES": NUM_PROXIES,  # the throttles' client address (DRF's default, None, trusts X-Forwarded-For)
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "recsite API",

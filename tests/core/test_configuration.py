@@ -65,12 +65,16 @@ VALUES = {
     "RECSITE_VAR_DIR": ("{tmp}/var-here", "[str(s.VAR_DIR), str(s.STATIC_ROOT)]"),
     "API_THROTTLE_ANON": ("7/minute", "s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['anon']"),
     "API_THROTTLE_USER": ("77/minute", "s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['user']"),
+    "NUM_PROXIES": ("1", "[s.NUM_PROXIES, api_settings.NUM_PROXIES]"),
+    "LOGIN_FAILURES_PER_ACCOUNT": ("4", "s.LOGIN_FAILURES_PER_ACCOUNT"),
+    "LOGIN_FAILURES_PER_ADDRESS": ("40", "s.LOGIN_FAILURES_PER_ADDRESS"),
+    "LOGIN_FAILURES_WINDOW_SECONDS": ("60", "s.LOGIN_FAILURES_WINDOW_SECONDS"),
     "LOG_LEVEL": ("WARNING", "logging.getLogger().level"),
     "DEBUG": ("false", "s.DEBUG"),
 }
 SEEN_CODE = (
     "import json, logging; from django.conf import settings as s; from recsite.celery import app;"
-    "from kombu.transport import sqlalchemy as sqla;"
+    "from kombu.transport import sqlalchemy as sqla; from rest_framework.settings import api_settings;"
     "print('SEEN', json.dumps({"
     + ", ".join(f"{name!r}: {expression}" for name, (_, expression) in VALUES.items())
     + "}, default=str))"

@@ -1,0 +1,89 @@
+"""Log-in behind failure limits: after too many failed attempts for one account or from one address, every
+attempt for that account or from that address is refused for a while, even with the right password.
+
+The site's log-in forms (the site's and the admin's) and the API's token endpoint all log in through
+``login_authenticate``. Failures are counted in Django's cache in a fixed window of LOGIN_FAILURES_WINDOW_SECONDS
+that starts at the first failure: LOGIN_FAILURES_PER_ACCOUNT for one username (case-insensitive, so "Alice"
+and "alice" count together; unknown usernames too), LOGIN_FAILURES_PER_ADDRESS for one client address. The
+address is the one the API throttle uses (``client_address``): the socket's, unless NUM_PROXIES trusted proxies
+put the client's in X-Forwarded-For, so a client cannot change it by sending that header. A successful log-in
+clears its account's count, not its address's. If the cache itself fails, the attempt goes through (logged):
+a dead Redis must not lock every user out.
+"""
+
+import hashlib
+import logging
+import time
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from recsite.exceptions import TooManyRequestsError
+
+log = logging.getLogger(__name__)
+
+
+def client_address(request) -> str:
+    """The client's address as the API throttle sees it (DRF's get_ident, with settings.NUM_PROXIES)."""
+    return BaseThrottle().get_ident(request) or ""
+
+
+def _keys(username: str, address: str) -> list[str]:
+    def digest(text: str) -> str:  # any username or address, as a short cache-safe key
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+    return [f"login-failures:account:{digest(username.casefold())}", f"login-failures:address:{digest(address)}"]
+
+
+def _limits() -> list[int]:
+    return [settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_ADDRESS]
+
+
+def _wait_seconds(keys: list[str]) -> int:
+    """Seconds until the attempt may be made (0: now): the longest wait among the limits reached."""
+    values = cache.get_many([*keys, *(f"{key}:until" for key in keys)])
+    now, wait = time.time(), 0
+    for key, limit in zip(keys, _limits(), strict=True):
+        if values.get(key, 0) >= limit:
+            wait = max(wait, int(values.get(f"{key}:until", now) - now) + 1)
+    return wait
+
+
+def _failure_record(keys: list[str]) -> None:
+    window = settings.LOGIN_FAILURES_WINDOW_SECONDS
+    for key in keys:
+        cache.add(f"{key}:until", time.time() + window, timeout=window)  # the window starts at the first failure
+        if not cache.add(key, 1, timeout=window):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr: a new window
+                cache.set(key, 1, timeout=window)
+
+
+def login_authenticate(*, request, username: str, password: str):
+    """authenticate() unless a failure limit is reached: the user, or None for wrong credentials (counted);
+    TooManyRequestsError (extra {"wait": seconds}) while the account or the address is locked out."""
+    keys = _keys(username, client_address(request))
+    try:
+        wait = _wait_seconds(keys)
+    except Exception:  # noqa: BLE001 - the cache is down: let the attempt through rather than lock everybody out
+        log.exception("log-in limits unavailable (cache error): attempt for %r let through", username)
+        keys, wait = [], 0
+    if wait:
+        log.warning("log-in refused for %r from %s: too many failures", username, client_address(request))
+        minutes = -(-wait // 60)
+        raise TooManyRequestsError(
+            f"Too many failed log-in attempts: try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+            {"wait": wait},
+        )
+    user = authenticate(request=request, username=username, password=password)
+    try:
+        if user is None and keys:
+            _failure_record(keys)
+        elif keys:
+            cache.delete_many([keys[0], f"{keys[0]}:until"])
+    except Exception:  # noqa: BLE001 - as above
+        log.exception("log-in limits unavailable (cache error): attempt for %r not counted", username)
+    return user
