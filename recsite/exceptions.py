@@ -14,3 +14,7 @@ class NotFoundError(ApplicationError):
 
 class TooManyRequestsError(ApplicationError):
     """Refused for a while after too many attempts; extra {"wait": seconds} (the API answers 429 + Retry-After)."""
+
+
+class ServiceUnavailableError(ApplicationError):
+    """A service the operation needs (the job broker, ...) cannot be reached now (the API answers 503)."""

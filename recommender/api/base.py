@@ -77,7 +77,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found.",
     409: "Conflict with the current state.",
     429: "Too many requests (throttled, or too many failed log-ins); extra.wait says how many seconds to wait.",
-    503: "No model or vector store can serve right now.",
+    503: "A service it needs (model, vector store, job broker) is unavailable right now.",
 }
 
 

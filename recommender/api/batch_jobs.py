@@ -73,7 +73,7 @@ class BatchJobCreateApi(Api):
     @extend_schema(
         summary="Start a batch job: top-k files for some or all MovieLens users (queued)",
         request=InputSerializer,
-        responses={202: BatchJobSerializer, **errors(400, 401, 403)},
+        responses={202: BatchJobSerializer, **errors(400, 401, 403, 503)},
     )
     def post(self, request):
         serializer = BatchJobCreateApi.InputSerializer(data=request.data)

@@ -5,6 +5,8 @@
 - DRF / Django validation errors                   -> 400 {"message": "Validation error", "extra": {"fields": {...}}}
 - no model or vector store to serve (NoLiveModel,
   VectorStoreError)                                -> 503 {"message": ..., "extra": {}}
+- ServiceUnavailableError (e.g. the job broker is
+  unreachable: the job row is already failed)       -> 503 {"message": <its message>, "extra": <its extra>}
 - TooManyRequestsError (too many failed log-ins)  -> 429 {"message": ..., "extra": {"wait": s}}, Retry-After
 - every other APIException (401, 403, 404, 405, 409, 415, 429, 503 ...) -> its status, {"message": detail, "extra"}
 - a body Django refuses (RequestDataTooBig past DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields or files: its
@@ -27,7 +29,7 @@ from rest_framework.views import exception_handler
 
 from recommender.serving import NoLiveModel
 from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import ApplicationError, NotFoundError, TooManyRequestsError
+from recsite.exceptions import ApplicationError, NotFoundError, ServiceUnavailableError, TooManyRequestsError
 
 
 class Conflict(exceptions.APIException):
@@ -74,6 +76,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.Throttled(wait=exc.extra.get("wait"), detail=exc.message)
     if isinstance(exc, NotFoundError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, ServiceUnavailableError):
+        return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, NoLiveModel | VectorStoreError):

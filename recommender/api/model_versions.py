@@ -78,7 +78,7 @@ class ModelVersionTrainApi(Api):
     @extend_schema(
         summary="Start training a new model version (queued)",
         request=InputSerializer,
-        responses={202: ModelVersionSerializer, **errors(400, 401, 403, 409)},
+        responses={202: ModelVersionSerializer, **errors(400, 401, 403, 409, 503)},
     )
     def post(self, request):
         serializer = ModelVersionTrainApi.InputSerializer(data=request.data)

@@ -40,7 +40,7 @@ class VectorSyncApi(Api):
     @extend_schema(
         summary="Re-write the live version's movie vectors (queued)",
         request=None,
-        responses={202: OutputSerializer, **errors(400, 401, 403, 409)},
+        responses={202: OutputSerializer, **errors(400, 401, 403, 409, 503)},
     )
     def post(self, request):
         try:

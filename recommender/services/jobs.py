@@ -7,11 +7,15 @@ versions it owned (``versions_fail_for_worker``), and any version whose heartbea
 ``versions_stale_fail`` (run at each retrain click, at worker start and by celery beat). A failed version
 never changes what serves: the alias moves only at activation, and is moved back here if it ever points at
 a version that did not finish.
+
+Enqueueing is atomic: a version or batch job is committed, then its message is sent (on commit). If the broker
+does not take the message, the row is failed at once with the reason (so the lock is free again) and the caller
+gets a ServiceUnavailableError; a message that got through after all finds its row no longer queued and stops.
 """
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +26,7 @@ from django.utils import timezone
 
 from recommender.models import BatchJob, ModelVersion
 from recommender.vectorstore import VectorStoreError, get_vector_store
-from recsite.exceptions import ApplicationError
+from recsite.exceptions import ApplicationError, ServiceUnavailableError
 
 from .batch import batch_recommend_write
 from .training import model_version_create, model_version_fail, model_version_pipeline_run
@@ -107,11 +111,55 @@ def worker_lost_record(*, version_id: int, error: str) -> None:
         _version_dead(version, error)
 
 
+# --- sending task messages ------------------------------------------------------------------------------------
+
+
+def _send(publish: Callable[[], object], what: str) -> str:
+    """Send one task message (kombu retries a few times); "" once the broker took it, else why it did not."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    try:
+        publish()
+    except Exception as exc:  # noqa: BLE001 - kombu's OperationalError, a socket or broker-library error: not sent
+        broker = maybe_sanitize_url(settings.CELERY_BROKER_URL)  # no password in the message
+        log.warning("%s: the broker %s did not take the message: %s", what, broker, exc)
+        return (
+            f"{what} was not queued: the job broker {broker} could not be reached ({type(exc).__name__}: {exc}). "
+            "Is it running? Try again once it is."
+        )
+    return ""
+
+
+def _sent_on_commit(publish: Callable[[], object], what: str, on_failure: Callable[[str], None]) -> dict:
+    """Send the message once the current transaction commits; if it fails, on_failure(reason) runs at once.
+    The returned dict gets the reason under "error" (when the caller runs outside an outer transaction, by the
+    time its atomic block ends; inside one, at that transaction's commit)."""
+    outcome: dict = {}
+
+    def send() -> None:
+        error = _send(publish, what)
+        if error:
+            on_failure(error)
+            outcome["error"] = error
+
+    transaction.on_commit(send)
+    return outcome
+
+
+def _version_not_queued(version: ModelVersion, reason: str) -> None:
+    """Fail a version whose message never reached the broker (only while still queued): frees the lock."""
+    now = timezone.now()
+    ModelVersion.objects.filter(pk=version.pk, status=Status.QUEUED).update(
+        status=Status.FAILED, error=reason[:20000], finished_at=now, heartbeat_at=now, progress={"stage": "failed"}
+    )
+
+
 # --- retraining ----------------------------------------------------------------------------------------------
 
 
 def model_version_train_enqueue(*, config: dict | None = None) -> ModelVersion:
-    """Create a queued version and send it to the training queue once the row is committed."""
+    """Create a queued version and send it to the training queue once the row is committed; if the broker cannot
+    be reached the version is failed at once (lock freed) and ServiceUnavailableError says why."""
     from celery import uuid
 
     from recommender.tasks import model_version_pipeline
@@ -124,13 +172,17 @@ def model_version_train_enqueue(*, config: dict | None = None) -> ModelVersion:
             version = model_version_create(config=config)
             version.task_id = uuid()
             version.save(update_fields=["task_id"])
-            transaction.on_commit(
-                lambda: model_version_pipeline.apply_async(args=[version.pk], task_id=version.task_id, retry=True)
+            sent = _sent_on_commit(
+                lambda: model_version_pipeline.apply_async(args=[version.pk], task_id=version.task_id, retry=True),
+                f"model version {version.number}",
+                lambda reason: _version_not_queued(version, reason),
             )
     except IntegrityError as exc:  # two clicks at the same instant both took the next number: one wins
         raise ApplicationError("another training was started at the same moment") from exc
     except (ValueError, OSError) as exc:  # load_config: unknown key, bad value, unreadable file
         raise ApplicationError(f"bad training config: {exc}", {"field": "config"}) from exc
+    if "error" in sent:
+        raise ServiceUnavailableError(sent["error"], {"model_version": version.number})
     return version
 
 
@@ -198,14 +250,17 @@ def vectors_sync_enqueue() -> None:
     _training_refuse("re-sync vectors")
     if not ModelVersion.objects.filter(status=Status.ACTIVE).exists():
         raise ApplicationError("no active model version: train one first")
-    transaction.on_commit(lambda: vectors_sync_task.apply_async(retry=True))
+    sent = _sent_on_commit(lambda: vectors_sync_task.apply_async(retry=True), "the vector re-sync", lambda _: None)
+    if "error" in sent:
+        raise ServiceUnavailableError(sent["error"])
 
 
 # --- batch recommendation jobs -----------------------------------------------------------------------------
 
 
 def batch_job_enqueue(*, created_by=None, k: int = 50, user_ids: list[int] | None = None, fmt: str = "jsonl"):
-    """Record a batch job and queue it on commit; the worker writes the file under BATCH_DIR."""
+    """Record a batch job and queue it on commit; the worker writes the file under BATCH_DIR. If the broker cannot
+    be reached the job is failed at once and ServiceUnavailableError says why."""
     from recommender.tasks import batch_job_task
 
     if fmt not in BATCH_FORMATS:
@@ -218,7 +273,15 @@ def batch_job_enqueue(*, created_by=None, k: int = 50, user_ids: list[int] | Non
         job = BatchJob(created_by=created_by, k=k, user_ids=sorted(set(user_ids or [])), file_format=fmt)
         job.full_clean()
         job.save()
-        transaction.on_commit(lambda: batch_job_task.apply_async(args=[job.pk], retry=True))
+        sent = _sent_on_commit(
+            lambda: batch_job_task.apply_async(args=[job.pk], retry=True),
+            f"batch job {job.pk}",
+            lambda reason: BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.QUEUED).update(
+                status=BatchJob.Status.FAILED, error=reason[:20000], finished_at=timezone.now()
+            ),
+        )
+    if "error" in sent:
+        raise ServiceUnavailableError(sent["error"], {"batch_job": job.pk})
     return job
 
 
