@@ -121,23 +121,26 @@ class Sequences:
         labels = self.target[targets[keep]]  # [P] catalogue rows
         negatives, log_q = self.negatives(rng)
         classes = np.union1d(labels, negatives)  # [C] catalogue rows whose movie vectors this step needs
-        label_col, negative_col = np.searchsorted(classes, labels), np.searchsorted(classes, negatives)
-        return {
+        batch = {
             "user": [np.where(rng.random(len(rows)) < c.user_id_dropout, 0, self.users.index[u]),
                      self.users.gender[u], self.users.age[u], self.users.occupation[u]],
             "history": [history, np.where(real, self.stars[np.maximum(inputs, 0)], 0), (inputs > -2).astype("float32")],
             "positions": np.flatnonzero(keep.ravel()),  # [P] positions with a target, in the flattened [B*L]
-            "label_col": label_col, "negative_col": negative_col,  # columns into "movies"
-            "label_log_q": log_q[labels], "negative_log_q": log_q[negatives],
-            "accidental": labels[:, None] == negatives[None, :],  # [P, N] a negative that is the label itself
+            "label_col": np.searchsorted(classes, labels),  # [P] columns into "movies"
             "movies": [np.where(rng.random(len(classes)) < c.movie_id_dropout, 0, self.movies.index[classes]),
                        self.movies.genres[classes], self.movies.title[classes], self.movies.year[classes]],
         }  # fmt: skip
+        if len(classes) < len(self.movies.index):  # sampled softmax (a full one needs none of this)
+            batch.update(
+                negative_col=np.searchsorted(classes, negatives), label_log_q=log_q[labels],
+                negative_log_q=log_q[negatives], accidental=labels[:, None] == negatives[None, :],  # [P, N]
+            )  # fmt: skip
+        return batch
 
 
 def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
-    """Sampled softmax of every position's next movie against shared negatives (logQ-corrected, accidental hits
-    masked); with the whole catalogue as negatives it is the full softmax."""
+    """Softmax cross-entropy of every position's next movie: against the whole catalogue, or (config.negatives)
+    against shared sampled negatives, logQ-corrected, a negative that is the label itself masked."""
     states = net.history_states(*[paddle.to_tensor(a) for a in batch["history"]])  # [B, L, d]
     b, length, d = states.shape
     positions = paddle.to_tensor(batch["positions"])
@@ -145,7 +148,10 @@ def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
     static = net.static_features(*[paddle.to_tensor(a) for a in batch["user"]])  # [B, s]
     users = net.user_head(paddle.gather(static, positions // length), states)  # [P, D]
     movies = net.movie_vectors(*[paddle.to_tensor(a) for a in batch["movies"]])  # [C, D]
-    target = paddle.gather(movies, paddle.to_tensor(batch["label_col"]))  # [P, D]
+    label_col = paddle.to_tensor(batch["label_col"])
+    if "negative_col" not in batch:  # full softmax: the classes are the whole catalogue
+        return F.cross_entropy(users @ movies.T / config.temperature, label_col.unsqueeze(1))
+    target = paddle.gather(movies, label_col)  # [P, D]
     negative = paddle.gather(movies, paddle.to_tensor(batch["negative_col"]))  # [N, D]
     positive_logit = (users * target).sum(axis=1, keepdim=True) / config.temperature  # [P, 1]
     positive_logit = positive_logit - paddle.to_tensor(batch["label_log_q"]).unsqueeze(1)
