@@ -50,7 +50,7 @@ def training_banner() -> dict:
 
 @register.filter
 def minutes(seconds) -> str:
-    """90 -> "2 min"; under a minute -> "under a minute"."""
+    """90 -> "about 2 min"; under a minute -> "less than a minute"."""
     if seconds in (None, ""):
         return ""
-    return "under a minute" if float(seconds) < 60 else f"{round(float(seconds) / 60)} min"
+    return "less than a minute" if float(seconds) < 60 else f"about {round(float(seconds) / 60)} min"

@@ -105,16 +105,17 @@
   var notice = document.querySelector("[data-training-status]");
   if (!notice || !window.fetch) return;
   var detail = notice.querySelector("[data-training-detail]");
-  var minutes = function (s) { return s < 60 ? "under a minute" : Math.round(s / 60) + " min"; };
+  var minutes = function (s) { return s < 60 ? "less than a minute" : "about " + Math.round(s / 60) + " min"; };
   var describe = function (d) {
     if (d.stage === "queued") return "Waiting for the training worker to start.";
+    if (d.stage === "training" && !d.epoch) return "Preparing the ratings for training.";
     if (d.stage === "training") {
       return "Learning from the ratings: epoch " + d.epoch + " (it stops early; at most " + d.epochs + ")" +
         (d.elapsed_s ? ", " + minutes(d.elapsed_s) + " so far." : ".");
     }
     if (d.stage === "evaluating") return "Measuring it against the classical baselines.";
     if (d.stage === "refitting") {
-      return "Final fit on every rating: " + d.percent + " %" + (d.eta_s ? ", about " + minutes(d.eta_s) + " left." : ".");
+      return "Final fit on every rating: " + d.percent + " %" + (d.eta_s ? ", " + minutes(d.eta_s) + " left." : ".");
     }
     if (d.stage === "indexing") return "Writing the movie vectors to Milvus: almost there.";
     return d.stage + ".";

@@ -18,6 +18,8 @@ def running(status, progress):
     ("status", "progress", "text"),
     [
         (Status.QUEUED, {}, "Waiting for the training worker"),
+        (Status.TRAINING, {"stage": "training", "epoch": 0}, "Preparing the ratings"),
+        (Status.TRAINING, {"stage": "refitting", "epoch": 1, "epochs": 3, "eta_s": 4}, "33 %, less than a minute left"),
         (Status.TRAINING, {"stage": "training", "epoch": 7, "epochs": 30, "elapsed_s": 250}, "epoch 7"),
         (Status.EVALUATING, {"stage": "evaluating"}, "against the classical baselines"),
         (Status.TRAINING, {"stage": "refitting", "epoch": 3, "epochs": 4, "eta_s": 130}, "75 %, about 2 min left"),
