@@ -41,6 +41,8 @@ def get_vector_store() -> VectorStore:
                 prefix=settings.MILVUS_COLLECTION_PREFIX,
                 timeout=settings.MILVUS_TIMEOUT,
                 index_type=getattr(settings, "MILVUS_INDEX_TYPE", "HNSW"),
+                breaker_failures=getattr(settings, "MILVUS_BREAKER_FAILURES", 3),
+                breaker_seconds=getattr(settings, "MILVUS_BREAKER_SECONDS", 5.0),
             )
             _instance_pid = os.getpid()
         return _instance

@@ -66,5 +66,8 @@ def client_error_message(exc: BaseException, uri: str) -> str:
             "Run `milvus-lite server --data-dir <dir> --port 19530` and point MILVUS_URI at "
             "http://127.0.0.1:19530 to share one store between processes"
         )
+    code, details = getattr(exc, "code", None), getattr(exc, "details", None)
+    if callable(code) and callable(details):  # a bare grpc.RpcError: its status, not its multi-line repr
+        return f"{type(exc).__name__}: {getattr(code(), 'name', code())} {details() or ''}".rstrip()
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {message}"

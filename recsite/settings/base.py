@@ -137,7 +137,12 @@ MILVUS_URI = env.str("MILVUS_URI", default=str(VAR_DIR / "milvus.db"))
 MILVUS_TOKEN = env.str("MILVUS_TOKEN", default="")
 MILVUS_ALIAS = env.str("MILVUS_ALIAS", default="movies_live")
 MILVUS_COLLECTION_PREFIX = env.str("MILVUS_COLLECTION_PREFIX", default="movies_v")
-MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=10.0)
+MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=10.0)  # seconds, the deadline of each Milvus call
+# Circuit breaker (recommender/vectorstore/breaker.py), for a Milvus server: after this many consecutive failed
+# calls, or one that ran out MILVUS_TIMEOUT, calls fail at once (the popularity fallback) for this many seconds,
+# then one probe decides whether it closes again.
+MILVUS_BREAKER_FAILURES = env.int("MILVUS_BREAKER_FAILURES", default=3)
+MILVUS_BREAKER_SECONDS = env.float("MILVUS_BREAKER_SECONDS", default=5.0)
 
 # --- Celery (see recsite/celery.py and the README for the choice of the embedded broker) ---
 # Embedded default: kombu's SQLAlchemy transport on a SQLite file (no service to run; atomic writes).
