@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -58,12 +59,20 @@ class TwoTowerModel:
         model.net.set_state_dict(paddle.load(str(path / cls.WEIGHTS)))
         return model
 
-    @paddle.no_grad()
+    @staticmethod
+    def _dynamic_mode():
+        """Paddle keeps its graph mode per thread, and a new thread starts in the mode of the last switch made by
+        any thread: after one paddle.enable_static() every later thread (a gunicorn --threads worker, Django's test
+        server) is static and the network fails ("float(Tensor) is not supported in static graph mode"). Work
+        outside training enters dynamic mode for the call; a thread already in it (the usual case) is untouched."""
+        return nullcontext() if paddle.in_dynamic_mode() else paddle.base.dygraph.guard()
+
     def _run(self, fn, features, n: int, batch: int = BATCH) -> np.ndarray:
-        self.net.eval()
-        out = np.zeros((n, self.dim), dtype=np.float32)
-        for start in range(0, n, batch):
-            out[start : start + batch] = fn(*to_tensors(features, slice(start, start + batch))).numpy()
+        with self._dynamic_mode(), paddle.no_grad():  # in this order: no_grad acts on the dynamic mode's tracer
+            self.net.eval()
+            out = np.zeros((n, self.dim), dtype=np.float32)
+            for start in range(0, n, batch):
+                out[start : start + batch] = fn(*to_tensors(features, slice(start, start + batch))).numpy()
         return out
 
     def movie_vectors(self, catalog: Catalog) -> np.ndarray:
