@@ -55,8 +55,9 @@ class TwoTowerModel:
         unknown = set(meta["config"]) - {f.name for f in fields(TrainConfig)}
         if unknown:
             raise ValueError(f"{path} was saved by an older model design ({', '.join(sorted(unknown))}): retrain it")
-        model = cls.build(FeatureEncoder.from_dict(meta["encoder"]), TrainConfig(**meta["config"]))
-        model.net.set_state_dict(paddle.load(str(path / cls.WEIGHTS)))
+        with cls._dynamic_mode():  # the serving registry loads in a web thread: static mode builds no usable net
+            model = cls.build(FeatureEncoder.from_dict(meta["encoder"]), TrainConfig(**meta["config"]))
+            model.net.set_state_dict(paddle.load(str(path / cls.WEIGHTS)))
         return model
 
     @staticmethod

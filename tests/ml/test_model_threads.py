@@ -97,3 +97,15 @@ def test_vectors_from_static_mode_threads_match_the_main_thread(setup):
     ds, histories, model, expected = setup
     assert_same(in_threads(lambda: vectors(ds, histories, model), 4), expected, static=True)
     assert_same([vectors(ds, histories, model)], expected, static=True)  # the static main thread itself
+
+
+def test_model_loaded_in_a_static_mode_thread_gives_the_same_vectors(setup, tmp_path):
+    """The serving registry loads the live model in whichever web thread asks first."""
+    ds, histories, model, expected = setup
+    model.save(tmp_path)
+    paddle.enable_static()
+    try:
+        results = in_threads(lambda: vectors(ds, histories, TwoTowerModel.load(tmp_path)), 2)
+    finally:
+        paddle.disable_static()
+    assert_same(results, expected, static=True)
