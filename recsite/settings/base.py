@@ -92,9 +92,19 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: local memory unless REDIS_URL is set ---
+# Redis down or hung never fails a request: recsite.cache answers as an empty cache meanwhile (logged once a
+# minute), and the socket timeouts keep a hung Redis from holding a request longer than a fraction of a second.
+# Sessions stay in the database (Django's default engine), so log-ins survive a Redis outage; the API throttle
+# and the log-in limits count nothing while it lasts (they let requests through).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "recsite.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "RETRY_SECONDS": 2.0},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "recsite"}}
 

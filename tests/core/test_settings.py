@@ -62,7 +62,7 @@ def test_environment_selects_database_and_cache(tmp_path):
         "REDIS_URL": "redis://127.0.0.1:6379/3",
     }
     scaled = manage("shell", "-c", code, **env)
-    assert "django.db.backends.postgresql recsite django.core.cache.backends.redis.RedisCache" in scaled.stdout
+    assert "django.db.backends.postgresql recsite recsite.cache.ResilientRedisCache" in scaled.stdout
 
 
 def test_sqlite_queues_concurrent_writers_and_postgres_options_are_unchanged(tmp_path):

@@ -1,0 +1,451 @@
+"""A live stack on loopback for the fault scenarios: a Milvus Lite server, redis-server and gunicorn, as processes.
+
+Used by tests/faults/test_dead_services.py (which asserts on what the scenarios measure) and by
+benchmarks/bench_faults.py (which prints it). Every process is started in its own session and killed by kill_all()
+or the owner's finalizer; every wait is bounded.
+
+The scenarios (milvus_hang, milvus_kill, redis_stop, redis_hang) send requests one after another while a service is
+hung or dead and return a Measured: the answers, how long each took, and how long the site took to recover after
+the service came back, without restarting the web server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+# The web server's Milvus settings in the scenarios: short, so that a run takes seconds.
+MILVUS_TIMEOUT, BREAKER_FAILURES, BREAKER_SECONDS = 2.0, 3, 3.0
+REQUEST_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+        except OSError:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def database_url(db: dict) -> str:
+    """DATABASE_URL for a Django settings_dict (a SQLite file or PostgreSQL), for the server process."""
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Service:
+    """One child process on a fixed loopback port; start() can be called again after kill() (same port)."""
+
+    name = "service"
+
+    def __init__(self, port: int, log: Path) -> None:
+        self.port, self.log, self.proc = port, log, None
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict | None:
+        return None
+
+    def start(self, timeout: float = 60.0) -> None:
+        with self.log.open("ab") as out:  # the child keeps its own handle
+            self.proc = subprocess.Popen(
+                self.argv(), cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_until(self._up, timeout, f"{self.name} on port {self.port}")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited ({self.proc.returncode}):\n{self.tail()}")
+        return listening(self.port)
+
+    def tail(self, n: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
+
+    def signal(self, number: int) -> None:
+        os.killpg(self.proc.pid, number)
+
+    def kill(self) -> None:
+        """SIGKILL the process group (a stopped process dies too); idempotent."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=30)
+
+
+class MilvusLite(Service):
+    name = "milvus-lite server"
+
+    def __init__(self, folder: Path, log: Path) -> None:
+        super().__init__(free_port(), log)
+        self.folder = folder
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def argv(self) -> list[str]:
+        exe = str(BIN / "milvus-lite")
+        return [exe, "server", "--data-dir", str(self.folder), "--host", "127.0.0.1", "--port", str(self.port)]
+
+
+def redis_server_path() -> str | None:
+    return shutil.which("redis-server")
+
+
+class Redis(Service):
+    name = "redis-server"
+
+    def __init__(self, log: Path) -> None:
+        super().__init__(free_port(), log)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def argv(self) -> list[str]:
+        return [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                "no"]  # fmt: skip
+
+    def keys(self) -> int:
+        """Keys in the database (a fresh connection each time: the server may have been restarted)."""
+        import redis
+
+        client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            return int(client.dbsize())
+        finally:
+            client.close()
+
+
+class Web(Service):
+    """gunicorn on recsite.wsgi with the base settings (as serve_all runs it), one worker with 4 threads."""
+
+    name = "gunicorn"
+
+    def __init__(self, log: Path, environment: dict) -> None:
+        super().__init__(free_port(), log)
+        self.environment = environment
+
+    def argv(self) -> list[str]:
+        return [str(BIN / "gunicorn"), "recsite.wsgi:application", "--config", "python:recsite.gunicorn_conf",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "4", "--timeout", "120"]  # fmt: skip
+
+    def env(self) -> dict:
+        return self.environment
+
+    def start(self, timeout: float = 120.0) -> None:
+        super().start(timeout)
+        wait_until(lambda: get(self.port, "/api/schema/").status == 200, timeout, "the web server's first answer")
+
+
+def web_environment(*, var_dir: Path, database: str, milvus: str, redis: str = "", **extra: str) -> dict:
+    """The web server's environment: the base settings with every documented variable set here, none inherited."""
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        DJANGO_SETTINGS_MODULE="recsite.settings.base",
+        RECSITE_ENV_FILE=os.devnull,
+        RECSITE_VAR_DIR=str(var_dir),
+        DATABASE_URL=database,
+        MILVUS_URI=milvus,
+        MILVUS_TIMEOUT=str(MILVUS_TIMEOUT),
+        MILVUS_BREAKER_FAILURES=str(BREAKER_FAILURES),
+        MILVUS_BREAKER_SECONDS=str(BREAKER_SECONDS),
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        API_THROTTLE_USER="100000/minute",
+        API_THROTTLE_ANON="100000/minute",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    if redis:
+        env["REDIS_URL"] = redis
+    return env
+
+
+# --- HTTP -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    path: str
+    status: int  # 0: no answer (connection refused or reset, timeout)
+    seconds: float
+    body: str = ""
+    at: float = 0.0  # time.monotonic() when the request was sent
+    headers: list = field(default_factory=list)
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+def request(port: int, method: str, path: str, *, cookie: str = "", token: str = "", body=None, headers=None):
+    all_headers = {"Accept": "application/json" if path.startswith("/api/") else "text/html", **(headers or {})}
+    if cookie:
+        all_headers["Cookie"] = cookie
+    if token:
+        all_headers["Authorization"] = f"Token {token}"
+    if isinstance(body, dict):
+        body, all_headers["Content-Type"] = json.dumps(body), "application/json"
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    try:
+        conn.request(method, path, body=body, headers=all_headers)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        return Answer(path, response.status, time.monotonic() - started, text, started, response.getheaders())
+    except OSError as exc:
+        return Answer(path, 0, time.monotonic() - started, repr(exc), started)
+    finally:
+        conn.close()
+
+
+def get(port: int, path: str, **kwargs) -> Answer:
+    return request(port, "GET", path, **kwargs)
+
+
+def login(port: int, username: str, password: str) -> str:
+    """The session cookie of a user, through the site's log-in form (CSRF included)."""
+    page = get(port, "/accounts/login/")
+    assert page.status == 200, (page.status, page.body[:300])
+    csrf = next(v for k, v in page.headers if k.lower() == "set-cookie" and "csrftoken=" in v)
+    csrf = csrf.split("csrftoken=")[1].split(";")[0]
+    form_token = page.body.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    answer = request(
+        port,
+        "POST",
+        "/accounts/login/",
+        cookie=f"csrftoken={csrf}",
+        body=f"username={quote(username)}&password={quote(password)}&csrfmiddlewaretoken={form_token}",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": f"http://127.0.0.1:{port}/accounts/login/",
+        },
+    )
+    cookies = "; ".join(v for k, v in answer.headers if k.lower() == "set-cookie")
+    assert answer.status == 302 and "sessionid=" in cookies, (answer.status, cookies, answer.body[:300])
+    return f"csrftoken={csrf}; sessionid={cookies.split('sessionid=')[1].split(';')[0]}"
+
+
+PERSONAL_MARK = "Popular picks for now."  # the home page's banner when it serves the popularity fallback
+
+
+def personal(answer: Answer) -> bool:
+    """Whether an answer carries personal suggestions (API: fallback false; home page: no fallback banner)."""
+    if answer.status != 200:
+        return False
+    if answer.path.startswith("/api/"):
+        return answer.json.get("fallback") is False
+    return PERSONAL_MARK not in answer.body
+
+
+# --- scenarios ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    scenario: str
+    during: list[Answer] = field(default_factory=list)  # answers while the service was hung or dead
+    recovered_after: float | None = None  # seconds from the service's return to the first good answer
+    after: list[Answer] = field(default_factory=list)  # answers once recovered
+    writes: list[Answer] = field(default_factory=list)  # rating PUTs made at the end of the fault
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def server_errors(self) -> list[Answer]:
+        return [a for a in self.during + self.after + self.writes if a.status >= 500 or a.status == 0]
+
+    def row(self) -> dict:
+        seconds = [a.seconds for a in self.during]
+        return {
+            "scenario": self.scenario,
+            "requests": len(self.during),
+            "5xx": len(self.server_errors),
+            "first_s": seconds[0] if seconds else None,
+            "p50_s": statistics.median(seconds) if seconds else None,
+            "max_s": max(seconds) if seconds else None,
+            "max_after_first_s": max(seconds[1:], default=None),
+            "recover_s": self.recovered_after,
+        }
+
+
+@dataclass
+class Visitor:
+    """What the scenarios request: a logged-in session (site) and a token (API) of one user with ratings."""
+
+    port: int
+    username: str
+    password: str
+    token: str
+    cookie: str = ""
+    ratings: list[tuple[int, int]] = field(default_factory=list)  # (movie, score) to PUT during each fault
+
+    def write_ratings(self) -> list[Answer]:
+        """PUT the next queued rating (one per fault), through the API."""
+        if not self.ratings:
+            return []
+        movie, score = self.ratings.pop(0)
+        return [request(self.port, "PUT", f"/api/me/ratings/{movie}/", token=self.token, body={"score": score})]
+
+    def log_in(self) -> Visitor:
+        self.cookie = login(self.port, self.username, self.password)
+        return self
+
+    def milvus_paths(self) -> list[Callable[[], Answer]]:
+        """Requests that search Milvus: the logged-in home page and the user's API recommendations."""
+        return [lambda: get(self.port, "/", cookie=self.cookie),
+                lambda: get(self.port, "/api/me/recommendations/?k=10", token=self.token)]  # fmt: skip
+
+    def every_page(self) -> list[Callable[[], Answer]]:
+        """Pages and API calls of every kind, anonymous and logged in (all read the cache)."""
+        p = self.port
+        return [
+            lambda: get(p, "/"),
+            lambda: get(p, "/movies/"),
+            lambda: get(p, "/movies/3/"),
+            lambda: get(p, "/api/movies/?page_size=5", token=self.token),
+            lambda: get(p, "/", cookie=self.cookie),
+            lambda: get(p, "/movies/?genre=Drama", cookie=self.cookie),
+            lambda: get(p, "/api/me/recommendations/?k=10", token=self.token),
+            lambda: get(p, "/api/me/ratings/", token=self.token),
+        ]
+
+
+def requests_for(seconds: float, calls: list[Callable[[], Answer]], at_least: int = 0) -> list[Answer]:
+    """The calls in turn, one at a time, for `seconds` (and at least `at_least` of them)."""
+    answers, started = [], time.monotonic()
+    while time.monotonic() - started < seconds or len(answers) < at_least:
+        answers.append(calls[len(answers) % len(calls)]())
+    return answers
+
+
+def until_good(calls: list[Callable[[], Answer]], good: Callable[[Answer], bool], limit: float) -> tuple[float, list]:
+    """Call in turn until one answer is good; (seconds it took, answers). Raises after `limit` seconds."""
+    answers, started = [], time.monotonic()
+    while time.monotonic() - started < limit:
+        answer = calls[len(answers) % len(calls)]()
+        answers.append(answer)
+        if good(answer):
+            return time.monotonic() - started, answers
+        time.sleep(0.05)
+    raise AssertionError(
+        f"not recovered within {limit:.0f} s; last answers: {[(a.path, a.status) for a in answers[-4:]]}"
+    )
+
+
+def milvus_hang(milvus: MilvusLite, visitor: Visitor, seconds: float = 10.0) -> Measured:
+    """SIGSTOP the Milvus server for `seconds` of requests, then SIGCONT: personal answers again, same web server."""
+    result = Measured("Milvus hung (SIGSTOP)")
+    calls = visitor.milvus_paths()
+    milvus.signal(signal.SIGSTOP)
+    try:
+        result.during = requests_for(seconds, calls, at_least=4)
+        result.writes = visitor.write_ratings()
+    finally:
+        milvus.signal(signal.SIGCONT)
+    result.recovered_after, result.after = until_good(calls, personal, limit=BREAKER_SECONDS + 4 * MILVUS_TIMEOUT + 10)
+    result.after += [call() for call in calls]
+    return result
+
+
+def milvus_kill(milvus: MilvusLite, visitor: Visitor, seconds: float = 6.0) -> Measured:
+    """SIGKILL the Milvus server, requests for `seconds`, restart it on the same folder and port."""
+    result = Measured("Milvus killed, restarted")
+    calls = visitor.milvus_paths()
+    milvus.kill()
+    result.during = requests_for(seconds, calls, at_least=4)
+    result.writes = visitor.write_ratings()
+    milvus.start()
+    result.recovered_after, result.after = until_good(calls, personal, limit=BREAKER_SECONDS + 4 * MILVUS_TIMEOUT + 10)
+    result.after += [call() for call in calls]
+    return result
+
+
+def cache_written(redis: Redis, visitor: Visitor) -> Callable[[Answer], bool]:
+    def good(answer: Answer) -> bool:
+        return answer.status == 200 and redis.keys() > 0
+
+    return good
+
+
+def redis_stop(redis: Redis, visitor: Visitor, seconds: float = 6.0) -> Measured:
+    """Stop redis-server (SIGTERM) for `seconds` of requests of every kind, log-in included; start a fresh one on
+    the same port: the cache is written again."""
+    result = Measured("Redis stopped, restarted")
+    calls = visitor.every_page()
+    redis.signal(signal.SIGTERM)
+    redis.proc.wait(timeout=30)
+    result.during = requests_for(seconds, calls, at_least=len(calls))
+    cookie = login(visitor.port, visitor.username, visitor.password)  # sessions live in the database
+    result.during.append(get(visitor.port, "/", cookie=cookie))
+    result.notes["log-in during the outage, then home"] = result.during[-1].status
+    result.writes = visitor.write_ratings()
+    redis.start()
+    result.recovered_after, result.after = until_good(calls, cache_written(redis, visitor), limit=30)
+    result.notes["keys after"] = redis.keys()
+    return result
+
+
+def redis_hang(redis: Redis, visitor: Visitor, seconds: float = 6.0) -> Measured:
+    """SIGSTOP redis-server for `seconds` of requests of every kind, then SIGCONT."""
+    result = Measured("Redis hung (SIGSTOP)")
+    calls = visitor.every_page()
+    before = redis.keys()
+    redis.signal(signal.SIGSTOP)
+    try:
+        result.during = requests_for(seconds, calls, at_least=len(calls))
+        result.writes = visitor.write_ratings()
+    finally:
+        redis.signal(signal.SIGCONT)
+    flushed = redis_flush(redis)
+    result.recovered_after, result.after = until_good(calls, cache_written(redis, visitor), limit=30)
+    result.notes.update(keys_before=before, flushed=flushed)
+    return result
+
+
+def redis_flush(redis: Redis) -> bool:
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis.url, socket_timeout=2)
+    try:
+        return bool(client.flushdb())
+    finally:
+        client.close()
