@@ -1,6 +1,6 @@
 """Staff admin for model versions (retrain, activate, re-sync, live progress, charts) and batch jobs."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -16,6 +16,7 @@ def _views():
 
 
 MODEL_KEYS = ("ndcg@10", "recall@50")
+RETIRED_NOTE = "its Milvus collection was dropped (MILVUS_KEEP_COLLECTIONS), so it cannot be activated again"
 
 
 def _fmt(value) -> str:
@@ -55,6 +56,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         colour = {"active": "green", "failed": "#ba2121"}.get(obj.status, "#555" if not obj.is_running else "#c60")
+        if obj.status == ModelVersion.Status.RETIRED:
+            return format_html('<b style="color:#999" title="{}">retired</b>', RETIRED_NOTE)
         return format_html('<b style="color:{}">{}</b>', colour, obj.status)
 
     def _metric_cell(self, obj, key):
@@ -106,6 +109,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         version = self.get_object(request, object_id)
         extra = {}
         if version is not None:
+            if version.status == ModelVersion.Status.RETIRED:
+                messages.warning(request, f"Model version {version.number} is retired: {RETIRED_NOTE}.")
             running = _views().jobs.training_running_get()
             extra = {
                 "version": version,

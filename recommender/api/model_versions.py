@@ -17,7 +17,11 @@ from .permissions import IsStaffOrService
 
 class ModelVersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.CharField(
+        help_text="queued, training, evaluating, indexing, active, inactive (complete, not serving: can be "
+        "activated), failed, or retired (its Milvus collection was dropped after MILVUS_KEEP_COLLECTIONS newer "
+        "ones: it cannot be activated again)."
+    )
     gate_passed = serializers.BooleanField(allow_null=True)
     gate_reason = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()

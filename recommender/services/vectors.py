@@ -1,16 +1,18 @@
-"""Movie vectors in Milvus for a model version: index, activate (alias switch, rollback), re-sync, count, drop."""
+"""Movie vectors in Milvus for a model version: index, activate (alias switch, rollback), retire old collections,
+re-sync, count, drop."""
 
 import logging
 from pathlib import Path
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from recommender.ml.data import Catalog
 from recommender.ml.model import TwoTowerModel
 from recommender.models import ModelVersion
 from recommender.serving import registry
-from recommender.vectorstore import get_vector_store
+from recommender.vectorstore import VectorStoreError, get_vector_store
 from recsite.exceptions import ApplicationError
 
 from .dataset import catalog_export
@@ -45,9 +47,16 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make a complete version the live one: build its collection if missing, switch the alias, record it.
 
     The previous active version becomes inactive (kept for rollback). If recording fails, the alias is
-    switched back, so Milvus and the database never disagree about what serves.
+    switched back, so Milvus and the database never disagree about what serves. Then collections_retire() drops
+    the collections past MILVUS_KEEP_COLLECTIONS; its failure is logged and never undoes the activation.
     """
-    if version.status in {Status.FAILED, Status.RETIRED} or not version.artifact_path:
+    if version.status == Status.RETIRED:
+        raise ApplicationError(
+            f"model version {version.number} is retired: its Milvus collection was dropped to keep only the newest "
+            "ones (MILVUS_KEEP_COLLECTIONS), so it cannot be activated again; train a new version instead",
+            {"status": version.status},
+        )
+    if version.status == Status.FAILED or not version.artifact_path:
         raise ApplicationError(f"model version {version.number} is {version.status} and cannot be activated")
     store = get_vector_store()
     if version.number not in store.list_versions():
@@ -65,7 +74,49 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
         raise
     registry.reset()
     log.info("model version %s is live (was %s)", version.number, previous_live)
+    try:
+        collections_retire()
+    except (VectorStoreError, DatabaseError):
+        log.exception("model version %s is live, but old collections could not be dropped", version.number)
     return version
+
+
+def collections_retire(*, keep: int | None = None) -> list[int]:
+    """Drop the Milvus collections of all but the newest `keep` versions (MILVUS_KEEP_COLLECTIONS; 0 keeps all).
+
+    Never dropped: the live version (alias and database), the rollback target (the most recently activated
+    version besides it: the one that served before), a version whose pipeline runs, and a collection the
+    database has no version for (another deployment's, or a database reset: left to the operator). Both protected
+    versions count toward `keep`. A dropped inactive version becomes RETIRED (it cannot be activated again); a
+    failed one stays FAILED. Returns the numbers whose collections were dropped, oldest first.
+    """
+    keep = settings.MILVUS_KEEP_COLLECTIONS if keep is None else keep
+    if keep <= 0:
+        return []
+    store = get_vector_store()
+    in_store = set(store.list_versions())
+    active = ModelVersion.objects.filter(status=Status.ACTIVE).values_list("number", flat=True).first()
+    rollback = (
+        ModelVersion.objects.filter(status=Status.INACTIVE, activated_at__isnull=False)
+        .exclude(number=active)
+        .order_by("-activated_at", "-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    protected = {store.live_version(), active, rollback} & in_store
+    done = [Status.INACTIVE, Status.FAILED, Status.RETIRED]
+    finished = ModelVersion.objects.filter(number__in=in_store, status__in=done)
+    candidates = sorted(set(finished.values_list("number", flat=True)) - protected, reverse=True)
+    doomed = sorted(candidates[max(keep - len(protected), 0) :])
+    for number in doomed:
+        store.drop_collection(number)  # never the live one: LiveCollectionError if Milvus disagrees
+        version = ModelVersion.objects.get(number=number)
+        version.collection_name = ""
+        if version.status == Status.INACTIVE:
+            version.status = Status.RETIRED
+        version.save(update_fields=["status", "collection_name"])
+        log.info("model version %s: collection dropped (%s kept), version %s", number, keep, version.status)
+    return doomed
 
 
 def vectors_sync() -> int:

@@ -153,6 +153,10 @@ MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=10.0)  # seconds, the deadl
 # then one probe decides whether it closes again.
 MILVUS_BREAKER_FAILURES = env.int("MILVUS_BREAKER_FAILURES", default=3)
 MILVUS_BREAKER_SECONDS = env.float("MILVUS_BREAKER_SECONDS", default=5.0)
+# After each activation, the collections of the newest N versions stay (the live one and the rollback target, the
+# version active before it, always among them); older ones are dropped and their versions retired (they cannot be
+# activated again). 0 keeps every collection. See recommender/services/vectors.py (collections_retire).
+MILVUS_KEEP_COLLECTIONS = env.int("MILVUS_KEEP_COLLECTIONS", default=3)
 
 # --- Celery (see recsite/celery.py and the README for the choice of the embedded broker) ---
 # Embedded default: kombu's SQLAlchemy transport on a SQLite file (no service to run; atomic writes).
