@@ -50,8 +50,16 @@ def _save(version: ModelVersion, **fields) -> None:
 
 
 @transaction.atomic
-def model_version_create(*, config: dict | None = None) -> ModelVersion:
-    """A new queued version with the next number; refused while another version's pipeline runs."""
+def model_version_create(*, config: dict | None = None, config_file_anywhere: bool = False) -> ModelVersion:
+    """A new queued version with the next number; refused while another version's pipeline runs.
+
+    The config (overrides, and an optional "config_file") is validated here, not in the worker. A config_file named
+    by staff (the API, RETRAIN_CONFIG_FILE) must be a small regular file inside TRAINING_CONFIG_DIR
+    (config_files.py), recorded by its resolved path. config_file_anywhere=True is for `train_model --config`
+    only: an operator at the server's shell, who can read that file anyway, may name any path.
+    """
+    from .config_files import training_config_file_read
+
     busy = ModelVersion.objects.select_for_update().filter(
         status__in=[Status.QUEUED, Status.TRAINING, Status.EVALUATING, Status.INDEXING]
     )
@@ -60,9 +68,16 @@ def model_version_create(*, config: dict | None = None) -> ModelVersion:
         raise ApplicationError(
             f"model version {running.number} is already {running.status}", {"number": running.number}
         )
-    config = config or {}
-    # validate overrides (and the optional config file) now, not in the worker
-    load_config(config.get("config_file"), **{k: v for k, v in config.items() if k != "config_file"})
+    config = dict(config or {})
+    overrides = {k: v for k, v in config.items() if k != "config_file"}
+    try:
+        if config.get("config_file") is None or config_file_anywhere:
+            load_config(config.get("config_file"), **overrides)
+        else:
+            config["config_file"], values = training_config_file_read(config["config_file"])
+            load_config(None, **{**values, **{k: v for k, v in overrides.items() if v is not None}})
+    except TypeError as exc:  # a value of the wrong type ("16" for a size) that load_config's checks trip on
+        raise ApplicationError(f"bad training config: {exc}", {"field": "config"}) from exc
     number = (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
     return ModelVersion.objects.create(number=number, config=config)
 

@@ -189,8 +189,13 @@ BATCH_DIR = Path(env.str("BATCH_DIR", default=str(VAR_DIR / "batch")))
 # Scheduled retraining (celery beat): a crontab "minute hour day-of-month month day-of-week", e.g. "0 3 * * 0".
 # Empty (default) creates no schedule; once created it is edited in the admin (Periodic tasks), not here.
 RETRAIN_SCHEDULE = env.str("RETRAIN_SCHEDULE", default="")
-# Optional TOML of TrainConfig overrides used by "Retrain now" and scheduled retrains (default: config.toml).
+# Optional TOML of TrainConfig overrides used by "Retrain now" and scheduled retrains (default: config.toml): a name
+# inside TRAINING_CONFIG_DIR or an absolute path inside it.
 RETRAIN_CONFIG_FILE = env.str("RETRAIN_CONFIG_FILE", default="")
+# The only folder training config files named by staff (API "config_file", RETRAIN_CONFIG_FILE) are read from:
+# resolved paths inside it (no ../ or symlink escape), regular files of at most 64 KB (recommender/services/
+# config_files.py). `train_model --config`, run at the server's shell, reads any path.
+TRAINING_CONFIG_DIR = Path(env.str("TRAINING_CONFIG_DIR", default=str(VAR_DIR / "configs")))
 
 # --- client addresses and log-in limits (movies/logins.py) ---
 # Reverse proxies in front of the site whose X-Forwarded-For entries are trusted: 0 = none, the client is the

@@ -23,3 +23,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_VAR_DIR / "test-db.sqlite3")}  # noqa: F405
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{TEST_VAR_DIR / 'celery-broker.sqlite3'}"
 BATCH_DIR = TEST_VAR_DIR / "batch"
+TRAINING_CONFIG_DIR = TEST_VAR_DIR / "configs"

@@ -52,6 +52,7 @@ VALUES = {
     "JOBS_QUEUED_TIMEOUT_SECONDS": ("700", "s.JOBS_QUEUED_TIMEOUT_SECONDS"),
     "RETRAIN_SCHEDULE": ("0 3 * * 0", "s.RETRAIN_SCHEDULE"),
     "RETRAIN_CONFIG_FILE": ("{tmp}/retrain.toml", "s.RETRAIN_CONFIG_FILE"),
+    "TRAINING_CONFIG_DIR": ("{tmp}/configs-here", "str(s.TRAINING_CONFIG_DIR)"),
     "BATCH_DIR": ("{tmp}/batch-files", "str(s.BATCH_DIR)"),
     "MILVUS_URI": ("{tmp}/vectors/milvus.db", "s.MILVUS_URI"),
     "MILVUS_TOKEN": ("root:Milvus", "s.MILVUS_TOKEN"),

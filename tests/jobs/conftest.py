@@ -60,7 +60,8 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
 
 
 def tiny_config_file(epochs: int) -> str:
-    path = Path(settings.TEST_VAR_DIR) / f"tiny-config-{epochs}.toml"
+    path = Path(settings.TRAINING_CONFIG_DIR) / f"tiny-config-{epochs}.toml"  # staff may name only files there
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(TINY_CONFIG.format(epochs=epochs))
     return str(path)
 

@@ -21,7 +21,9 @@ class Command(BaseCommand):
         if options["config"]:
             overrides["config_file"] = options["config"]
         try:
-            version = model_version_create(config=overrides)
+            # --config is read from any path: the operator runs this at the server's shell and can read that file
+            # anyway. The API and RETRAIN_CONFIG_FILE only reach files inside TRAINING_CONFIG_DIR.
+            version = model_version_create(config=overrides, config_file_anywhere=True)
         except (ApplicationError, ValueError, OSError) as exc:
             raise CommandError(str(getattr(exc, "message", exc))) from exc
         bar = tqdm(desc=f"model v{version.number}", unit="epoch", disable=options["verbosity"] == 0)
