@@ -210,6 +210,7 @@ def save_checkpoint(path: Path, net, optimizer, config: TrainConfig, state: dict
 def _setup(dataset: Dataset, fit: Interactions, config: TrainConfig):
     """Seeded Paddle on the CPU, an encoder fitted on ``fit``, a fresh model, its optimizer and the sequences."""
     keep_freed_memory()
+    paddle.disable_static()  # Paddle keeps its graph mode per thread (and per greenlet): training is dynamic-graph
     paddle.set_device("cpu")
     paddle.framework.core.set_num_threads(config.threads)
     paddle.seed(config.seed)

@@ -265,3 +265,26 @@ def test_warm_refit_starts_from_the_holdout_weights_row_by_id(data, trained, tmp
     np.testing.assert_array_equal(bigger.net.user_mlp[0].weight.numpy(), holdout.net.user_mlp[0].weight.numpy())
     model = refit(ds, holdout.config, 1, tmp_path, start_from=holdout)
     assert (tmp_path / "model" / "model.json").exists() and np.isfinite(model.movie_vectors(ds.catalog)).all()
+
+
+def test_training_runs_in_a_thread_left_in_static_graph_mode(data, tmp_path):
+    """Paddle's graph mode is per thread: a thread that some library switched to static mode still trains."""
+    import threading
+
+    import paddle
+
+    ds, split = data
+    outcome: dict = {}
+
+    def run() -> None:
+        paddle.enable_static()
+        try:
+            outcome["result"] = train(ds, split, load_config(epochs=1, **SMALL), tmp_path)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=120)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"].best_epoch == 1
