@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -211,6 +212,7 @@ class Answer:
     body: str = ""
     at: float = 0.0  # time.monotonic() when the request was sent
     headers: list = field(default_factory=list)
+    personalised: bool = False  # asked for the user's personal suggestions (which search Milvus)
 
     @property
     def json(self) -> dict:
@@ -293,16 +295,31 @@ class Measured:
     def server_errors(self) -> list[Answer]:
         return [a for a in self.during + self.after + self.writes if a.status >= 500 or a.status == 0]
 
+    @property
+    def first(self) -> list[Answer]:
+        """The requests sent before the first answer of the fault came back (one when requests go one by one):
+        those may wait out a deadline; every later one should not."""
+        if not self.during:
+            return []
+        first_back = min(a.at + a.seconds for a in self.during)
+        return [a for a in self.during if a.at < first_back]
+
+    @property
+    def later(self) -> list[Answer]:
+        first = {id(a) for a in self.first}
+        return [a for a in self.during if id(a) not in first]
+
     def row(self) -> dict:
         seconds = [a.seconds for a in self.during]
         return {
             "scenario": self.scenario,
-            "requests": len(self.during),
+            "clients": self.notes.get("clients", 1),
+            "requests": len(self.during) + len(self.writes),
             "5xx": len(self.server_errors),
-            "first_s": seconds[0] if seconds else None,
+            "fallback": sum(a.personalised and not personal(a) for a in self.during),
+            "first_s": max((a.seconds for a in self.first), default=None),
             "p50_s": statistics.median(seconds) if seconds else None,
-            "max_s": max(seconds) if seconds else None,
-            "max_after_first_s": max(seconds[1:], default=None),
+            "max_later_s": max((a.seconds for a in self.later), default=None),
             "recover_s": self.recovered_after,
         }
 
@@ -329,10 +346,20 @@ class Visitor:
         self.cookie = login(self.port, self.username, self.password)
         return self
 
+    def home(self) -> Answer:
+        """The logged-in home page: personal rows, from one Milvus search."""
+        answer = get(self.port, "/", cookie=self.cookie)
+        answer.personalised = True
+        return answer
+
+    def recommendations(self) -> Answer:
+        answer = get(self.port, "/api/me/recommendations/?k=10", token=self.token)
+        answer.personalised = True
+        return answer
+
     def milvus_paths(self) -> list[Callable[[], Answer]]:
         """Requests that search Milvus: the logged-in home page and the user's API recommendations."""
-        return [lambda: get(self.port, "/", cookie=self.cookie),
-                lambda: get(self.port, "/api/me/recommendations/?k=10", token=self.token)]  # fmt: skip
+        return [self.home, self.recommendations]
 
     def every_page(self) -> list[Callable[[], Answer]]:
         """Pages and API calls of every kind, anonymous and logged in (all read the cache)."""
@@ -342,19 +369,28 @@ class Visitor:
             lambda: get(p, "/movies/"),
             lambda: get(p, "/movies/3/"),
             lambda: get(p, "/api/movies/?page_size=5", token=self.token),
-            lambda: get(p, "/", cookie=self.cookie),
+            self.home,
             lambda: get(p, "/movies/?genre=Drama", cookie=self.cookie),
-            lambda: get(p, "/api/me/recommendations/?k=10", token=self.token),
+            self.recommendations,
             lambda: get(p, "/api/me/ratings/", token=self.token),
         ]
 
 
-def requests_for(seconds: float, calls: list[Callable[[], Answer]], at_least: int = 0) -> list[Answer]:
-    """The calls in turn, one at a time, for `seconds` (and at least `at_least` of them)."""
-    answers, started = [], time.monotonic()
-    while time.monotonic() - started < seconds or len(answers) < at_least:
-        answers.append(calls[len(answers) % len(calls)]())
-    return answers
+def requests_for(seconds: float, calls: list[Callable[[], Answer]], at_least: int = 0, clients: int = 1) -> list:
+    """The calls in turn for `seconds` (and at least `at_least` of them per client), one at a time by each of
+    `clients` clients at once; the answers in the order they were sent."""
+
+    def one_client(offset: int) -> list[Answer]:
+        answers, started = [], time.monotonic()
+        while time.monotonic() - started < seconds or len(answers) < at_least:
+            answers.append(calls[(offset + len(answers)) % len(calls)]())
+        return answers
+
+    if clients == 1:
+        return one_client(0)
+    with ThreadPoolExecutor(clients) as pool:
+        per_client = list(pool.map(one_client, range(clients)))
+    return sorted((answer for answers in per_client for answer in answers), key=lambda answer: answer.at)
 
 
 def until_good(calls: list[Callable[[], Answer]], good: Callable[[Answer], bool], limit: float) -> tuple[float, list]:
@@ -371,13 +407,13 @@ def until_good(calls: list[Callable[[], Answer]], good: Callable[[Answer], bool]
     )
 
 
-def milvus_hang(milvus: MilvusLite, visitor: Visitor, seconds: float = 10.0) -> Measured:
+def milvus_hang(milvus: MilvusLite, visitor: Visitor, seconds: float = 10.0, clients: int = 1) -> Measured:
     """SIGSTOP the Milvus server for `seconds` of requests, then SIGCONT: personal answers again, same web server."""
-    result = Measured("Milvus hung (SIGSTOP)")
+    result = Measured("Milvus hung (SIGSTOP)", notes={"clients": clients})
     calls = visitor.milvus_paths()
     milvus.signal(signal.SIGSTOP)
     try:
-        result.during = requests_for(seconds, calls, at_least=4)
+        result.during = requests_for(seconds, calls, at_least=4, clients=clients)
         result.writes = visitor.write_ratings()
     finally:
         milvus.signal(signal.SIGCONT)
@@ -386,12 +422,12 @@ def milvus_hang(milvus: MilvusLite, visitor: Visitor, seconds: float = 10.0) -> 
     return result
 
 
-def milvus_kill(milvus: MilvusLite, visitor: Visitor, seconds: float = 6.0) -> Measured:
+def milvus_kill(milvus: MilvusLite, visitor: Visitor, seconds: float = 6.0, clients: int = 1) -> Measured:
     """SIGKILL the Milvus server, requests for `seconds`, restart it on the same folder and port."""
-    result = Measured("Milvus killed, restarted")
+    result = Measured("Milvus killed, restarted", notes={"clients": clients})
     calls = visitor.milvus_paths()
     milvus.kill()
-    result.during = requests_for(seconds, calls, at_least=4)
+    result.during = requests_for(seconds, calls, at_least=4, clients=clients)
     result.writes = visitor.write_ratings()
     milvus.start()
     result.recovered_after, result.after = until_good(calls, personal, limit=BREAKER_SECONDS + 4 * MILVUS_TIMEOUT + 10)
@@ -406,14 +442,14 @@ def cache_written(redis: Redis, visitor: Visitor) -> Callable[[Answer], bool]:
     return good
 
 
-def redis_stop(redis: Redis, visitor: Visitor, seconds: float = 6.0) -> Measured:
+def redis_stop(redis: Redis, visitor: Visitor, seconds: float = 6.0, clients: int = 1) -> Measured:
     """Stop redis-server (SIGTERM) for `seconds` of requests of every kind, log-in included; start a fresh one on
     the same port: the cache is written again."""
-    result = Measured("Redis stopped, restarted")
+    result = Measured("Redis stopped, restarted", notes={"clients": clients})
     calls = visitor.every_page()
     redis.signal(signal.SIGTERM)
     redis.proc.wait(timeout=30)
-    result.during = requests_for(seconds, calls, at_least=len(calls))
+    result.during = requests_for(seconds, calls, at_least=len(calls), clients=clients)
     cookie = login(visitor.port, visitor.username, visitor.password)  # sessions live in the database
     result.during.append(get(visitor.port, "/", cookie=cookie))
     result.notes["log-in during the outage, then home"] = result.during[-1].status
@@ -424,14 +460,14 @@ def redis_stop(redis: Redis, visitor: Visitor, seconds: float = 6.0) -> Measured
     return result
 
 
-def redis_hang(redis: Redis, visitor: Visitor, seconds: float = 6.0) -> Measured:
+def redis_hang(redis: Redis, visitor: Visitor, seconds: float = 6.0, clients: int = 1) -> Measured:
     """SIGSTOP redis-server for `seconds` of requests of every kind, then SIGCONT."""
-    result = Measured("Redis hung (SIGSTOP)")
+    result = Measured("Redis hung (SIGSTOP)", notes={"clients": clients})
     calls = visitor.every_page()
     before = redis.keys()
     redis.signal(signal.SIGSTOP)
     try:
-        result.during = requests_for(seconds, calls, at_least=len(calls))
+        result.during = requests_for(seconds, calls, at_least=len(calls), clients=clients)
         result.writes = visitor.write_ratings()
     finally:
         redis.signal(signal.SIGCONT)

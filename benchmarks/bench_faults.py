@@ -1,0 +1,188 @@
+"""Faults under a live site: Milvus hung and killed, Redis stopped and hung; what each request waits, whether any
+answers 5xx, and how long the site takes to serve normally again once the service is back (no restart).
+
+    python -m benchmarks.bench_faults [--seconds 10] [--clients 1 4] [--no-write]
+
+The stack is the one of tests/faults/test_dead_services.py (tests/faults/stack.py), in a temporary folder: a
+`milvus-lite server` process, a tiny catalogue and a tiny two-tower model trained through the real pipeline
+(tests/tiny.py), gunicorn on recsite.wsgi (base settings, DEBUG off, 1 worker x 4 threads) on the embedded SQLite
+database, and, for the Redis scenarios, a redis-server on a free loopback port as REDIS_URL. Settings of the run:
+MILVUS_TIMEOUT=2 s, breaker 3 failures / 3 s; Redis socket timeouts 0.5 s, skipped 2 s after a failure.
+
+Each scenario sends requests for --seconds while the service is down, from --clients clients at once, each one
+request after another: the Milvus scenarios the two requests that search Milvus (logged-in home page,
+/api/me/recommendations/ with a token), the Redis ones eight pages and API calls (anonymous and logged in), plus a
+log-in through the form; one rating PUT at the end of every fault. "first" is the longest wait among the
+requests sent before the first answer of the fault came back, "later" the longest of all the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+
+from benchmarks.report import write_section
+from tests.faults import stack
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from movies.models import Rating
+from recommender.models import ModelVersion
+from recommender.services.training import model_version_create, model_version_pipeline_run
+from recommender.services.vectors import model_version_activate
+from tests.tiny import PASSWORD, TINY_TRAIN_CONFIG, tiny_catalogue_create
+tiny_catalogue_create()
+version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
+if version.status != ModelVersion.Status.ACTIVE:
+    model_version_activate(version=version)
+user = get_user_model().objects.get(username="ml1")
+rated = set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
+print("SETUP", json.dumps({"token": Token.objects.create(user=user).key, "password": PASSWORD,
+                           "unrated": [m for m in range(1, 61) if m not in rated]}))
+"""
+
+
+def prepare(var: Path, milvus: stack.MilvusLite) -> tuple[dict, dict]:
+    """Migrate and train into the Milvus server; (the web server's environment without Redis, setup output)."""
+    env = stack.web_environment(var_dir=var, database=f"sqlite:///{var / 'recsite.sqlite3'}", milvus=milvus.uri)
+    env["LOG_LEVEL"] = "WARNING"
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=stack.ROOT, env=env, check=True)
+    out = subprocess.run([*manage, "shell", "-v0", "-c", SETUP], cwd=stack.ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    return env, json.loads(out.split("SETUP ", 1)[1].splitlines()[0])
+
+
+def ratings(var: Path) -> set[tuple[int, int, int]]:
+    """Every (user, movie, score) in the run's SQLite database."""
+    with closing(sqlite3.connect(var / "recsite.sqlite3", timeout=30)) as db:
+        return set(db.execute("SELECT user_id, movie_id, score FROM movies_rating"))
+
+
+def healthy(name: str, calls, seconds: float, clients: int) -> stack.Measured:
+    result = stack.Measured(name, notes={"clients": clients})
+    result.during = stack.requests_for(seconds, calls, clients=clients)
+    return result
+
+
+def run(seconds: float, clients_list: list[int]) -> tuple[list[dict], str]:
+    """The table's rows, and a line on the ratings (all kept or not)."""
+    rows: list[dict] = []
+    written: list[stack.Answer] = []
+    with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
+        var = Path(tmp)
+        milvus = stack.MilvusLite(var / "milvus", var / "milvus.log")
+        redis = stack.Redis(var / "redis.log") if stack.redis_server_path() else None
+        servers = [milvus, redis]
+        try:
+            milvus.start()
+            env, data = prepare(var, milvus)
+            before = ratings(var)
+            unrated = list(data["unrated"])
+            for with_redis in (False, True):
+                if with_redis and redis is None:
+                    print("redis-server is not on PATH: no Redis scenarios", file=sys.stderr)
+                    break
+                if with_redis:
+                    redis.start()
+                web_env = {**env, "LOG_LEVEL": "WARNING"}
+                if with_redis:
+                    web_env["REDIS_URL"] = redis.url
+                web = stack.Web(var / f"web-{'redis' if with_redis else 'plain'}.log", web_env)
+                servers.append(web)
+                web.start()
+                visitor = stack.Visitor(web.port, "ml1", data["password"], data["token"]).log_in()
+                for clients in clients_list:
+                    visitor.ratings = [(unrated.pop(0), 4) for _ in range(2)]
+                    if with_redis:
+                        calls = visitor.every_page()
+                        found = [healthy("Redis up (every page)", calls, seconds / 2, clients)]
+                        found.append(stack.redis_stop(redis, visitor, seconds, clients))
+                        found.append(stack.redis_hang(redis, visitor, seconds, clients))
+                    else:
+                        calls = visitor.milvus_paths()
+                        found = [healthy("Milvus up (pages that search it)", calls, seconds / 2, clients)]
+                        found.append(stack.milvus_hang(milvus, visitor, seconds, clients))
+                        found.append(stack.milvus_kill(milvus, visitor, seconds, clients))
+                    for result in found:
+                        row = result.row()
+                        if result is found[0]:  # healthy: nothing to wait out, nothing to recover from
+                            row["first_s"] = None
+                        row["writes"] = [a.status for a in result.writes]
+                        written += result.writes
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+                    time.sleep(stack.BREAKER_SECONDS)
+                web.kill()
+            after = ratings(var)
+            user = next(user for user, _, _ in after - before) if after - before else None
+            expected = before | {(user, a.json["movie_id"], a.json["score"]) for a in written if a.status == 201}
+            kept = (
+                f"Ratings: {len(before)} before the faults, {len(written)} PUT during them "
+                f"({sum(a.status == 201 for a in written)} answered 201), {len(after)} after: "
+                + ("every one kept." if after == expected and len(after) == len(before) + len(written) else "MISMATCH.")
+            )
+        finally:
+            for server in servers:
+                if server is not None:
+                    server.kill()
+    return rows, kept
+
+
+def fmt(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| scenario | clients | requests | 5xx | popular fallback | first wait (s) | p50 (s) | max later (s) "
+        "| recovered after (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['scenario']} | {r['clients']} | {r['requests']} | {r['5xx']} | {r['fallback']} | "
+            f"{fmt(r['first_s'])} | {fmt(r['p50_s'], 3)} | {fmt(r['max_later_s'])} | {fmt(r['recover_s'])} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="requests per fault, in seconds")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4], help="clients at once (one run each)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+    rows, kept = run(args.seconds, args.clients)
+    text = table(rows)
+    print(text)
+    print(kept)
+    if args.no_write:
+        return
+    body = (
+        f"{text}\n\n"
+        f"Settings: MILVUS_TIMEOUT={stack.MILVUS_TIMEOUT:g} s, MILVUS_BREAKER_FAILURES={stack.BREAKER_FAILURES}, "
+        f"MILVUS_BREAKER_SECONDS={stack.BREAKER_SECONDS:g} s; Redis socket timeouts 0.5 s, Redis skipped 2 s after "
+        f"a failure. {args.seconds:g} s of requests per fault, each client one request after another; one rating "
+        f"PUT at the end of each fault. {kept} *first wait*: the longest wait among the requests sent before "
+        "the fault's first answer came back (these may wait out MILVUS_TIMEOUT); *max later*: the longest of all the "
+        "others (the breaker is open, or Redis is skipped). *popular fallback*: answers that served popular movies "
+        "instead of personal ones. *recovered after*: from SIGCONT / the restarted server listening until the "
+        "first personal answer (Milvus) or the first request that wrote the cache again (Redis), same web server.\n"
+    )
+    path = write_section("faults", "Faults: Milvus and Redis hung or dead under a live site",
+                         "python -m benchmarks.bench_faults", body)  # fmt: skip
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
