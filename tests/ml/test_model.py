@@ -268,7 +268,8 @@ def test_warm_refit_starts_from_the_holdout_weights_row_by_id(data, trained, tmp
 
 
 def test_training_runs_in_a_thread_left_in_static_graph_mode(data, tmp_path):
-    """Paddle's graph mode is per thread: a thread that some library switched to static mode still trains."""
+    """Paddle's graph mode is per thread, and a new thread inherits the mode last set: with the main thread
+    switched to static mode (as a library or an earlier test may leave it), a new thread still trains."""
     import threading
 
     import paddle
@@ -277,14 +278,19 @@ def test_training_runs_in_a_thread_left_in_static_graph_mode(data, tmp_path):
     outcome: dict = {}
 
     def run() -> None:
-        paddle.enable_static()
         try:
+            outcome["static_at_start"] = not paddle.in_dynamic_mode()
             outcome["result"] = train(ds, split, load_config(epochs=1, **SMALL), tmp_path)
         except Exception as exc:  # reported below
             outcome["error"] = exc
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=120)
+    paddle.enable_static()
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(timeout=120)
+    finally:
+        paddle.disable_static()
+    assert outcome.get("static_at_start") is True  # the situation under test really arose
     assert "error" not in outcome, outcome.get("error")
     assert outcome["result"].best_epoch == 1
