@@ -81,7 +81,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, NoLiveModel | VectorStoreError):
-        exc = ServiceUnavailable(f"No model is serving right now: {exc}")
+        # the detail names the Milvus address or a server path: staff only (as recommender.presentation does)
+        user = getattr(context.get("request"), "user", None)
+        exc = ServiceUnavailable(f"No model is serving right now: {exc}" if getattr(user, "is_staff", False) else None)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     response = exception_handler(exc, context)
