@@ -7,7 +7,7 @@ import threading
 
 
 class LiteRegistry:
-    """Class-level state: pymilvus shares one gRPC handler per address, so locks and Lite servers are per URI."""
+    """Class-level state for Milvus Lite paths: one lock and one embedded server per path, whatever the store."""
 
     _guard = threading.Lock()
     _locks: dict[str, threading.RLock] = {}
@@ -15,7 +15,8 @@ class LiteRegistry:
 
     @classmethod
     def lock_for(cls, uri: str) -> threading.RLock:
-        """The same RLock for every store on this URI: one client used from two threads at once fails."""
+        """The same RLock for every store on this Lite path: the embedded server runs in this process and its
+        engine is single-writer per collection (milvus_lite/adapter/grpc/server.py). Server URIs take no lock."""
         with cls._guard:
             return cls._locks.setdefault(uri, threading.RLock())
 
