@@ -34,7 +34,9 @@ class TrainConfig:
     epochs: int = 30  # upper bound; early stopping on the holdout usually ends sooner
     patience: int = 5  # epochs without a better holdout NDCG@10 before stopping (it moves ±0.01 between epochs)
     refit: bool = True  # after choosing the epoch count on the holdout, fit the served model on every rating
-    refit_epochs: int = 0  # 0: refit from scratch for the holdout's best epoch count; N: warm-start, N epochs
+    refit_epochs: int = (
+        3  # N: start from the holdout weights, N epochs over every rating; 0: from scratch, best-epoch count
+    )
     max_history: int = 200  # most recent rated movies the user tower reads (the attention window)
     max_title_tokens: int = 8
     min_token_count: int = 2  # title tokens seen fewer times map to the OOV token
