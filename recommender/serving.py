@@ -60,20 +60,26 @@ class _Registry:
         self._live_number: int | None = None
 
     def get(self, store: VectorStore | None = None) -> LiveModel:
+        """The live model. Milvus is asked which version is live at most every LIVE_CHECK_SECONDS, by one request
+        and outside the lock (a slow or hung Milvus holds up that request only; the others use what is known)."""
         now = time.monotonic()
         with self._lock:
-            if now - self._checked_at > LIVE_CHECK_SECONDS or self._live_number is None:
-                store = store or get_vector_store()
-                try:
-                    self._live_number = store.live_version()
-                except VectorStoreError:
-                    self._live_number = None
-                    raise
-                finally:
-                    self._checked_at = now
+            due = now - self._checked_at > LIVE_CHECK_SECONDS or self._live_number is None
+            if due:
+                self._checked_at = now
             number = self._live_number
-            if number is None:
-                raise NoLiveModel("no collection is live in Milvus")
+        if due:
+            try:
+                number = (store or get_vector_store()).live_version()
+            except VectorStoreError:
+                with self._lock:
+                    self._live_number = None
+                raise
+            with self._lock:
+                self._live_number = number
+        if number is None:
+            raise NoLiveModel("no collection is live in Milvus")
+        with self._lock:  # one load per version, whoever asks first
             if self._live is None or self._live.version.number != number:
                 self._live = self._load(number, store or get_vector_store())
             return self._live

@@ -131,3 +131,31 @@ def test_warm_up_loads_the_live_model_before_any_request(trained, caplog):
     assert "warm-up: nothing to load yet" in caplog.text
     reset_vector_store()
     registry.reset()
+
+
+def test_a_slow_live_version_check_holds_up_only_its_own_request(trained):
+    """The registry asks Milvus outside its lock: while one request waits on a slow answer, others are served."""
+    import threading
+    import time
+
+    from recommender import serving
+
+    live = registry.get()  # loaded and known
+    started, release = threading.Event(), threading.Event()
+
+    class SlowStore:  # answers like the real one, after the test lets it
+        def live_version(self):
+            started.set()
+            release.wait(10)
+            return live.version.number
+
+    registry._checked_at = 0.0  # the next call is due to ask Milvus
+    waiting = threading.Thread(target=lambda: registry.get(SlowStore()))
+    waiting.start()
+    assert started.wait(5)
+    t0 = time.monotonic()
+    assert registry.get() is live  # not due: the known model, at once
+    assert time.monotonic() - t0 < 0.5
+    release.set()
+    waiting.join(10)
+    assert serving.live_model() is live
