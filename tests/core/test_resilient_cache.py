@@ -88,7 +88,7 @@ def test_a_hung_redis_costs_one_socket_timeout_per_retry_interval(redis):
         rest = time.monotonic() - started
     finally:
         redis.signal(signal.SIGCONT)
-    assert OPTIONS["socket_timeout"] * 0.8 < first < OPTIONS["socket_timeout"] + 0.5, first
+    assert OPTIONS["socket_timeout"] * 0.8 < first < OPTIONS["socket_timeout"] + 1.5, first  # slack: a busy CI box
     assert rest < 0.1, rest  # skipped for RETRY_SECONDS after the failure
     time.sleep(OPTIONS["RETRY_SECONDS"])
     assert cache.get("a") == 1
