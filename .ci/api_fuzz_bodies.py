@@ -10,15 +10,16 @@ The answer is read while the body is still being sent, as browsers and curl do: 
 never reads. Operation ids in SKIP_WITH_TOKEN (destructive ones) are sent only anonymously.
 """
 
-import http.client
 import json
-import socket
 import sys
-import threading
 import time
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import urlopen
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.support
+from tests.support import send  # noqa: E402  (standard library only; shared with tests/faults/test_hostile_bodies.py)
 
 SKIP_WITH_TOKEN = {"token_revoke", "vector_drop"}  # .ci/api-fuzz runs these last, on their own
 
@@ -40,32 +41,6 @@ BODIES = {
     "5,000 form fields": ("&".join(f"f{i}=1" for i in range(5000)).encode(), "application/x-www-form-urlencoded"),
     "invalid JSON": (b'{"score": 4,', "application/json"),
 }
-
-
-def send(host: str, port: int, method: str, path: str, body: bytes, content_type: str, token: str | None):
-    """(status, content type, body) of one request; the body is sent from a thread while the answer is read."""
-    sock = socket.create_connection((host, port), timeout=60)
-    auth = f"Authorization: Token {token}\r\n" if token else ""
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        f"Accept: application/json\r\n{auth}Connection: close\r\n\r\n"
-    ).encode()
-
-    def push() -> None:
-        try:
-            sock.sendall(head + body)
-        except OSError:  # answered and closed before reading it all: the answer is what counts
-            pass
-
-    sender = threading.Thread(target=push, daemon=True)
-    sender.start()
-    try:
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-    finally:
-        sock.close()
-        sender.join(timeout=60)
 
 
 def operations(base: str) -> list[tuple[str, str, str]]:

@@ -16,14 +16,8 @@ OPTIONS = {"socket_connect_timeout": 0.3, "socket_timeout": 0.3, "RETRY_SECONDS"
 
 @pytest.fixture
 def redis(tmp_path):
-    if stack.redis_server_path() is None:
-        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
-    server = stack.Redis(tmp_path / "redis.log")
-    server.start()
-    try:
+    with stack.redis_running(tmp_path / "redis.log") as server:
         yield server
-    finally:
-        server.kill()
 
 
 def cache_on(redis) -> ResilientRedisCache:

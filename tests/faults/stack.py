@@ -16,56 +16,24 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+
+from tests.support import free_port, listening, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The web server's Milvus settings in the scenarios: short, so that a run takes seconds.
 MILVUS_TIMEOUT, BREAKER_FAILURES, BREAKER_SECONDS = 2.0, 3, 3.0
 REQUEST_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except OSError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def database_url(db: dict) -> str:
-    """DATABASE_URL for a Django settings_dict (a SQLite file or PostgreSQL), for the server process."""
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Service:
@@ -153,6 +121,17 @@ class Redis(Service):
             return int(client.dbsize())
         finally:
             client.close()
+
+
+@contextmanager
+def redis_running(log: Path) -> Iterator[Redis]:
+    """A redis-server for one test (skipped when there is none), killed at the end whatever happens."""
+    import pytest
+
+    if redis_server_path() is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
+    with running(Redis(log)) as server:
+        yield server
 
 
 class Web(Service):

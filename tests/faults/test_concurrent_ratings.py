@@ -9,14 +9,12 @@ instant; the other half is one user PUTting a rating of a movie they had not rat
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,6 +22,7 @@ from django.db.models import Count, Sum
 from rest_framework.authtoken.models import Token
 
 from movies.models import Movie, Rating
+from tests.support import child_database_url, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -45,25 +44,17 @@ execute_from_command_line(["manage.py", "runserver", sys.argv[1], "--noreload"])
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def server_database_url() -> str:
-    """DATABASE_URL of the database this test process uses (a SQLite file or PostgreSQL test_<name>)."""
+    """DATABASE_URL of the database this test process uses; skipped where a server process cannot share it."""
     from django.db import connection
 
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         if connection.is_in_memory_db():
             pytest.skip("an in-memory SQLite database cannot be shared with a server process")
-        return f"sqlite:///{db['NAME']}"
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    elif db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip(f"no server process set-up for {db['ENGINE']}")
-    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return child_database_url()
 
 
 def request(port: int, method: str, path: str, token: str, body: dict | None = None) -> tuple[int, dict | str]:

@@ -14,11 +14,11 @@ import signal
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from movies.models import Rating
+from tests.support import child_database_url, running
 from tests.tiny import PASSWORD, tiny_model_serving
 
 from . import stack
@@ -34,12 +34,8 @@ USER = "ml1"
 @pytest.fixture(scope="module")
 def milvus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("milvus-server")
-    server = stack.MilvusLite(folder / "data", folder / "milvus.log")
-    server.start()
-    try:
+    with running(stack.MilvusLite(folder / "data", folder / "milvus.log")) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture
@@ -62,7 +58,7 @@ def trained(milvus, transactional_db, django_db_blocker):
                 rated = set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
                 unrated = [m for m in range(1, 61) if m not in rated]
                 yield {"version": version, "token": Token.objects.create(user=user).key, "unrated": unrated,
-                       "database": stack.database_url(connection.settings_dict)}  # fmt: skip
+                       "database": child_database_url()}  # fmt: skip
                 if milvus.proc.poll() is not None:  # a failed test may have left it dead: the teardown needs it
                     milvus.start()
                 milvus.signal(signal.SIGCONT)
@@ -74,14 +70,8 @@ def trained(milvus, transactional_db, django_db_blocker):
 
 @pytest.fixture
 def redis(tmp_path):
-    if stack.redis_server_path() is None:
-        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
-    server = stack.Redis(tmp_path / "redis.log")
-    server.start()
-    try:
+    with stack.redis_running(tmp_path / "redis.log") as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

@@ -7,18 +7,17 @@ the answer while it is still sending, as browsers and curl do: the server answer
 Content-Length, without reading a body it will refuse.
 """
 
-import http.client
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
+
+from tests.support import child_database_url, free_port, send
 
 pytestmark = pytest.mark.slow
 
@@ -27,45 +26,9 @@ START_TIMEOUT = 60.0
 DOCUMENTED = {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MILVUS_URI", "DEBUG", "RECSITE_VAR_DIR"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def post(port: int, path: str, body: bytes, content_type: str) -> tuple[int, str, bytes]:
     """POST body, reading the answer while a thread still sends (a refused body is answered before it is read)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    ).encode()
-
-    def send() -> None:
-        try:
-            sock.sendall(head + body)
-        except OSError:  # the server answered and closed before reading it all: the answer is what counts
-            pass
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    try:
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-    finally:
-        sock.close()
-        sender.join(timeout=60)
+    return send("127.0.0.1", port, "POST", path, body, content_type)
 
 
 @pytest.fixture(params=["true", "false"], ids=["DEBUG on", "DEBUG off"])
@@ -76,7 +39,7 @@ def server(request, transactional_db, tmp_path):
         DJANGO_SETTINGS_MODULE="recsite.settings.base",
         RECSITE_ENV_FILE=os.devnull,
         RECSITE_VAR_DIR=str(tmp_path),
-        DATABASE_URL=database_url(),
+        DATABASE_URL=child_database_url(),
         DEBUG=request.param,
         ALLOWED_HOSTS="127.0.0.1",
     )

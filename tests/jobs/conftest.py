@@ -7,13 +7,11 @@ the same MODEL_DIR and the same Milvus Lite *server* as this process.
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -21,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from recommender.models import ModelVersion
+from tests import support
 
 # Tiny training: a few hundred steps on 2,000 ratings; the gate must still see it beat MostPop.
 TINY_CONFIG = """
@@ -43,20 +42,8 @@ GENRES = ["Action", "Comedy", "Drama", "Horror"]
 WORKER_ENV = {"JOBS_HEARTBEAT_SECONDS": "0.5", "JOBS_STALE_SECONDS": "600"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+# the job tests poll the database every 0.25 s and let every exception through (tests/jobs/test_worker.py too)
+wait_until = partial(support.wait_until, interval=0.25, ignore=())
 
 
 def tiny_config_file(epochs: int) -> str:
@@ -112,7 +99,7 @@ def staff_client(client, transactional_db):
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory):
     """One Milvus Lite server for the worker tests: this process and the worker both talk to it over http."""
-    port = free_port()
+    port = support.free_port()
     data_dir = tmp_path_factory.mktemp("milvus-server")
     exe = str(Path(sys.executable).with_name("milvus-lite"))
     argv = [exe, "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
@@ -121,8 +108,7 @@ def milvus_server(tmp_path_factory):
 
     def listening():
         assert proc.poll() is None, f"milvus-lite server exited: {log.name}"
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
+        return support.listening(port)
 
     wait_until(listening, 60, "the milvus-lite server")
     yield f"http://127.0.0.1:{port}"
@@ -145,16 +131,6 @@ def use_milvus_server(milvus_server, settings):
     registry.reset()
 
 
-def worker_database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, milvus_server, tmp_path_factory):
     """A real `celery -A recsite worker` on both queues (-c 1), started once for the session."""
@@ -164,7 +140,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, milvus_server, tmp
         **WORKER_ENV,
         "DJANGO_SETTINGS_MODULE": "recsite.settings.test",
         "RECSITE_TEST_VAR_DIR": str(settings.TEST_VAR_DIR),
-        "DATABASE_URL": worker_database_url(),
+        "DATABASE_URL": support.child_database_url(),
         "MILVUS_URI": milvus_server,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }

@@ -7,7 +7,6 @@ admin and calls the API on this run's test database; this test then reads what i
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +16,7 @@ from django.contrib.auth import get_user_model
 
 from recommender.models import BatchJob, ModelVersion
 from recommender.selectors import model_version_running
-
-from .conftest import worker_database_url
+from tests.support import child_database_url, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -51,25 +49,19 @@ print("SEEN", json.dumps(seen))
 """
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def clicks_with_the_broker_down(tmp_path):
     """Runs CLICKS in a process whose broker is a closed port; returns (what it saw, the broker address)."""
     get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-123")
     ModelVersion.objects.create(number=1, status=ModelVersion.Status.ACTIVE)  # batch jobs and sync need one
-    broker = f"127.0.0.1:{closed_port()}"
+    broker = f"127.0.0.1:{free_port()}"  # nothing listens there
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "RECSITE_", "DJANGO_", "REDIS_"))}
     env = {
         **keep,
         "DJANGO_SETTINGS_MODULE": "recsite.settings.base",
         "RECSITE_ENV_FILE": os.devnull,
         "RECSITE_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": worker_database_url(),
+        "DATABASE_URL": child_database_url(),
         "CELERY_BROKER_URL": f"redis://{broker}/0",
         "ALLOWED_HOSTS": "testserver",
     }

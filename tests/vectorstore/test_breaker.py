@@ -19,6 +19,7 @@ import pytest
 
 from recommender.vectorstore import VectorStore, VectorStoreError
 from recommender.vectorstore.breaker import CircuitBreaker
+from tests.support import free_port, running
 
 from .conftest import make_catalogue
 
@@ -80,12 +81,6 @@ def test_a_lite_store_has_no_breaker_and_keeps_its_lock(tmp_path):
 # --- a real milvus-lite server process ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LiteServer:
     """`milvus-lite server` on a fixed folder and port, restartable; killed by the fixture whatever happens."""
 
@@ -118,12 +113,8 @@ class LiteServer:
 
 @pytest.fixture
 def lite_server(tmp_path):
-    server = LiteServer(tmp_path / "server")
-    server.start()
-    try:
+    with running(LiteServer(tmp_path / "server")) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

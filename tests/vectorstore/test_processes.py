@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from recommender.vectorstore import VectorStore, VectorStoreError
+from tests.support import free_port
 
 from .conftest import make_catalogue
 
@@ -58,12 +59,6 @@ def test_lite_folder_held_by_another_process_gives_clear_error(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
