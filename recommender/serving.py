@@ -4,7 +4,7 @@ the movie-vector matrix used for explanations. Reloaded when the alias moves; no
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ class LiveModel:
     movie_vectors: np.ndarray  # float32 [M, d], row i for movie_ids[i]
     row_of: dict[int, int]
     neighbours: ItemNeighbours | None = None  # co-rating neighbours saved with the model (None for older versions)
+    genres: dict[int, frozenset[str]] = field(default_factory=dict)  # movie id -> genre names, at load time
 
     def vectors_for(self, movie_ids) -> np.ndarray:
         rows = [self.row_of[m] for m in movie_ids if m in self.row_of]
@@ -105,6 +106,7 @@ class _Registry:
             movie_vectors=vectors,
             row_of={int(m): i for i, m in enumerate(ids)},
             neighbours=ItemNeighbours.load(version.artifact_path),
+            genres={int(m): frozenset(g) for m, g in zip(ids, catalog.genres, strict=True)},
         )
 
     def reset(self) -> None:

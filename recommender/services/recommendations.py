@@ -59,8 +59,12 @@ def movie_details(ids) -> dict[int, Movie]:
     return found
 
 
-def _hydrate(scored: list[tuple[int, float]], because: dict[int, int] | None = None) -> list[RecommendedItem]:
-    movies = movie_details([m for m, _ in scored] + list((because or {}).values()))
+def _hydrate(
+    scored: list[tuple[int, float]], because: dict[int, int] | None = None, movies: dict[int, Movie] | None = None
+) -> list[RecommendedItem]:
+    """Movie rows for (movie id, score) pairs, with the reason movie; ``movies`` when the caller read them already."""
+    if movies is None:
+        movies = movie_details([m for m, _ in scored] + list((because or {}).values()))
     items = []
     for movie_id, score in scored:
         if movie_id in movies:
@@ -195,12 +199,12 @@ class HomeRows:
     genre_rows: list[tuple[str, Recommendations]] = field(default_factory=list)
 
 
-def _leaning_genres(items: list[RecommendedItem], n: int) -> list[str]:
-    """The genres most frequent among the suggestions (genres come prefetched with the movies: no query)."""
+def _leaning_genres(genre_sets: list, n: int) -> list[str]:
+    """The genres most frequent among the suggestions (each suggestion given as its collection of genre names)."""
     counts: dict[str, int] = {}
-    for item in items:
-        for genre in item.movie.genres.all():
-            counts[genre.name] = counts.get(genre.name, 0) + 1
+    for names in genre_sets:
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
     return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
@@ -208,7 +212,8 @@ def _home_fallback(user, k: int, rows: int, row_k: int) -> HomeRows:
     """No model for this user (anonymous, blank profile, no live model): each row from recommend_for_user."""
     result = HomeRows(recommend_for_user(user=user, k=k))
     shown = {item.movie.pk for item in result.for_you.items}
-    for genre in _leaning_genres(result.for_you.items, rows):
+    leaning = [[g.name for g in item.movie.genres.all()] for item in result.for_you.items]  # genres prefetched
+    for genre in _leaning_genres(leaning, rows):
         row = recommend_for_user(user=user, k=row_k + len(shown), genre=genre)
         row.items = [item for item in row.items if item.movie.pk not in shown][:row_k]
         shown.update(item.movie.pk for item in row.items)
@@ -234,23 +239,20 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
     except (NoLiveModel, VectorStoreError) as exc:
         log.warning("home rows for user %s fall back to popularity: %s", user.pk, exc)
         return _home_fallback(user, k, rows, row_k)
-    movies = movie_details([m for m, _ in pool])
     picks = {"": pool[:k]}
     shown = {m for m, _ in pool[:k]}
-    for genre in _leaning_genres([RecommendedItem(movies[m], s) for m, s in pool[:k] if m in movies], rows):
-        hits = [h for h in pool if h[0] not in shown and h[0] in movies and genre in _genre_names(movies[h[0]])]
+    for genre in _leaning_genres([live.genres.get(m, frozenset()) for m, _ in pool[:k]], rows):
+        hits = [h for h in pool if h[0] not in shown and genre in live.genres.get(h[0], ())]
         if len(hits) < row_k:  # the pool is thin in this genre: ask Milvus for this genre alone
             more = _search(live, vector, k=row_k, rated=rated | shown, genre=genre, year_min=None, year_max=None)
             hits += [h for h in more if h not in hits]
         picks[genre] = hits[:row_k]
         shown.update(m for m, _ in picks[genre])
     because = _because(live, list(shown), inputs["history"])
-    made = {g: Recommendations(items=_hydrate(h, because), model_version=live.version.number) for g, h in picks.items()}
+    movies = movie_details(list(shown) + list(because.values()))  # one cache read for every row (not the pool)
+    version = live.version.number
+    made = {g: Recommendations(items=_hydrate(h, because, movies), model_version=version) for g, h in picks.items()}
     return HomeRows(made.pop(""), [(g, r) for g, r in made.items() if r.items])
-
-
-def _genre_names(movie: Movie) -> set[str]:
-    return {g.name for g in movie.genres.all()}
 
 
 SIMILAR_POOL = 50  # candidates taken from each source before the blend
