@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast
 
+from movies.titles import display_title
+
 
 class Genre(models.Model):
     name = models.CharField(max_length=40, unique=True)
@@ -45,6 +47,11 @@ class Movie(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title as people write it: "The Godfather" for the stored "Godfather, The (1972)"."""
+        return display_title(self.title)
 
     @property
     def average_rating(self) -> float | None:
