@@ -20,7 +20,7 @@ _ALTERNATE = re.compile(r"^(?P<main>.+?)\s+\((?P<alt>[^()]+)\)$")
 
 
 def _article_first(name: str) -> str:
-    """"Godfather, The" -> "The Godfather"; "Atalante, L'" -> "L'Atalante"; anything else unchanged."""
+    """ "Godfather, The" -> "The Godfather"; "Atalante, L'" -> "L'Atalante"; anything else unchanged."""
     match = _MOVED.match(name.strip())
     if not match or match["article"].lower() not in ARTICLES:
         return name.strip()
@@ -53,7 +53,7 @@ def fold(text: str) -> str:
 
 
 def drop_leading_article(folded: str) -> str:
-    """"the godfather" -> "godfather" (a folded text; a lone article is kept)."""
+    """ "the godfather" -> "godfather" (a folded text; a lone article is kept)."""
     words = folded.split(" ", 1)
     if len(words) == 2 and (words[0] in ARTICLES or words[0] + "'" in ARTICLES):
         return words[1]
