@@ -5,7 +5,14 @@ from django.db import models
 from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast
 
-from movies.titles import display_title
+from movies.titles import display_title, search_key
+
+SEARCH_KEY_LENGTH = 255
+
+
+def title_search_key(title: str) -> str:
+    """The stored ``Movie.search_key`` for a title (cut to the column's length)."""
+    return search_key(title)[:SEARCH_KEY_LENGTH]
 
 
 class Genre(models.Model):
@@ -27,12 +34,30 @@ class MovieQuerySet(models.QuerySet):
         """Most-rated first: the MostPop order used for cold start and fallback."""
         return self.order_by("-rating_count", "id")
 
+    # bulk_create/bulk_update skip Model.save(): fill search_key here so that no write path leaves it stale.
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for movie in objs:
+            movie.search_key = title_search_key(movie.title)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "title" in fields:
+            for movie in objs:
+                movie.search_key = title_search_key(movie.title)
+            fields = [*fields, "search_key"] if "search_key" not in fields else fields
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
 
 class Movie(models.Model):
     """A MovieLens movie; ``id`` is the MovieLens movie id."""
 
     id = models.IntegerField(primary_key=True)
-    title = models.CharField(max_length=255)
+    title = models.CharField(max_length=255)  # as MovieLens stores it: "Godfather, The (1972)"
+    # What searches compare against: search_key(title), e.g. "godfather" (lower case, no accents, no leading
+    # article). Stored and indexed so that exact and prefix matches use the index; set on every save.
+    search_key = models.CharField(max_length=SEARCH_KEY_LENGTH, blank=True, default="", db_index=True, editable=False)
     year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
     # Denormalised from Rating (kept in step by the importer and the rating services) so that
@@ -47,6 +72,13 @@ class Movie(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        self.search_key = title_search_key(self.title)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "title" in update_fields and "search_key" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "search_key"]
+        super().save(*args, **kwargs)
 
     @property
     def display_title(self) -> str:

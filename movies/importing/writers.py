@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from movies.models import Genre, Movie, Profile
+from movies.models import Genre, Movie, Profile, title_search_key
 
 from .dataset import MovieLensImportError, MovieRecord, UserRecord
 
@@ -80,8 +80,11 @@ def _accounts_for(ml_ids: list[int]) -> dict[int, int]:
 
 
 def movies_write(movies: dict[int, MovieRecord], genre_ids: dict[str, int]) -> Counts:
-    """Create new movies, update changed titles/years, replace genre links only where they changed."""
-    existing = {movie_id: (title, year) for movie_id, title, year in Movie.objects.values_list("id", "title", "year")}
+    """Create new movies, update changed titles, years or search keys, replace genre links only where changed."""
+    existing = {
+        movie_id: (title, year, key)
+        for movie_id, title, year, key in Movie.objects.values_list("id", "title", "year", "search_key")
+    }
     Through = Movie.genres.through
     linked: dict[int, set[int]] = {}
     for movie_id, genre_id in Through.objects.values_list("movie_id", "genre_id"):
@@ -89,14 +92,15 @@ def movies_write(movies: dict[int, MovieRecord], genre_ids: dict[str, int]) -> C
     new, changed, relink = [], [], []
     for movie in movies.values():
         wanted_genres = {genre_ids[name] for name in movie.genres}
+        key = title_search_key(movie.title)
         if movie.id not in existing:
-            new.append(Movie(id=movie.id, title=movie.title, year=movie.year))
-        elif existing[movie.id] != (movie.title, movie.year):
-            changed.append(Movie(id=movie.id, title=movie.title, year=movie.year))
+            new.append(Movie(id=movie.id, title=movie.title, year=movie.year, search_key=key))
+        elif existing[movie.id] != (movie.title, movie.year, key):
+            changed.append(Movie(id=movie.id, title=movie.title, year=movie.year, search_key=key))
         if linked.get(movie.id, set()) != wanted_genres:
             relink.append((movie.id, wanted_genres))
     Movie.objects.bulk_create(new)
-    Movie.objects.bulk_update(changed, ["title", "year"])
+    Movie.objects.bulk_update(changed, ["title", "year", "search_key"])
     stale = [movie_id for movie_id, _ in relink if movie_id in linked]
     for start in range(0, len(stale), DELETE_CHUNK):
         Through.objects.filter(movie_id__in=stale[start : start + DELETE_CHUNK]).delete()
