@@ -1,8 +1,9 @@
 """Reads on the catalogue: movie lists and details, a user's ratings, genre names."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from .models import Genre, Movie, Rating
+from .titles import search_key
 
 SORTS = {
     "popularity": ("-rating_count", "id"),
@@ -11,6 +12,9 @@ SORTS = {
     "-year": ("year", "id"),
     "title": ("title", "id"),
 }
+# How well a title matches a search, best first: the whole title as typed, titles starting with it, titles
+# containing it, titles with a word starting with each of its words, in any order ("lost children city").
+EXACT, PREFIX, CONTAINS, ALL_WORDS = range(4)
 
 
 def genre_names() -> list[str]:
@@ -24,18 +28,50 @@ def movie_list(
     year_min: int | None = None,
     year_max: int | None = None,
     sort: str = "popularity",
+    exclude_rated_by=None,
 ) -> QuerySet[Movie]:
-    """Movies filtered and sorted for browsing; genres prefetched so a page costs a fixed number of queries."""
+    """Movies filtered and sorted for browsing; genres prefetched so a page costs a fixed number of queries.
+
+    A search matches titles as people write them ("the godfather", "amelie" find "Godfather, The (1972)" and
+    "Amélie (2001)"): best matches first, then ``sort``. ``exclude_rated_by`` (a logged-in user) leaves out the
+    movies that user has rated.
+    """
     qs = Movie.objects.with_mean().prefetch_related(Prefetch("genres", queryset=Genre.objects.order_by("name")))
+    order = SORTS.get(sort, SORTS["popularity"])
     if search:
-        qs = qs.filter(title__icontains=search)
+        qs = _search(qs, search)
+        order = ("search_rank", *order)
     if genre:
         qs = qs.filter(genres__name=genre)
     if year_min is not None:
         qs = qs.filter(year__gte=year_min)
     if year_max is not None:
         qs = qs.filter(year__lte=year_max)
-    return qs.order_by(*SORTS.get(sort, SORTS["popularity"]))
+    if exclude_rated_by is not None and exclude_rated_by.is_authenticated:
+        qs = qs.filter(~Exists(Rating.objects.filter(user=exclude_rated_by, movie=OuterRef("pk"))))
+    return qs.order_by(*order)
+
+
+def _search(qs: QuerySet[Movie], search: str) -> QuerySet[Movie]:
+    """Movies whose search_key contains the query's, or has words starting with each of its words; annotated with
+    ``search_rank`` (EXACT first).
+
+    Plain equality and LIKE on the indexed, already folded column: the same SQL on SQLite and PostgreSQL.
+    """
+    key = search_key(search)
+    if not key:  # nothing but punctuation or a lone symbol: compare the text with the stored title
+        return qs.filter(title__icontains=search.strip()).annotate(search_rank=Value(CONTAINS))
+    every_word = Q()
+    for word in key.split():
+        every_word &= Q(search_key__startswith=word) | Q(search_key__contains=f" {word}")
+    rank = Case(
+        When(search_key=key, then=Value(EXACT)),
+        When(search_key__startswith=key, then=Value(PREFIX)),
+        When(search_key__contains=key, then=Value(CONTAINS)),
+        default=Value(ALL_WORDS),
+        output_field=IntegerField(),
+    )
+    return qs.filter(Q(search_key__contains=key) | every_word).annotate(search_rank=rank)
 
 
 def movies_by_ids(ids) -> dict[int, Movie]:
