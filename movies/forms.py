@@ -21,15 +21,33 @@ SORT_CHOICES = [
 class MovieFilterForm(forms.Form):
     """GET filters of the browse page; invalid values are reported and ignored, never a 500."""
 
-    q = forms.CharField(label="Title", required=False, max_length=100)
+    q = forms.CharField(label="Title", required=False, max_length=100, widget=forms.SearchInput)
     genre = forms.ChoiceField(label="Genre", required=False)
     year_min = forms.IntegerField(label="From year", required=False, min_value=1800, max_value=2100)
     year_max = forms.IntegerField(label="To year", required=False, min_value=1800, max_value=2100)
     sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
+    hide_rated = forms.BooleanField(
+        label="Hide movies I rated", required=False, widget=forms.CheckboxInput(attrs={"data-autosubmit": ""})
+    )
 
-    def __init__(self, *args, genres: list[str], **kwargs):
+    def __init__(self, *args, genres: list[str], user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["genre"].choices = [("", "All genres")] + [(g, g) for g in genres]
+        self.user = user if getattr(user, "is_authenticated", False) else None
+        if self.user is None:  # only a logged-in user has ratings to hide
+            del self.fields["hide_rated"]
+
+    def clean(self):
+        cleaned = super().clean()
+        year_min, year_max = cleaned.get("year_min"), cleaned.get("year_max")
+        if year_min is not None and year_max is not None and year_min > year_max:
+            self.add_error(
+                "year_min",
+                f"“From year” ({year_min}) is after “To year” ({year_max}): swap them to see movies from {year_max} "
+                f"to {year_min}. Showing all years for now.",
+            )
+            cleaned.pop("year_max", None)  # the range as a whole is ignored, not just one end of it
+        return cleaned
 
     def filters(self) -> dict:
         """Keyword arguments for the movie_list selector from the valid fields only."""
@@ -41,7 +59,23 @@ class MovieFilterForm(forms.Form):
             "year_min": data.get("year_min"),
             "year_max": data.get("year_max"),
             "sort": data.get("sort") or "popularity",
+            "exclude_rated_by": self.user if data.get("hide_rated") else None,
         }
+
+
+class MovieSearchForm(forms.Form):
+    """The onboarding page's title search (GET)."""
+
+    q = forms.CharField(
+        label="Find a movie you have seen",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": "e.g. The Godfather, Amélie"}),
+    )
+
+    def query(self) -> str:
+        """The valid, stripped query, or "" (too long or empty)."""
+        return (self.cleaned_data.get("q") or "").strip() if self.is_valid() else ""
 
 
 class RatingForm(forms.Form):

@@ -1,7 +1,8 @@
-"""Template helpers: query-string preserving links, star strings, the staff model-status badge."""
+"""Template helpers: query-string preserving links, star strings, poster letters, the staff model-status badge."""
 
 from django import template
 
+from movies.titles import search_key
 from recommender.selectors import model_version_active, training_notice
 
 register = template.Library()
@@ -26,6 +27,15 @@ def stars(value) -> str:
         return ""
     full = max(0, min(5, round(float(value))))
     return "★" * full + "☆" * (5 - full)
+
+
+@register.filter
+def poster_letter(movie) -> str:
+    """The letter on a movie's placeholder poster: "G" for "The Godfather" (the search key skips the article).
+
+    Computed from the title, not read from the column: cached movie rows may predate it (no query per card).
+    """
+    return (search_key(movie.title)[:1] or movie.display_title[:1]).upper()
 
 
 @register.filter

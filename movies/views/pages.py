@@ -4,7 +4,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from movies.forms import MovieFilterForm
+from movies.forms import MovieFilterForm, MovieSearchForm
 from movies.selectors import genre_names, movie_list, movies_by_ids, user_rating_map, user_ratings
 from recommender.selectors import training_notice
 from recommender.services.recommendations import popular_movies, similar_movies
@@ -17,6 +17,7 @@ HOME_POPULAR_K = 12
 SIMILAR_K = 8
 ONBOARDING_GOAL = 5
 ONBOARDING_PER_GENRE = 4
+ONBOARDING_SEARCH_K = 12
 # Broad, familiar genres first: a newcomer recognises something in each row.
 ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Romance", "Sci-Fi", "Thriller", "Animation", "Horror", "Crime"]
 
@@ -33,8 +34,8 @@ def home(request):
 
 
 def movie_browse(request):
-    """Search, filter, sort and paginate the catalogue; each card shows the user's own rating."""
-    form = MovieFilterForm(request.GET, genres=genre_names())
+    """Search, filter, sort and paginate the catalogue; each card shows (and sets) the user's own rating."""
+    form = MovieFilterForm(request.GET, genres=genre_names(), user=request.user)
     page = paginate(request, movie_list(**form.filters()), BROWSE_PER_PAGE)
     own = user_rating_map(user=request.user, movie_ids=[m.pk for m in page.object_list])
     return render(request, "movies/movie_list.html", {"form": form, "page": page, "own": own})
@@ -66,13 +67,20 @@ def _onboarding_sections(genres: list[str]) -> list[tuple[str, list]]:
 
 
 def onboarding(request):
-    """Welcome page: rate a few well-known movies; personal suggestions appear after ONBOARDING_GOAL ratings."""
+    """Welcome page: rate a few well-known movies (or search for ones the user knows); personal suggestions appear
+    after ONBOARDING_GOAL ratings."""
     if not request.user.is_authenticated:
         return redirect("signup")
+    search_form = MovieSearchForm(request.GET)
+    query = search_form.query()
+    results = list(movie_list(search=query)[:ONBOARDING_SEARCH_K]) if query else None
     sections = _onboarding_sections(genre_names())
-    shown = [m.pk for _, movies in sections for m in movies]
+    shown = [m.pk for _, movies in sections for m in movies] + [m.pk for m in results or []]
     count = user_ratings(user=request.user).count()
     context = {
+        "search_form": search_form,
+        "query": query,
+        "results": results,
         "sections": sections,
         "own": user_rating_map(user=request.user, movie_ids=shown),
         "rated_count": count,

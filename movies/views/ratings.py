@@ -26,11 +26,12 @@ def _rating_apply(*, user, movie_id: int, form: RatingForm) -> tuple[int | None,
     movie = movies_by_ids([movie_id]).get(movie_id)
     if movie is None:
         raise ApplicationError(f"Movie {movie_id} does not exist.", {"field": "movie_id"})
+    title = movie.display_title
     if form.cleaned_data["remove"]:
         removed = rating_delete(user=user, movie_id=movie_id)
-        return None, f"Removed your rating of {movie.title}." if removed else f"You had not rated {movie.title}."
+        return None, f"Removed your rating of {title}." if removed else f"You had not rated {title}."
     rating, _ = rating_upsert(user=user, movie_id=movie_id, score=form.cleaned_data["score"])
-    return rating.score, f"You rated {movie.title} {rating.score} out of 5."
+    return rating.score, f"You rated {title} {rating.score} out of 5."
 
 
 def _json_payload(request, movie_id: int, score: int | None, message: str) -> dict:

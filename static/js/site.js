@@ -98,6 +98,14 @@
   });
 })();
 
+// Filter checkboxes ("hide movies I rated") apply at once; without this script the Apply button does it.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!input.matches || !input.matches("[data-autosubmit]") || !input.form) return;
+  if (input.form.requestSubmit) input.form.requestSubmit();
+  else input.form.submit();
+});
+
 // The "personal suggestions are being trained" notice: poll its status and reload once the model is live.
 (function () {
   "use strict";

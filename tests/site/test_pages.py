@@ -85,7 +85,8 @@ def test_browse_renders_with_own_ratings(alice_client, alice, movies):
     response = alice_client.get(reverse("movie_browse"))
     assert response.status_code == 200
     assert response.context["own"] == {movies[1].pk: 3}
-    assert "Your rating:" in response.content.decode()
+    body = response.content.decode()
+    assert f'id="rate-{movies[1].pk}-3" checked' in body and "You: 3/5" in body
 
 
 @pytest.mark.parametrize(
