@@ -25,18 +25,18 @@ class TrainConfig:
     hidden_dim: int = 256  # tower MLP hidden width
     out_dim: int = 256  # output vector size (the Milvus dimension)
     temperature: float = 0.05  # softmax temperature on the cosine
-    negatives: int = 0  # shared sampled negatives per step (logQ-corrected); 0 = full softmax over the catalogue
+    negatives: int = 512  # shared sampled negatives per step (logQ-corrected); 0 = full softmax over the catalogue
     user_id_dropout: float = 0.1  # share of sequences trained with the OOV user id (so new users get a trained bucket)
     movie_id_dropout: float = 0.05  # share of movie ids replaced by the OOV bucket (new movies: content only)
     learning_rate: float = 0.002  # Adam
     weight_decay: float = 0.0  # Adam L2 coefficient
     batch_size: int = 32  # history windows per step (each window trains every one of its positions)
     epochs: int = 30  # upper bound; early stopping on the holdout usually ends sooner
-    patience: int = 5  # epochs without a better holdout NDCG@10 before stopping (it moves ±0.01 between epochs)
+    patience: int = 5  # rounds without a better holdout NDCG@10 before stopping (it moves ±0.01 between rounds)
+    eval_every: int = 200_000  # next-movie targets per round (a round ends early at the end of an epoch)
+    eval_users: int = 1000  # holdout users early stopping reads (a fixed sample; 0 = all); final metrics use all
     refit: bool = True  # after choosing the epoch count on the holdout, fit the served model on every rating
-    refit_epochs: int = (
-        3  # N: start from the holdout weights, N epochs over every rating; 0: from scratch, best-epoch count
-    )
+    refit_targets: int = 200_000  # warm refit length: >= 1 epoch and >= this many targets; 0 = from scratch
     max_history: int = 200  # most recent rated movies the user tower reads (the attention window)
     max_title_tokens: int = 8
     min_token_count: int = 2  # title tokens seen fewer times map to the OOV token

@@ -50,8 +50,8 @@ class TrainingDiverged(RuntimeError):
 @dataclass
 class TrainResult:
     model: TwoTowerModel  # the holdout model (best epoch on split.test)
-    curve: list[dict]  # one {"epoch", "epochs", "loss", "val_ndcg@10", "seconds"} per epoch
-    best_epoch: int
+    curve: list[dict]  # one {"epoch", "epochs", "loss", "val_ndcg@10", "seconds"} per round (epochs may be fractional)
+    best_epoch: float  # epochs trained when the holdout NDCG@10 was best (a whole number when rounds are epochs)
     val_metrics: dict  # the holdout model on split.test, every metric (what the gate reads)
 
 
@@ -161,27 +161,69 @@ def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
     return F.cross_entropy(logits, paddle.zeros([logits.shape[0], 1], dtype="int64"))
 
 
-def run_epoch(net, optimizer, sequences: Sequences, config: TrainConfig, epoch: int) -> float:
-    """One pass over this epoch's windows (similar lengths batched together); mean loss. NaN/inf -> TrainingDiverged."""
+class EpochPlan:
+    """One epoch: this epoch's windows, batched by similar length, in random order, taken in rounds.
+
+    A round ends after about ``round_size`` next-movie targets or at the end of the epoch, whichever comes first:
+    the holdout is evaluated after every round, so on large data (ML-1M: ~800k targets an epoch) early stopping
+    does not wait for whole epochs, and on small data (ML-100K: ~64k) a round is an epoch.
+    """
+
+    def __init__(self, sequences: Sequences, config: TrainConfig, epoch: int):
+        self.sequences, self.config = sequences, config
+        self.rng = np.random.default_rng([config.seed, epoch])
+        self.windows = sequences.windows(self.rng)
+        lengths = (self.windows["input"] > -2).sum(axis=1)
+        by_length = np.lexsort((self.rng.random(len(lengths)), lengths))
+        batches = [by_length[i : i + config.batch_size] for i in range(0, len(by_length), config.batch_size)]
+        self.batches = [batches[b] for b in self.rng.permutation(len(batches))]
+        targets = (self.windows["target"] >= 0).sum(axis=1)
+        self.targets = np.array([targets[b].sum() for b in self.batches])  # [S] targets per batch
+        self.total = int(self.targets.sum())
+
+    def rounds(self, round_size: int):
+        """Yield (share of the epoch done after this round, batches of the round)."""
+        ends = np.cumsum(self.targets)
+        start, done = 0, 0
+        while start < len(self.batches):
+            stop = int(np.searchsorted(ends, done + max(round_size, 1), side="left")) + 1
+            stop = min(stop, len(self.batches))
+            done = int(ends[stop - 1])
+            yield done / max(self.total, 1), self.batches[start:stop]
+            start = stop
+
+
+def run_steps(net, optimizer, plan: EpochPlan, batches: list[np.ndarray], epoch: int) -> float:
+    """Train on ``batches`` of ``plan``; mean loss. NaN/inf -> TrainingDiverged."""
     net.train()
-    rng = np.random.default_rng([config.seed, epoch])
-    windows = sequences.windows(rng)
-    lengths = (windows["input"] > -2).sum(axis=1)
-    by_length = np.lexsort((rng.random(len(lengths)), lengths))
-    batches = [by_length[i : i + config.batch_size] for i in range(0, len(by_length), config.batch_size)]
-    total, steps = 0.0, 0
-    for b in rng.permutation(len(batches)):
-        loss = batch_loss(net, sequences.batch(windows, batches[b], rng), config)
+    total = 0.0
+    for step, rows in enumerate(batches):
+        loss = batch_loss(net, plan.sequences.batch(plan.windows, rows, plan.rng), plan.config)
         value = float(loss)
         if not np.isfinite(value):
             raise TrainingDiverged(
-                f"loss became {value} at epoch {epoch}, step {steps}; lower learning_rate or raise temperature"
+                f"loss became {value} at epoch {epoch}, step {step}; lower learning_rate or raise temperature"
             )
         loss.backward()
         optimizer.step()
         optimizer.clear_grad()
-        total, steps = total + value, steps + 1
-    return total / max(steps, 1)
+        total += value
+    return total / max(len(batches), 1)
+
+
+def run_epoch(net, optimizer, sequences: Sequences, config: TrainConfig, epoch: int) -> float:
+    """One whole pass over this epoch's windows; mean loss."""
+    plan = EpochPlan(sequences, config, epoch)
+    return run_steps(net, optimizer, plan, plan.batches, epoch)
+
+
+def early_stopping_split(split: Split, config: TrainConfig) -> Split:
+    """The holdout users early stopping reads: all of them, or a fixed random sample of config.eval_users."""
+    users = np.unique(split.test.user_ids)
+    if config.eval_users <= 0 or len(users) <= config.eval_users:
+        return split
+    sample = np.random.default_rng(config.seed).choice(users, size=config.eval_users, replace=False)
+    return Split(split.train, split.test.subset(np.isin(split.test.user_ids, sample)))
 
 
 def optimizer_state(net, state: dict, *, saving: bool) -> dict:
@@ -236,35 +278,52 @@ def train(
     on_epoch: Callable[[dict], None] | None = None,
     resume: bool = False,
 ) -> TrainResult:
-    """Fit split.train, early-stop on the holdout's NDCG@10, save the best model in out_dir/holdout."""
+    """Fit split.train, early-stop on the holdout's NDCG@10 (read after every round), save the best model in
+    out_dir/holdout. Resuming restarts the epoch the checkpoint was in, from the weights of its last round."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model, optimizer, sequences = _setup(dataset, split.train, config)
-    state = {"epoch": 0, "metric": -1.0, "best_epoch": 0, "bad_epochs": 0, "curve": []}
+    state = {"epoch": 0, "metric": -1.0, "best_epoch": 0, "bad_epochs": 0, "curve": []}  # bad_epochs: rounds
     checkpoint = out_dir / CHECKPOINT
     if resume and checkpoint.exists():
         saved = paddle.load(str(checkpoint))
         model.net.set_state_dict(saved["model"])
         optimizer.set_state_dict(optimizer_state(model.net, saved["optimizer"], saving=False))
         state = {k: saved[k] for k in state}
+    watched = early_stopping_split(split, config)
     while state["epoch"] < config.epochs and state["bad_epochs"] < config.patience:
-        epoch, started = state["epoch"] + 1, time.perf_counter()
-        loss = run_epoch(model.net, optimizer, sequences, config, epoch)
-        ndcg = evaluate_model(model, dataset, split, ks=(10,))["ndcg@10"]
-        row = {"epoch": epoch, "epochs": config.epochs, "loss": loss, "val_ndcg@10": ndcg,
-               "seconds": time.perf_counter() - started}  # fmt: skip
-        state["curve"].append(row)
-        if ndcg > state["metric"]:
-            state.update(metric=ndcg, best_epoch=epoch, bad_epochs=0)
-            model.save(out_dir / HOLDOUT_MODEL)
-        else:
-            state["bad_epochs"] += 1
-        state["epoch"] = epoch
-        save_checkpoint(checkpoint, model.net, optimizer, config, state)
-        if on_epoch is not None:
-            on_epoch(dict(row))
+        epoch = state["epoch"] + 1
+        plan = EpochPlan(sequences, config, epoch)
+        for done, batches in plan.rounds(config.eval_every):
+            started = time.perf_counter()
+            loss = run_steps(model.net, optimizer, plan, batches, epoch)
+            ndcg = evaluate_model(model, dataset, watched, ks=(10,))["ndcg@10"]
+            at = round(epoch - 1 + done, 2)
+            row = {"epoch": at, "epochs": config.epochs, "loss": loss, "val_ndcg@10": ndcg,
+                   "seconds": time.perf_counter() - started}  # fmt: skip
+            state["curve"].append(row)
+            if ndcg > state["metric"]:
+                state.update(metric=ndcg, best_epoch=at, bad_epochs=0)
+                model.save(out_dir / HOLDOUT_MODEL)
+            else:
+                state["bad_epochs"] += 1
+            if done >= 1.0:
+                state["epoch"] = epoch
+            save_checkpoint(checkpoint, model.net, optimizer, config, state)
+            if on_epoch is not None:
+                on_epoch(dict(row))
+            if state["bad_epochs"] >= config.patience:
+                break
     best = TwoTowerModel.load(out_dir / HOLDOUT_MODEL)
     return TrainResult(best, state["curve"], state["best_epoch"], evaluate_model(best, dataset, split))
+
+
+def refit_epochs(config: TrainConfig, ratings: int, best_epoch: float) -> int:
+    """Epochs of the refit: warm (config.refit_targets > 0) at least one pass over every rating and at least
+    refit_targets next-movie targets; from scratch (0) the holdout's best epoch count."""
+    if config.refit_targets > 0:
+        return max(1, -(-config.refit_targets // max(ratings, 1)))
+    return max(1, round(best_epoch))
 
 
 def refit(

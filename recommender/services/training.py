@@ -29,7 +29,7 @@ from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.plot import plot_training_curve
 from recommender.ml.split import temporal_split
-from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, train
+from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, refit_epochs, train
 from recommender.models import ModelVersion
 from recsite.exceptions import ApplicationError
 
@@ -158,10 +158,9 @@ def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: Pr
         model = result.model
     else:
         on_epoch = _progress_reporter(version, "refitting", on_progress)
-        if config.refit_epochs:  # warm start: the holdout weights, a few epochs over every rating
-            model = refit(dataset, config, config.refit_epochs, out_dir, start_from=result.model, on_epoch=on_epoch)
-        else:
-            model = refit(dataset, config, max(result.best_epoch, 1), out_dir, on_epoch=on_epoch)
+        epochs = refit_epochs(config, len(dataset.interactions), result.best_epoch)
+        start_from = result.model if config.refit_targets else None  # warm: the holdout weights
+        model = refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
     ItemNeighbours.fit(dataset.interactions, dataset.catalog).save(out_dir / BEST_MODEL)  # for "similar movies"
     _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/, curve.png and the checkpoint sit beside it
     return model

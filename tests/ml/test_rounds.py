@@ -1,0 +1,78 @@
+"""Rounds (early stopping inside long epochs), the early-stopping user sample and the refit length rule."""
+
+import numpy as np
+import pytest
+
+from recommender.ml.config import load_config
+from recommender.ml.encoder import FeatureEncoder
+from recommender.ml.split import temporal_split
+from recommender.ml.train import EpochPlan, Sequences, early_stopping_split, refit_epochs, train
+from tests.ml.fixtures import tiny_dataset
+
+pytestmark = pytest.mark.slow
+SMALL = {"id_dim": 8, "genre_dim": 4, "title_dim": 8, "history_dim": 8, "hidden_dim": 32, "batch_size": 4,
+         "max_history": 10, "threads": 1}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data():
+    ds = tiny_dataset()
+    return ds, temporal_split(ds.interactions)
+
+
+def _plan(data, **overrides) -> EpochPlan:
+    ds, split = data
+    config = load_config(**{**SMALL, **overrides})
+    encoder = FeatureEncoder.fit(ds.catalog, split.train, max_title_tokens=4, max_history=10, min_token_count=1)
+    return EpochPlan(Sequences(ds, split.train, encoder, config), config, epoch=1)
+
+
+def test_rounds_cover_every_batch_once_and_end_on_the_target_count(data):
+    plan = _plan(data)
+    size = max(1, plan.total // 3)
+    rounds = list(plan.rounds(size))
+    assert [share for share, _ in rounds][-1] == 1.0 and len(rounds) >= 2
+    seen = np.concatenate([np.concatenate(batches) for _, batches in rounds])
+    assert sorted(seen.tolist()) == list(range(len(plan.windows["user"])))  # every window exactly once
+    for share, batches in rounds[:-1]:  # every round but the last reaches the size, by at most one batch
+        targets = sum(int((plan.windows["target"][b] >= 0).sum()) for b in batches)
+        assert size <= targets < size + max(plan.targets)
+        assert 0 < share < 1
+
+
+def test_a_round_larger_than_the_epoch_is_the_epoch(data):
+    plan = _plan(data)
+    assert [(share, len(batches)) for share, batches in plan.rounds(10**9)] == [(1.0, len(plan.batches))]
+
+
+def test_early_stopping_reads_a_fixed_sample_of_users(data):
+    _, split = data
+    users = np.unique(split.test.user_ids)
+    config = load_config(eval_users=3)
+    watched = early_stopping_split(split, config)
+    assert len(np.unique(watched.test.user_ids)) == 3 and watched.train is split.train
+    again = early_stopping_split(split, config)
+    assert np.array_equal(np.unique(again.test.user_ids), np.unique(watched.test.user_ids))
+    assert early_stopping_split(split, load_config(eval_users=0)) is split
+    assert early_stopping_split(split, load_config(eval_users=len(users))) is split
+
+
+def test_refit_length_is_at_least_one_epoch_and_enough_targets():
+    warm = load_config(refit_targets=200_000)
+    assert refit_epochs(warm, 80_000, best_epoch=16) == 3  # ML-100K-sized: three passes
+    assert refit_epochs(warm, 1_000_000, best_epoch=3.25) == 1  # ML-1M-sized: one pass reaches it
+    scratch = load_config(refit_targets=0)
+    assert refit_epochs(scratch, 1_000_000, best_epoch=3.25) == 3
+    assert refit_epochs(scratch, 10, best_epoch=0.25) == 1
+
+
+def test_training_evaluates_after_every_round(data, tmp_path):
+    ds, split = data
+    seen = []
+    result = train(
+        ds, split, load_config(epochs=2, patience=100, eval_every=40, **SMALL), tmp_path, on_epoch=seen.append
+    )
+    epochs = [row["epoch"] for row in seen]
+    assert len(seen) > 2 and epochs == sorted(epochs) and epochs[-1] == 2.0  # fractional epochs, ending at 2
+    assert any(0 < e < 1 for e in epochs) and 1.0 in epochs
+    assert result.best_epoch in epochs and result.curve == seen
