@@ -110,6 +110,62 @@ def test_browse_bad_filters_are_reported_not_500(client, movies, params):
     assert len(titles(response)) == 24
 
 
+def test_browse_inverted_year_range_says_so_and_shows_all_years(client, movies):
+    response = client.get(reverse("movie_browse"), {"year_min": "2007", "year_max": "2005"})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "year_min": ["“From year” (2007) is after “To year” (2005): swap them to see movies from 2005 to 2007. "
+                     "Showing all years for now."]
+    }  # fmt: skip
+    assert "is after “To year” (2005)" in response.content.decode()
+    assert response.context["page"].paginator.count == 30  # not silently empty
+
+
+def test_browse_equal_years_are_a_valid_range(client, movies):
+    response = client.get(reverse("movie_browse"), {"year_min": "2005", "year_max": "2005"})
+    assert not response.context["form"].errors and titles(response) == ["Film 25"]
+
+
+def test_browse_hide_rated_leaves_out_the_users_rated_movies(alice_client, alice, bob, movies):
+    rate(alice, movies[0], 5)
+    rate(alice, movies[2], 2)
+    rate(bob, movies[1], 4)  # another user's rating hides nothing
+    response = alice_client.get(reverse("movie_browse"), {"hide_rated": "on"})
+    assert response.context["page"].paginator.count == 28
+    assert titles(response)[:3] == ["Film 02", "Film 04", "Film 05"]
+    body = response.content.decode()
+    assert '<input type="checkbox" name="hide_rated" data-autosubmit="" id="id_hide_rated" checked>' in body
+    assert alice_client.get(reverse("movie_browse")).context["page"].paginator.count == 30
+
+
+def test_browse_hide_rated_combines_with_search_and_pagination(alice_client, alice, db):
+    for movie in make_movies(60):
+        if movie.pk % 2:
+            rate(alice, movie, 3)
+    first = alice_client.get(reverse("movie_browse"), {"q": "film", "hide_rated": "on"})
+    assert first.context["page"].paginator.count == 30
+    assert "?q=film&amp;hide_rated=on&amp;page=2" in first.content.decode()
+    second = alice_client.get(reverse("movie_browse"), {"q": "film", "hide_rated": "on", "page": 2})
+    assert len(titles(second)) == 6
+    assert all(int(title.split()[-1]) % 2 == 0 for title in titles(first) + titles(second))
+
+
+def test_browse_hide_rated_is_offered_to_logged_in_users_only(client, movies):
+    response = client.get(reverse("movie_browse"), {"hide_rated": "on"})
+    assert 'name="hide_rated"' not in response.content.decode()
+    assert response.context["page"].paginator.count == 30
+
+
+def test_browse_cards_carry_the_star_form(alice_client, movies):
+    response = alice_client.get(reverse("movie_browse"), {"genre": "Drama", "sort": "year"})
+    body = response.content.decode()
+    first = titles(response)[0]
+    movie_id = int(first[-2:])
+    assert f'action="{reverse("movie_rate", args=[movie_id])}" data-rate-form data-movie-id="{movie_id}"' in body
+    assert body.count("data-rate-form") == len(titles(response))
+    assert '<input type="hidden" name="next" value="/movies/?genre=Drama&amp;sort=year">' in body
+
+
 def test_browse_pagination_keeps_the_query_string(client, db):
     make_movies(60)  # 24 Drama movies (two of every five), and 24 more:
     make_movies(60, start=100)

@@ -120,3 +120,32 @@ def test_rating_needs_the_csrf_token(alice, movies):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
     assert client.post(rate_url(1), {"score": "4"}).status_code == 403
+
+
+def test_rating_from_a_browse_card_without_js_returns_to_the_filtered_page(alice_client, alice, movies):
+    browse = reverse("movie_browse") + "?genre=Drama&sort=year"
+    page = alice_client.get(browse).content.decode()
+    assert f'<input type="hidden" name="next" value="{browse.replace("&", "&amp;")}">' in page
+    movie_id = 30  # Drama are the ids i with i % 5 in (0, 2); 30 is the newest
+    assert f'data-movie-id="{movie_id}"' in page
+
+    response = alice_client.post(rate_url(movie_id), {"score": "4", "next": browse}, follow=True)
+    assert response.redirect_chain == [(browse, 302)]
+    assert score_of(alice, movie_id) == 4
+    body = response.content.decode()
+    assert "You rated Film 30 4 out of 5." in body
+    assert f'id="rate-{movie_id}-4" checked' in body
+
+
+def test_rating_from_browse_with_hide_rated_removes_the_card(alice_client, alice, movies):
+    browse = reverse("movie_browse") + "?hide_rated=on"
+    assert 1 in [m.pk for m in alice_client.get(browse).context["page"].object_list]
+    response = alice_client.post(rate_url(1), {"score": "5", "next": browse}, follow=True)
+    assert score_of(alice, 1) == 5
+    assert 1 not in [m.pk for m in response.context["page"].object_list]
+
+
+def test_rating_from_a_browse_card_by_fetch(alice_client, alice, movies):
+    data = alice_client.post(rate_url(3), {"score": "2", "next": reverse("movie_browse")}, **JSON).json()
+    assert data["score"] == 2 and data["message"] == "You rated Film 03 2 out of 5."
+    assert score_of(alice, 3) == 2
