@@ -6,12 +6,16 @@ Token authentication comes first so that an anonymous request is answered 401 wi
 
 import re
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
+
+from .authentication import TokenOrBearerAuthentication
 
 
 class ApiSchema(AutoSchema):
@@ -31,10 +35,25 @@ class ApiSchema(AutoSchema):
         return outer.removesuffix("Api") + inner.removesuffix("Serializer")
 
 
+class TokenOrBearerScheme(OpenApiAuthenticationExtension):
+    """The token as two alternative security schemes: "Token <key>" (tokenAuth) or "Bearer <key>" (bearerAuth)."""
+
+    target_class = TokenOrBearerAuthentication
+    name = ["tokenAuth", "bearerAuth"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{name: []} for name in self.name]  # either one (a dict of both would mean both at once)
+
+    def get_security_definition(self, auto_schema):
+        token = build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")
+        bearer = build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer")
+        return [token, {**bearer, "description": 'The tokenAuth token, sent with the prefix "Bearer".'}]
+
+
 class Api(APIView):
     """Base of every API class (IsAuthenticated by default, from settings)."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [TokenOrBearerAuthentication, SessionAuthentication]
     schema = ApiSchema()
 
 

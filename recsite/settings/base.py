@@ -133,6 +133,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # faiss logs at INFO which CPU build it loads, at each start of a process that opens a vector index
+    "loggers": {"faiss.loader": {"level": "WARNING"}},
 }
 
 # --- MovieLens data ---
@@ -210,9 +212,9 @@ LOGIN_FAILURES_WINDOW_SECONDS = env.int("LOGIN_FAILURES_WINDOW_SECONDS", default
 
 # --- REST framework ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
+    "DEFAULT_AUTHENTICATION_CLASSES": [  # the API's own classes put the token first (recommender/api/base.py)
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "recommender.api.authentication.TokenOrBearerAuthentication",  # "Token <key>" or "Bearer <key>"
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -225,11 +227,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # DRF's anonymous (per client address) and per-user throttles, reading these rates when used
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "recommender.api.throttling.AnonThrottle",
+        "recommender.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
+        # anonymous callers: the public catalogue (/api/movies/...), logging in, the schema
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
     },

@@ -9,7 +9,6 @@ import time
 import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 
 from movies.logins import client_address, login_authenticate
 
@@ -18,9 +17,12 @@ PASSWORD = "pw-for-tests-123"  # make_user's
 
 
 @pytest.fixture
-def anon_rate_3(monkeypatch):
-    """3 anonymous requests a minute (DRF reads the rates once, into the class)."""
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "1000/minute"})
+def anon_rate_3(settings):
+    """3 anonymous requests a minute (the API's throttles read the rates when used: recommender/api/throttling.py)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "1000/minute"},
+    }
 
 
 @pytest.fixture

@@ -106,17 +106,10 @@ def test_train_while_one_runs_is_409(clients, movies):
     assert "model version 3" in response.json()["message"]
 
 
-def test_throttled_is_429_with_wait(clients, movies):
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import UserRateThrottle
-
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "2/minute"}
-    original = UserRateThrottle.THROTTLE_RATES
-    UserRateThrottle.THROTTLE_RATES = rates
-    try:
-        codes = [clients["user"].get("/api/movies/").status_code for _ in range(3)]
-        last = clients["user"].get("/api/movies/")
-    finally:
-        UserRateThrottle.THROTTLE_RATES = original
-    assert codes[:2] == [200, 200] and last.status_code == 429
+def test_throttled_is_429_with_wait(clients, movies, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "2/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    codes = [clients["user"].get("/api/movies/").status_code for _ in range(3)]
+    last = clients["user"].get("/api/movies/")
+    assert codes == [200, 200, 429] and last.status_code == 429
     assert set(last.json()) == {"message", "extra"} and "wait" in last.json()["extra"]
