@@ -16,14 +16,19 @@ class MovieSerializer(serializers.Serializer):
     """A movie as every endpoint shows it (genres come from a prefetch, never one query per movie)."""
 
     id = serializers.IntegerField()
-    title = serializers.CharField()
+    title = serializers.CharField(help_text='As MovieLens stores it: "Godfather, The (1972)".')
+    display_title = serializers.CharField(help_text='As people write it: "The Godfather".')
     year = serializers.IntegerField(allow_null=True)
     genres = serializers.SerializerMethodField()
     rating_count = serializers.IntegerField()
-    average_rating = serializers.FloatField(allow_null=True)
+    average_rating = serializers.SerializerMethodField(help_text="Mean score (1-5), 2 decimals; null when unrated.")
 
     def get_genres(self, movie) -> list[str]:
         return [genre.name for genre in movie.genres.all()]
+
+    def get_average_rating(self, movie) -> float | None:
+        average = movie.average_rating
+        return None if average is None else round(average, 2)
 
 
 class ScoredMovieSerializer(serializers.Serializer):

@@ -31,7 +31,6 @@ class RecommendedItemSerializer(serializers.Serializer):
     score = serializers.FloatField()
     reason = serializers.SerializerMethodField(help_text='"because you rated <title>", or null.')
     because_movie_id = serializers.IntegerField(source="because.pk", allow_null=True, default=None)
-    predicted_rating = serializers.FloatField(allow_null=True)
 
     def get_reason(self, item) -> str | None:
         return f"because you rated {item.because.title}" if item.because is not None else None

@@ -40,8 +40,9 @@ def test_movie_list_shows_genres_and_filters(clients, movies):
     assert first == {
         "id": 1,
         "title": "Film 01",
+        "display_title": "Film 01",
         "year": 1981,
         "genres": ["Comedy", "Drama"],
         "rating_count": 99,
-        "average_rating": 300 / 99,
+        "average_rating": 3.03,  # 300 / 99 = 3.0303..., to 2 decimals
     }
