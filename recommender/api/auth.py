@@ -40,7 +40,9 @@ class TokenObtainApi(Api):
         password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
     class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField(help_text='Send as the header "Authorization: Token <token>".')
+        token = serializers.CharField(
+            help_text='Send as the header "Authorization: Token <token>" or "Authorization: Bearer <token>".'
+        )
 
     @extend_schema(
         summary="Obtain an API token",
@@ -58,7 +60,7 @@ class TokenObtainApi(Api):
 class TokenRevokeApi(Api):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Revoke your API token", request=None, responses={204: None, **errors(401)})
+    @extend_schema(summary="Revoke your API token", request=None, responses={204: None, **errors(400, 401)})
     def delete(self, request):
         auth_token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

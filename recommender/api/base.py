@@ -1,9 +1,11 @@
-"""What every API class shares: authentication order, schema naming, error and page schemas, pagination.
+"""What every API class shares: authentication order, schema naming, the query parameters it accepts, error and
+page schemas, pagination.
 
 Token authentication comes first so that an anonymous request is answered 401 with a
 ``WWW-Authenticate: Token`` header (session-first would make it a 403).
 """
 
+import functools
 import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -13,7 +15,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
+
+from recsite.exceptions import ApplicationError
 
 from .authentication import TokenOrBearerAuthentication
 
@@ -51,10 +56,55 @@ class TokenOrBearerScheme(OpenApiAuthenticationExtension):
 
 
 class Api(APIView):
-    """Base of every API class (IsAuthenticated by default, from settings)."""
+    """Base of every API class (IsAuthenticated by default, from settings).
+
+    ``query_parameters`` is what the operation documents in ``extend_schema(parameters=...)``: its FilterSerializer
+    and OpenApiParameters (PAGE_PARAMETERS, ...). A query string naming anything else is refused with a 400 naming
+    it (a misspelt ``?serach=`` would otherwise be ignored silently); None accepts anything.
+    """
 
     authentication_classes = [TokenOrBearerAuthentication, SessionAuthentication]
     schema = ApiSchema()
+    query_parameters: list | None = []
+
+    def operation(self) -> type["Api"]:
+        """The API class serving this request (one_path serves one URL with several)."""
+        return type(self)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, permissions, throttles come first
+        if getattr(self, request.method.lower(), None) is not None:  # else a 405 follows
+            query_parameters_check(request=request, operation=self.operation())
+
+
+# --- query parameters -------------------------------------------------------------------------------------
+
+
+@functools.cache
+def query_parameters_accepted(operation: type[Api]) -> frozenset[str] | None:
+    """The names an operation's query_parameters document: a serializer's fields, an OpenApiParameter's name."""
+    if operation.query_parameters is None:
+        return None
+    names = set()
+    for parameter in operation.query_parameters:
+        names.update([parameter.name] if isinstance(parameter, OpenApiParameter) else parameter().fields)
+    return frozenset(names)
+
+
+def query_parameters_check(*, request, operation: type[Api]) -> None:
+    """An ApplicationError (400) naming every query parameter the operation does not document; DRF's ``format``
+    (the renderer override, ``?format=json``) is accepted everywhere."""
+    accepted = query_parameters_accepted(operation)
+    if accepted is None:
+        return
+    unknown = sorted(set(request.query_params) - accepted - {api_settings.URL_FORMAT_OVERRIDE})
+    if unknown:
+        takes = ", ".join(sorted(accepted)) or "none"
+        raise ApplicationError(
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)} (this endpoint takes: "
+            f"{takes}).",
+            {"unknown": unknown, "accepted": sorted(accepted)},
+        )
 
 
 def one_path(*apis: type[Api]) -> type[Api]:
@@ -68,13 +118,14 @@ def one_path(*apis: type[Api]) -> type[Api]:
             self._operation = by_method.get(request.method.lower(), apis[0])
             return super().initialize_request(request, *args, **kwargs)
 
+        def operation(self) -> type[Api]:
+            return getattr(self, "_operation", apis[0])
+
         def get_authenticators(self):
-            operation = getattr(self, "_operation", apis[0])
-            return [authenticator() for authenticator in operation.authentication_classes]
+            return [authenticator() for authenticator in self.operation().authentication_classes]
 
         def get_permissions(self):
-            operation = getattr(self, "_operation", apis[0])
-            return [permission() for permission in operation.permission_classes]
+            return [permission() for permission in self.operation().permission_classes]
 
     PathApi.operations = by_method
     PathApi.__name__ = PathApi.__qualname__ = "".join(api.__name__ for api in apis)
@@ -86,11 +137,15 @@ def one_path(*apis: type[Api]) -> type[Api]:
 
 class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
-    extra = serializers.DictField(help_text='Details; for validation errors {"fields": {name: [messages]}}.')
+    extra = serializers.DictField(
+        help_text='Details; for validation errors {"fields": {name: [messages]}}, for unknown query parameters '
+        '{"unknown": [names], "accepted": [names]}.'
+    )
 
 
 ERROR_DESCRIPTIONS = {
-    400: "Invalid input (the field is named in extra.fields) or a refused operation.",
+    400: "Invalid input (the field is named in extra.fields), an unknown query parameter (named in extra.unknown) "
+    "or a refused operation.",
     401: "No valid session or token.",
     403: "Not allowed for this user.",
     404: "Not found.",

@@ -40,12 +40,13 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
 
 class ModelVersionListApi(Api):
     permission_classes = [IsStaffOrService]
+    query_parameters = PAGE_PARAMETERS
     OutputSerializer = ModelVersionSerializer
 
     @extend_schema(
         summary="Model versions, newest first",
-        parameters=PAGE_PARAMETERS,
-        responses={200: page_of(ModelVersionSerializer, "ModelVersionPage"), **errors(401, 403, 404)},
+        parameters=query_parameters,
+        responses={200: page_of(ModelVersionSerializer, "ModelVersionPage"), **errors(400, 401, 403, 404)},
     )
     def get(self, request):
         versions = model_version_list()
@@ -60,7 +61,7 @@ class ModelVersionDetailApi(Api):
 
     @extend_schema(
         summary="One model version: metrics with baselines, curve",
-        responses={200: ModelVersionDetailSerializer, **errors(401, 403, 404)},
+        responses={200: ModelVersionDetailSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request, number: int):
         version = model_version_get(number=number)

@@ -1,8 +1,10 @@
-"""Catalogue endpoints: movie list (search, filters, ordering), detail and similar movies."""
+"""Catalogue endpoints: movie list (search, filters, ordering), detail and similar movies. Public: no token needed
+(anonymous callers are held to the anonymous throttle, API_THROTTLE_ANON)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from movies.selectors import SORTS, movie_list, movies_by_ids
@@ -44,6 +46,8 @@ def movie_or_404(movie_id: int):
 
 
 class MovieListApi(Api):
+    permission_classes = [AllowAny]
+
     class FilterSerializer(serializers.Serializer):
         search = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
         genre = GenreField(default="", allow_blank=True)
@@ -54,12 +58,13 @@ class MovieListApi(Api):
         def validate(self, attrs):
             return years_check(attrs)
 
+    query_parameters = [FilterSerializer, *PAGE_PARAMETERS]
     OutputSerializer = MovieSerializer
 
     @extend_schema(
         summary="List movies",
-        parameters=[FilterSerializer, *PAGE_PARAMETERS],
-        responses={200: page_of(MovieSerializer, "MoviePage"), **errors(400, 401, 404)},
+        parameters=query_parameters,
+        responses={200: page_of(MovieSerializer, "MoviePage"), **errors(400, 401, 404, 429)},
     )
     def get(self, request):
         filters = MovieListApi.FilterSerializer(data=request.query_params)
@@ -76,14 +81,20 @@ class MovieListApi(Api):
 
 
 class MovieDetailApi(Api):
-    @extend_schema(summary="One movie", responses={200: MovieSerializer, **errors(401, 404)})
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="One movie", responses={200: MovieSerializer, **errors(400, 401, 404, 429)})
     def get(self, request, movie_id: int):
         return Response(MovieSerializer(movie_or_404(movie_id)).data)
 
 
 class MovieSimilarApi(Api):
+    permission_classes = [AllowAny]
+
     class FilterSerializer(serializers.Serializer):
         k = k_query_field()
+
+    query_parameters = [FilterSerializer]
 
     class OutputSerializer(serializers.Serializer):
         items = ScoredMovieSerializer(many=True)
@@ -93,8 +104,8 @@ class MovieSimilarApi(Api):
 
     @extend_schema(
         summary="Movies similar to this one (nearest movie vectors)",
-        parameters=[FilterSerializer],
-        responses={200: OutputSerializer, **errors(400, 401, 404)},
+        parameters=query_parameters,
+        responses={200: OutputSerializer, **errors(400, 401, 404, 429)},
     )
     def get(self, request, movie_id: int):
         filters = MovieSimilarApi.FilterSerializer(data=request.query_params)

@@ -20,12 +20,13 @@ class RatingSerializer(serializers.Serializer):
 
 
 class RatingListApi(Api):
+    query_parameters = PAGE_PARAMETERS
     OutputSerializer = RatingSerializer
 
     @extend_schema(
         summary="Your ratings, newest first",
-        parameters=PAGE_PARAMETERS,
-        responses={200: page_of(RatingSerializer, "RatingPage"), **errors(401, 404)},
+        parameters=query_parameters,
+        responses={200: page_of(RatingSerializer, "RatingPage"), **errors(400, 401, 404)},
     )
     def get(self, request):
         ratings = user_ratings(user=request.user)
@@ -56,7 +57,7 @@ class RatingPutApi(Api):
 
 
 class RatingDeleteApi(Api):
-    @extend_schema(summary="Remove your rating of a movie", responses={204: None, **errors(401, 404)})
+    @extend_schema(summary="Remove your rating of a movie", responses={204: None, **errors(400, 401, 404)})
     def delete(self, request, movie_id: int):
         if not rating_delete(user=request.user, movie_id=movie_id):
             raise NotFound(f"you have not rated movie {movie_id}")

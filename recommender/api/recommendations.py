@@ -57,11 +57,12 @@ class MyRecommendationsApi(Api):
         def validate(self, attrs):
             return years_check(attrs)
 
+    query_parameters = [FilterSerializer]
     OutputSerializer = RecommendationsSerializer
 
     @extend_schema(
         summary="Your recommendations",
-        parameters=[FilterSerializer],
+        parameters=query_parameters,
         responses={200: RecommendationsSerializer, **errors(400, 401)},
     )
     def get(self, request):
@@ -119,11 +120,12 @@ class UserRecommendationsApi(Api):
     class FilterSerializer(serializers.Serializer):
         k = k_query_field()
 
+    query_parameters = [FilterSerializer]
     OutputSerializer = RecommendationsSerializer
 
     @extend_schema(
         summary="Recommendations for a MovieLens user (staff or service)",
-        parameters=[FilterSerializer],
+        parameters=query_parameters,
         responses={200: RecommendationsSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request, movielens_id: int):

@@ -31,6 +31,7 @@ class NotFoundApi(Api):
     permission_classes = [AllowAny]
     authentication_classes = []
     schema = None  # not part of the OpenAPI schema
+    query_parameters = None  # a 404 whatever the query string
 
     def not_found(self, request, *args, **kwargs):
         raise NotFound(f"no API endpoint at {request.path}")

@@ -23,7 +23,9 @@ class VectorCountApi(Api):
         count = serializers.IntegerField(help_text="Vectors in the live collection (0 when none is live).")
         model_version = serializers.IntegerField(allow_null=True)
 
-    @extend_schema(summary="Vectors in the live collection", responses={200: OutputSerializer, **errors(401, 403, 503)})
+    @extend_schema(
+        summary="Vectors in the live collection", responses={200: OutputSerializer, **errors(400, 401, 403, 503)}
+    )
     def get(self, request):
         active = model_version_active()
         count = vectors_count() if active is not None else 0
@@ -58,17 +60,19 @@ class VectorDropApi(Api):
             choices=[DROP_CONFIRMATION], error_messages={"required": f'Send confirm="{DROP_CONFIRMATION}".'}
         )
 
+    query_parameters = [
+        OpenApiParameter(
+            "confirm",
+            str,
+            required=True,
+            enum=[DROP_CONFIRMATION],
+            description=f'Must be "{DROP_CONFIRMATION}" (a JSON body {{"confirm": ...}} is accepted too).',
+        )
+    ]
+
     @extend_schema(
         summary="Drop every vector collection (the site serves popularity until a version is activated)",
-        parameters=[
-            OpenApiParameter(
-                "confirm",
-                str,
-                required=True,
-                enum=[DROP_CONFIRMATION],
-                description=f'Must be "{DROP_CONFIRMATION}" (a JSON body {{"confirm": ...}} is accepted too).',
-            )
-        ],
+        parameters=query_parameters,
         responses={204: None, **errors(400, 401, 403, 503)},
     )
     def delete(self, request):

@@ -12,14 +12,15 @@ from .conftest import no_live_model
 pytestmark = pytest.mark.usefixtures("without_model")
 
 USER = ("user", "other", "staff", "service")  # any signed-in caller
+ANYONE = ("anonymous", *USER)  # the public catalogue
 STAFF = ("staff", "service")
 
 # (method, path, body, who may call it); everyone else gets 401 (anonymous) or 403 (signed in, not allowed)
 ENDPOINTS = [
     ("delete", "/api/auth/token/", None, USER),
-    ("get", "/api/movies/", None, USER),
-    ("get", "/api/movies/1/", None, USER),
-    ("get", "/api/movies/1/similar/?k=3", None, USER),
+    ("get", "/api/movies/", None, ANYONE),
+    ("get", "/api/movies/1/", None, ANYONE),
+    ("get", "/api/movies/1/similar/?k=3", None, ANYONE),
     ("get", "/api/me/ratings/", None, USER),
     ("put", "/api/me/ratings/1/", {"score": 4}, USER),
     ("delete", "/api/me/ratings/2/", None, USER),
