@@ -117,7 +117,9 @@ def test_browse_inverted_year_range_says_so_and_shows_all_years(client, movies):
         "year_min": ["“From year” (2007) is after “To year” (2005): swap them to see movies from 2005 to 2007. "
                      "Showing all years for now."]
     }  # fmt: skip
-    assert "is after “To year” (2005)" in response.content.decode()
+    body = response.content.decode()
+    assert "is after “To year” (2005)" in body
+    assert 'aria-describedby="id_year_min_error"' in body and '<div id="id_year_min_error">' in body
     assert response.context["page"].paginator.count == 30  # not silently empty
 
 
