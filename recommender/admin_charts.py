@@ -7,7 +7,9 @@ import matplotlib
 matplotlib.use("Agg")  # no display in a web or worker process
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from recommender.admin_display import best_baseline  # noqa: E402
 from recommender.models import ModelVersion  # noqa: E402
 
 VAL_KEY = "val_ndcg@10"
@@ -28,28 +30,41 @@ def _empty(message: str) -> bytes:
     return _png(fig)
 
 
-def training_curve_png(version: ModelVersion) -> bytes:
-    """Loss (left axis) and validation NDCG@10 (right axis) per epoch, from ModelVersion.curve."""
+def training_curve_figure(version: ModelVersion):
+    """Loss (left axis) and validation NDCG@10 (right axis) per epoch, from ModelVersion.curve; None before the
+    first epoch. The x axis ticks whole epochs only (2 epochs would otherwise read 1.00, 1.25, ... 2.00)."""
     curve = [row for row in version.curve if "epoch" in row]
     if not curve:
-        return _empty(f"v{version.number}: no epoch finished yet")
+        return None
     epochs = [row["epoch"] for row in curve]
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.plot(epochs, [row.get("loss") for row in curve], marker="o", color="tab:blue", label="training loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss", color="tab:blue")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    lines, top = list(ax.get_lines()), ax
     if any(VAL_KEY in row for row in curve):
-        right = ax.twinx()
-        right.plot(epochs, [row.get(VAL_KEY) for row in curve], marker="s", color="tab:orange", label=VAL_KEY)
+        right = top = ax.twinx()
+        right.plot(epochs, [row.get(VAL_KEY) for row in curve], marker="s", color="tab:orange", label="validation")
         right.set_ylabel("validation NDCG@10", color="tab:orange")
+        lines += right.get_lines()
+    best = version.metrics.get("best_epoch")
+    if best in epochs:  # the epoch whose weights were kept (early stopping)
+        lines.append(ax.axvline(best, color="green", linestyle=":", label=f"best epoch ({best})"))
+    top.legend(handles=lines, loc="center right", fontsize="small")  # on the top axes, so no line hides it
     ax.set_title(f"model v{version.number}: training curve")
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
+
+
+def training_curve_png(version: ModelVersion) -> bytes:
+    fig = training_curve_figure(version)
+    return _png(fig) if fig is not None else _empty(f"v{version.number}: no epoch finished yet")
 
 
 def _best_baseline(metrics: dict, key: str) -> float | None:
-    values = [m.get(key) for m in metrics.get("baselines", {}).values() if m.get(key) is not None]
-    return max(values) if values else None
+    best = best_baseline(metrics, key)
+    return best[1] if best else None
 
 
 def metric_history_png(versions: list[ModelVersion]) -> bytes:
