@@ -2,8 +2,11 @@
 
 from django.contrib import admin, messages
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
+from recommender.admin_display import best_baseline, metric_format, status_label
 from recommender.models import BatchJob, ModelVersion
 
 
@@ -15,67 +18,68 @@ def _views():
     return admin_views
 
 
-MODEL_KEYS = ("ndcg@10", "recall@50")
 RETIRED_NOTE = "its Milvus collection was dropped (MILVUS_KEEP_COLLECTIONS), so it cannot be activated again"
-
-
-def _fmt(value) -> str:
-    return "–" if value is None else f"{value:.4f}"
-
-
-def best_baseline(metrics: dict, key: str) -> tuple[str, float] | None:
-    """(name, value) of the baseline with the highest ``key`` in the same evaluation run."""
-    scored = [(name, m[key]) for name, m in metrics.get("baselines", {}).items() if m.get(key) is not None]
-    return max(scored, key=lambda item: item[1]) if scored else None
-
-
-def metric_rows(metrics: dict) -> list[dict]:
-    """Rows of the detail page's table: the model and every baseline, for the headline metrics."""
-    if not metrics.get("model"):
-        return []
-    keys = ("recall@10", "recall@50", "ndcg@10", "ndcg@50", "hit@10", "coverage@50", "mean_pop@10")
-    rows = [{"name": "two-tower (this version)", "values": [metrics["model"].get(k) for k in keys], "model": True}]
-    if metrics.get("active"):
-        active = metrics["active"]
-        name = f"active v{active.get('version', '?')} (same split)"
-        rows.append({"name": name, "values": [active.get(k) for k in keys]})
-    rows += [{"name": n, "values": [m.get(k) for k in keys]} for n, m in metrics.get("baselines", {}).items()]
-    return [{**r, "cells": [_fmt(v) for v in r["values"]]} for r in rows]
+FILE_FIELDS = ("artifact_path", "collection_name", "worker", "task_id", "heartbeat_at")
+STATUS_COLOURS = {"active": "green", "failed": "#ba2121", "retired": "#999", "inactive": "#555"}
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("number", "status_badge", "ndcg10", "recall50", "created_at", "finished_at", "live")
+    # narrow columns, so the list fits beside the navigation and the filter at 1280 px
+    list_display = ("version", "status_badge", "ndcg10", "recall50", "finished", "live")
     list_filter = ("status",)
     ordering = ("-number",)
     change_list_template = "admin/recommender/modelversion/change_list.html"
     change_form_template = "admin/recommender/modelversion/change_form.html"
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
-    exclude = ("progress", "curve", "metrics")
+    # status, gate, error, metrics, config and curve are shown by the template, readably; these are the rest
+    fieldsets = (
+        ("Timeline", {"fields": ("created_at", "started_at", "finished_at", "duration", "activated_at")}),
+        ("Files and worker", {"classes": ("collapse",), "fields": FILE_FIELDS}),
+    )
+    readonly_fields = ("duration",)
+
+    @admin.display(description="version", ordering="number")
+    def version(self, obj):
+        return f"v{obj.number}"
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        colour = {"active": "green", "failed": "#ba2121"}.get(obj.status, "#555" if not obj.is_running else "#c60")
-        if obj.status == ModelVersion.Status.RETIRED:
-            return format_html('<b style="color:#999" title="{}">retired</b>', RETIRED_NOTE)
-        return format_html('<b style="color:{}">{}</b>', colour, obj.status)
+        colour = STATUS_COLOURS.get(obj.status, "#c60")  # running stages in amber
+        title = RETIRED_NOTE if obj.status == ModelVersion.Status.RETIRED else ""
+        return format_html('<b style="color:{}" title="{}">{}</b>', colour, title, status_label(obj, short=True))
 
     def _metric_cell(self, obj, key):
         value = obj.metrics.get("model", {}).get(key)
-        best = best_baseline(obj.metrics, key)
         if value is None:
             return "–"
+        best = best_baseline(obj.metrics, key)
         if best is None:
-            return _fmt(value)
-        return format_html("{} <small>(best baseline {} {})</small>", _fmt(value), best[0], _fmt(best[1]))
+            return metric_format(value)
+        return format_html(
+            '{}<br><small title="best baseline of the same evaluation run">{} {}</small>',
+            metric_format(value),
+            best[0],
+            metric_format(best[1]),
+        )
 
-    @admin.display(description="NDCG@10 (vs best baseline)")
+    @admin.display(description="NDCG@10")
     def ndcg10(self, obj):
         return self._metric_cell(obj, "ndcg@10")
 
-    @admin.display(description="Recall@50 (vs best baseline)")
+    @admin.display(description="Recall@50")
     def recall50(self, obj):
         return self._metric_cell(obj, "recall@50")
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, obj):
+        return date_format(localtime(obj.finished_at), "Y-m-d H:i") if obj.finished_at else "–"
+
+    @admin.display(description="took")
+    def duration(self, obj):
+        if not (obj.started_at and obj.finished_at):
+            return "–"
+        minutes, seconds = divmod(round((obj.finished_at - obj.started_at).total_seconds()), 60)
+        return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
     @admin.display(description="live", boolean=True)
     def live(self, obj):
@@ -83,6 +87,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # versions are created by "Retrain now"
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the pipeline writes every field; a form save could only race it with stale values
 
     def has_delete_permission(self, request, obj=None):
         return False  # a version owns a Milvus collection and files: never delete one from a form
@@ -101,8 +108,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        running = _views().jobs.training_running_get()
-        extra = {"running": running, "progress_url": reverse("admin:recommender_modelversion_progress")}
+        extra = _views().progress_box_context(_views().jobs.training_running_get())
         return super().changelist_view(request, {**(extra_context or {}), **extra})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -111,16 +117,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if version is not None:
             if version.status == ModelVersion.Status.RETIRED:
                 messages.warning(request, f"Model version {version.number} is retired: {RETIRED_NOTE}.")
-            running = _views().jobs.training_running_get()
-            extra = {
-                "version": version,
-                "running": running,
-                "metric_rows": metric_rows(version.metrics),
-                "can_activate": running is None
-                and version.status == ModelVersion.Status.INACTIVE
-                and bool(version.artifact_path),
-                "progress_url": reverse("admin:recommender_modelversion_progress_one", args=[version.pk]),
-            }
+            extra = _views().version_page_context(version)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
 

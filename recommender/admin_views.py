@@ -15,6 +15,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from recommender.admin_charts import metric_history_png, training_curve_png
+from recommender.admin_display import (
+    BASELINE_COLUMNS,
+    baseline_rows,
+    config_rows,
+    metric_table,
+    raw_json,
+    status_label,
+)
 from recommender.models import BatchJob, ModelVersion
 from recommender.services import jobs
 from recsite.exceptions import ApplicationError
@@ -28,10 +36,42 @@ def _version_state(version: ModelVersion) -> dict:
         "id": version.pk,
         "number": version.number,
         "status": version.status,
+        "label": status_label(version),
         "running": version.is_running,
         "progress": version.progress,
         "error": version.error[:2000],
         "gate_reason": version.gate_reason,
+    }
+
+
+def progress_box_context(running: ModelVersion | None, polled: ModelVersion | None = None) -> dict:
+    """The live progress box: the running version, the JSON it polls (``polled``'s own, else whichever runs)."""
+    if polled is not None and (polled.is_running or running is None):
+        url, status = reverse("admin:recommender_modelversion_progress_one", args=[polled.pk]), polled.status
+    else:
+        url, status = reverse("admin:recommender_modelversion_progress"), running.status if running else ""
+    label = status_label(running) if running else ""
+    return {"running": running, "running_label": label, "progress_url": url, "progress_status": status}
+
+
+def version_page_context(version: ModelVersion) -> dict:
+    """What a version's page shows above and below the admin's fieldsets: a heading with the live status,
+    the progress box, metric, baseline and config tables, and the raw JSON (collapsed)."""
+    running = jobs.training_running_get()
+    return {
+        **progress_box_context(running, version),
+        "title": f"Model version {version.number}",
+        "subtitle": None,  # the template's heading carries the status, kept current by admin_progress.js
+        "version": version,
+        "status_label": status_label(version),
+        "metric_table": metric_table(version.metrics),
+        "baseline_columns": BASELINE_COLUMNS,
+        "baseline_rows": baseline_rows(version.metrics),
+        "config_rows": config_rows(version.config),
+        "raw_json": raw_json(version),
+        "can_activate": running is None
+        and version.status == ModelVersion.Status.INACTIVE
+        and bool(version.artifact_path),
     }
 
 
@@ -78,7 +118,9 @@ def activate(request, pk: int):
         messages.error(request, f"Activation refused: {exc.message}")
     else:
         messages.success(request, f"Model version {version.number} is now serving.")
-    return redirect(reverse("admin:recommender_modelversion_change", args=[pk]))
+    # the list, not the version page: a fresh page opens at the top with the message in view (the same URL
+    # again would be restored mid-scroll), and it shows which version is live now
+    return redirect(CHANGELIST)
 
 
 @require_POST

@@ -14,13 +14,15 @@
     const v = data.version;
     const running = data.training_running;
     document.querySelectorAll("[data-disable-while-training]").forEach((b) => { if (running) b.disabled = true; });
+    if (v) {
+      // the page heading of this version (if it is the one shown) says what the worker is doing now
+      document.querySelectorAll('[data-version-label="' + v.id + '"]').forEach((el) => { el.textContent = v.label; });
+    }
     if (v && v.running) {
       const p = v.progress || {};
       box.hidden = false;
-      set("number", "v" + v.number);
-      set("stage", p.stage || v.status);
-      set("epoch", p.epoch ?? "–");
-      set("epochs", p.epochs ?? "–");
+      set("number", v.number);
+      set("label", v.label);
       set("loss", num(p.loss));
       set("val", num(p["val_ndcg@10"]));
       set("elapsed", secs(p.elapsed_s));
