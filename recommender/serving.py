@@ -1,5 +1,6 @@
-"""The live model inside this process: which version serves (read from the Milvus alias), its loaded towers and
-the movie-vector matrix used for explanations. Reloaded when the alias moves; nothing here touches requests."""
+"""The live model inside this process: which version serves (read from the Milvus alias), its user tower and
+the movie vectors as indexing stored them in Milvus (one source of truth: no process recomputes them), used for
+explanations and re-ranking. Reloaded when the alias moves; nothing here touches requests."""
 
 import logging
 import threading
@@ -95,18 +96,20 @@ class _Registry:
         except (ValueError, OSError) as exc:
             raise NoLiveModel(f"model version {number} cannot be loaded: {exc}") from exc
         catalog = catalog_export()
-        vectors = model.movie_vectors(catalog)
-        log.info("loaded model v%s in %.2fs", number, time.perf_counter() - started)
-        ids = catalog.movie_ids
+        collection = store.collection_name(number)
+        stored = store.get_vectors(catalog.movie_ids.tolist(), collection=collection)  # what indexing saved
+        ids = np.array([m for m in catalog.movie_ids.tolist() if m in stored], dtype=np.int64)
+        vectors = np.stack([stored[m] for m in ids.tolist()]) if len(ids) else np.zeros((0, model.config.out_dim))
+        log.info("loaded model v%s and %d movie vectors in %.2fs", number, len(ids), time.perf_counter() - started)
         return LiveModel(
             version=version,
             model=model,
-            collection=store.collection_name(number),
+            collection=collection,
             movie_ids=ids,
-            movie_vectors=vectors,
-            row_of={int(m): i for i, m in enumerate(ids)},
+            movie_vectors=vectors.astype(np.float32),
+            row_of={int(m): i for i, m in enumerate(ids.tolist())},
             neighbours=ItemNeighbours.load(version.artifact_path),
-            genres={int(m): frozenset(g) for m, g in zip(ids, catalog.genres, strict=True)},
+            genres={int(m): frozenset(g) for m, g in zip(catalog.movie_ids.tolist(), catalog.genres, strict=True)},
         )
 
     def reset(self) -> None:
