@@ -8,7 +8,7 @@ recommender/tasks.py and here (beat), so they run after Django is set up.
 import os
 
 from celery import Celery
-from celery.signals import beat_init
+from celery.signals import beat_init, worker_init, worker_ready
 
 from .envfile import env_file_read
 
@@ -40,3 +40,19 @@ def _schedules_ensure_on_beat_start(sender=None, **kwargs) -> None:
     from recommender.services.jobs import schedules_ensure
 
     schedules_ensure()
+
+
+@worker_init.connect
+def _paddle_signal_handlers_remove(sender=None, **kwargs) -> None:
+    """The tasks import Paddle; its SIGTERM handler must not outlive Celery's (pool children inherit this)."""
+    from .quiet import paddle_signal_handlers_remove
+
+    paddle_signal_handlers_remove()
+
+
+@worker_ready.connect
+def _warm_shutdown_quiet(sender=None, **kwargs) -> None:
+    """SIGTERM is how serve_all stops a worker: a warm shutdown without Celery's "worker: Warm shutdown" line."""
+    from celery.apps.worker import install_worker_term_handler
+
+    install_worker_term_handler(sender.controller, verbose=False)
