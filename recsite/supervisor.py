@@ -1,8 +1,10 @@
 """A small process supervisor for the embedded mode (serve_all): start children, restart a crashed one with
 exponential back-off, give up (and say so) when one keeps crashing, stop them all on request.
 
-Each child runs in its own session, so a stop signal reaches its whole process group (Celery pool children,
-gunicorn workers). No Django in here.
+Each child runs in its own session (Ctrl-C in the terminal reaches only the supervisor). Stopping is the
+child's own graceful stop: its stop signal goes to its main process only, which stops its own processes (gunicorn
+its workers, Celery its pool, each without errors); what is left of its process group when it exits, or when it
+took longer than the grace period, is SIGKILLed. No Django in here.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Child:
     argv: list[str]
     env: dict
     cwd: str | None = None
+    stop_signal: int = signal.SIGTERM  # sent to the main process only, see the module docstring
+    stops_last: bool = False  # a service the others use (Milvus): stopped after them, so their last calls reach it
     proc: subprocess.Popen | None = None
     crashes: list[float] = field(default_factory=list)  # monotonic times of recent unexpected exits
     restart_at: float | None = None  # when a crashed child is due to start again
@@ -33,6 +37,13 @@ class Child:
 def signal_group(proc: subprocess.Popen, sig: int) -> None:
     try:
         os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def signal_process(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        proc.send_signal(sig)
     except ProcessLookupError:
         pass
 
@@ -84,15 +95,18 @@ class Supervisor:
         return 0
 
     def stop_all(self, grace: float) -> None:
-        """SIGTERM every child's process group (newest first), then SIGKILL what is still there after ``grace``."""
+        """Stop every child with its stop signal, the ``stops_last`` ones after the others, each wave within
+        ``grace`` seconds; then SIGKILL whatever is left of each process group."""
         running = [c for c in reversed(self.children) if c.proc is not None and c.proc.poll() is None]
-        for child in running:
-            signal_group(child.proc, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for child in running:
-            try:
-                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.log(f"{child.name} did not stop in {grace:.0f} s: killing it")
-                signal_group(child.proc, signal.SIGKILL)
-                child.proc.wait()
+        for wave in ([c for c in running if not c.stops_last], [c for c in running if c.stops_last]):
+            for child in wave:
+                signal_process(child.proc, child.stop_signal)
+            deadline = time.monotonic() + grace
+            for child in wave:
+                try:
+                    child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.log(f"{child.name} did not stop in {grace:.0f} s: killing it")
+                    signal_group(child.proc, signal.SIGKILL)
+                    child.proc.wait()
+                signal_group(child.proc, signal.SIGKILL)  # a process it left behind (none when it stops cleanly)

@@ -5,7 +5,8 @@ No external service: the broker is kombu's SQLAlchemy transport on ``var/celery-
 CELERY_BROKER_URL says otherwise) and the vector store is one Milvus Lite *server* that the web process and
 the workers share over http (only one process may open a Lite data directory). A child that dies is restarted
 with back-off (the site serves popular movies while Milvus is away); one that keeps dying makes serve_all stop
-everything and exit 1. Ctrl-C (SIGINT) or SIGTERM stops every process it started (SIGTERM, then SIGKILL).
+everything and exit 1. Ctrl-C (SIGINT) or SIGTERM stops every process it started, each with its own graceful
+stop (recsite/supervisor.py), then SIGKILL; a clean stop prints no error and exits 0.
 """
 
 import os
@@ -56,7 +57,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self.verbosity = options["verbosity"]
         self.supervisor = Supervisor(lambda line: self.stderr.write(f"[serve_all] {line}"))
-        env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "false")}  # the site as users get it: no debug pages
+        env = {**os.environ, "DEBUG": "false"}  # the site as users get it: no debug pages, no URL list on a 404
+        if settings.DEBUG and os.environ.get("DEBUG"):
+            self.stderr.write("[serve_all] DEBUG is ignored here: the site runs with DEBUG off (runserver debugs)")
         self.stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -76,8 +79,8 @@ class Command(BaseCommand):
     def _on_signal(self, signum, frame) -> None:
         self.stopping = True
 
-    def _start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
-        return self.supervisor.start(Child(name, argv, env, cwd=str(settings.BASE_DIR))).proc
+    def _start(self, name: str, argv: list[str], env: dict, **child) -> subprocess.Popen:
+        return self.supervisor.start(Child(name, argv, env, cwd=str(settings.BASE_DIR), **child)).proc
 
     def _start_milvus(self, port: int) -> str:
         if port_open("127.0.0.1", port):
@@ -87,12 +90,14 @@ class Command(BaseCommand):
         data_dir = Path(settings.MILVUS_URI)
         argv = ["milvus-lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
         env = pymilvus_env(os.environ)  # it imports pymilvus, which refuses a path in MILVUS_URI (env or .env)
-        proc = self._start("milvus", [str(Path(sys.executable).with_name("milvus-lite")), *argv[1:]], env)
+        # SIGINT is its graceful stop (drain requests, flush, close the data folder); stopped after its clients.
+        exe = str(Path(sys.executable).with_name("milvus-lite"))
+        proc = self._start("milvus", [exe, *argv[1:]], env, stop_signal=signal.SIGINT, stops_last=True)
         wait_for_port("127.0.0.1", port, 60.0, proc)
         return f"http://127.0.0.1:{port}"
 
     def _start_workers(self, env: dict, *, beat: bool) -> None:
-        celery = [sys.executable, "-m", "celery", "-A", "recsite"]
+        celery = [sys.executable, "-m", "celery", "-A", "recsite", *(["--quiet"] if self.verbosity < 2 else [])]
         level = "info" if self.verbosity > 1 else "warning"
         # Two workers so a long training never delays a batch job or a vector sync.
         self._start(
