@@ -6,11 +6,13 @@ from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from movies.forms import AdminLoginForm, LoginForm
+from recsite.favicon import favicon
 
 admin.site.login_form = AdminLoginForm  # log-in failure limits (movies/logins.py) for the admin too
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("recommender.api.urls")),
