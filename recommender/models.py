@@ -5,6 +5,18 @@ from django.db import models
 from django.db.models import Q
 
 
+class ModelVersionQuerySet(models.QuerySet):
+    """The query vocabulary for versions: ``ModelVersion.objects.running()``, ``ModelVersion.objects.active()``."""
+
+    def running(self) -> "ModelVersionQuerySet":
+        """Versions whose pipeline is queued or in progress: at most one, it holds the training lock."""
+        return self.filter(status__in=self.model.RUNNING_STATUSES)
+
+    def active(self) -> "ModelVersionQuerySet":
+        """The version that serves (at most one: see the one_active_model_version constraint)."""
+        return self.filter(status=self.model.Status.ACTIVE)
+
+
 class ModelVersion(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -16,14 +28,19 @@ class ModelVersion(models.Model):
         FAILED = "failed"
         RETIRED = "retired"  # its vectors were dropped; cannot be activated again
 
+    # A version in one of these holds the training lock (model_version_create refuses a second one).
+    RUNNING_STATUSES = (Status.QUEUED, Status.TRAINING, Status.EVALUATING, Status.INDEXING)
+
     number = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     config = models.JSONField(default=dict, blank=True)
     # {"model": {...}, "baselines": {"MostPop": {...}, ...}, "split": {...}}
     metrics = models.JSONField(default=dict, blank=True)
-    # one dict per epoch: {"epoch", "loss", "val_ndcg@10", "seconds"}
+    # one dict per holdout-training round: {"epoch", "epochs", "loss", "val_ndcg@10", "seconds"}
     curve = models.JSONField(default=list, blank=True)
-    # live progress while a job runs: {"stage", "epoch", "epochs", "loss", "metric", "started", "eta_s"}
+    # live progress (services/training.py, vectors.py): {} while queued, then {"stage"}: training, evaluating,
+    # refitting, indexing, done or failed; while training or refitting also "epoch", "epochs", "loss", "seconds",
+    # "elapsed_s", "eta_s" (and "val_ndcg@10" while training); while indexing also "movies"
     progress = models.JSONField(default=dict, blank=True)
     gate_passed = models.BooleanField(null=True, blank=True)
     gate_reason = models.TextField(blank=True)
@@ -39,6 +56,8 @@ class ModelVersion(models.Model):
     # "<celery node name>:<pid>" of the process running the pipeline: how a restarted worker knows its dead jobs
     worker = models.CharField(max_length=200, blank=True)
 
+    objects = ModelVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-number"]
         constraints = [
@@ -51,7 +70,7 @@ class ModelVersion(models.Model):
 
     @property
     def is_running(self) -> bool:
-        return self.status in {self.Status.QUEUED, self.Status.TRAINING, self.Status.EVALUATING, self.Status.INDEXING}
+        return self.status in self.RUNNING_STATUSES
 
 
 class BatchJob(models.Model):
