@@ -1,4 +1,5 @@
-"""Admin for the catalogue: movies (with their ratings one click away), genres, profiles, ratings, users."""
+"""Admin for the catalogue: movies (with their ratings one click away), genres, profiles, ratings, hidden movies,
+users."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -7,7 +8,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import Genre, Movie, Profile, Rating
+from .models import Genre, HiddenMovie, Movie, Profile, Rating
 
 User = get_user_model()
 RECENT_RATINGS_SHOWN = 10
@@ -116,6 +117,18 @@ class RatingAdmin(admin.ModelAdmin):
     autocomplete_fields = ["movie", "user"]
     ordering = ["-id"]  # newest first by primary key: no sort of a million rows by rated_at
     show_full_result_count = False  # a second COUNT(*) over a million rows per page is not worth it
+    list_per_page = 50
+
+
+@admin.register(HiddenMovie)
+class HiddenMovieAdmin(admin.ModelAdmin):
+    """Who is not interested in what (support questions: "why is this movie never suggested to me?")."""
+
+    list_display = ["movie", "user", "created_at"]
+    list_select_related = ["movie", "user"]
+    search_fields = ["movie__title", "user__username"]
+    autocomplete_fields = ["movie", "user"]
+    ordering = ["-id"]
     list_per_page = 50
 
 

@@ -1,4 +1,4 @@
-"""Catalogue (Movie, Genre), MovieLens demographics (Profile) and Rating."""
+"""Catalogue (Movie, Genre), MovieLens demographics (Profile), Rating and HiddenMovie ("not interested")."""
 
 from django.conf import settings
 from django.db import models
@@ -161,3 +161,20 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} rated {self.movie_id}: {self.score}"
+
+
+class HiddenMovie(models.Model):
+    """A movie the user said "not interested" in: left out of their suggestions until they show it again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hidden_movies")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="hidden_by")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        # the constraint's (user, movie) index also serves "the ids this user hid", read with every recommendation
+        constraints = [models.UniqueConstraint(fields=["user", "movie"], name="hidden_one_per_user_movie")]
+        indexes = [models.Index(fields=["user", "created_at"], name="hidden_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} hid {self.movie_id}"

@@ -1,8 +1,8 @@
-"""Reads on the catalogue: movie lists and details, a user's ratings, genre names."""
+"""Reads on the catalogue: movie lists and details, a user's ratings and hidden movies, genre names."""
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
-from .models import Genre, Movie, Rating
+from .models import Genre, HiddenMovie, Movie, Rating
 from .titles import search_key
 
 SORTS = {
@@ -29,12 +29,14 @@ def movie_list(
     year_max: int | None = None,
     sort: str = "popularity",
     exclude_rated_by=None,
+    hidden_by=None,
 ) -> QuerySet[Movie]:
     """Movies filtered and sorted for browsing; genres prefetched so a page costs a fixed number of queries.
 
     A search matches titles as people write them ("the godfather", "amelie" find "Godfather, The (1972)" and
     "Amélie (2001)"): best matches first, then ``sort``. ``exclude_rated_by`` (a logged-in user) leaves out the
-    movies that user has rated.
+    movies that user has rated. ``hidden_by`` (a logged-in user) leaves out the movies that user is not interested
+    in, except from a search, which finds them flagged ``is_hidden`` (a title asked for by name is never lost).
     """
     qs = Movie.objects.with_mean().prefetch_related(Prefetch("genres", queryset=Genre.objects.order_by("name")))
     order = SORTS.get(sort, SORTS["popularity"])
@@ -49,7 +51,15 @@ def movie_list(
         qs = qs.filter(year__lte=year_max)
     if exclude_rated_by is not None and exclude_rated_by.is_authenticated:
         qs = qs.filter(~Exists(Rating.objects.filter(user=exclude_rated_by, movie=OuterRef("pk"))))
+    if hidden_by is not None and hidden_by.is_authenticated:
+        qs = qs.annotate(is_hidden=_hidden_by(hidden_by))
+        if not search:
+            qs = qs.filter(is_hidden=False)
     return qs.order_by(*order)
+
+
+def _hidden_by(user) -> Exists:
+    return Exists(HiddenMovie.objects.filter(user=user, movie=OuterRef("pk")))
 
 
 def _search(qs: QuerySet[Movie], search: str) -> QuerySet[Movie]:
@@ -74,11 +84,14 @@ def _search(qs: QuerySet[Movie], search: str) -> QuerySet[Movie]:
     return qs.filter(Q(search_key__contains=key) | every_word).annotate(search_rank=rank)
 
 
-def movies_by_ids(ids) -> dict[int, Movie]:
-    """Movies keyed by id, genres prefetched (hydrating recommendation results)."""
+def movies_by_ids(ids, *, hidden_for=None) -> dict[int, Movie]:
+    """Movies keyed by id, genres prefetched (hydrating recommendation results); with ``hidden_for`` (a logged-in
+    user) each flagged ``is_hidden`` in the same query."""
     qs = Movie.objects.filter(pk__in=list(ids)).prefetch_related(
         Prefetch("genres", queryset=Genre.objects.order_by("name"))
     )
+    if hidden_for is not None and hidden_for.is_authenticated:
+        qs = qs.annotate(is_hidden=_hidden_by(hidden_for))
     return {m.pk: m for m in qs}
 
 
@@ -95,6 +108,21 @@ def user_rating_map(*, user, movie_ids=None) -> dict[int, int]:
     if movie_ids is not None:
         qs = qs.filter(movie_id__in=list(movie_ids))
     return dict(qs.values_list("movie_id", "score"))
+
+
+def user_rating(*, user, movie_id: int) -> Rating | None:
+    """The user's rating of one movie, or None."""
+    return Rating.objects.filter(user=user, movie_id=movie_id).first()
+
+
+def hidden_movie_ids(*, user_id: int) -> set[int]:
+    """Ids of the movies the user is not interested in (one query on the (user, movie) index)."""
+    return set(HiddenMovie.objects.filter(user_id=user_id).values_list("movie_id", flat=True))
+
+
+def user_hidden_movies(*, user) -> QuerySet[HiddenMovie]:
+    """The movies the user is not interested in, most recently hidden first, with the movie."""
+    return HiddenMovie.objects.filter(user=user).select_related("movie").order_by("-created_at", "-id")
 
 
 def user_history(*, user_id: int) -> tuple[list[int], list[int]]:

@@ -1,4 +1,7 @@
-"""Writes on the catalogue: ratings (rating_*) and site profiles (profile_*)."""
+"""Writes on the catalogue: ratings (rating_*), "not interested" (movie_hide, movie_unhide) and site profiles
+(profile_*)."""
+
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -7,7 +10,7 @@ from django.utils import timezone
 
 from recsite.exceptions import ApplicationError, NotFoundError
 
-from .models import Movie, Profile, Rating
+from .models import HiddenMovie, Movie, Profile, Rating
 from .signals import rating_changed
 
 User = get_user_model()
@@ -83,6 +86,81 @@ def rating_delete(*, user, movie_id: int) -> bool:
     )
     _announce(user.pk, movie_id)
     return True
+
+
+@transaction.atomic
+def rating_restore(
+    *, user, movie_id: int, score: int | None, rated_at: datetime | None, replacing: datetime | None
+) -> bool:
+    """Undo one rating change: put back the rating the user had before it (``score`` given at ``rated_at``), or
+    remove the rating when there was none (``score`` None). Keeps the movie's counters in step.
+
+    Only while the rating is still the one that change left, made at ``replacing`` (None: the change removed it):
+    an undo never overwrites a later change. Returns whether it restored anything.
+    """
+    value = None if score is None else _score_validate(score)
+    if value is not None and rated_at is None:
+        raise ApplicationError("a restored rating needs the time it was made", {"field": "rated_at"})
+    rating = Rating.objects.select_for_update().filter(user=user, movie_id=movie_id).first()
+    current = rating.rated_at if rating is not None else None
+    if current != replacing:
+        return False
+    if value is None:
+        rating.delete()
+        Movie.objects.filter(pk=movie_id).update(
+            rating_count=F("rating_count") - 1, rating_total=F("rating_total") - rating.score
+        )
+    elif rating is None:
+        rating = Rating(user=user, movie_id=movie_id, score=value, rated_at=rated_at)
+        rating.full_clean(validate_unique=False, validate_constraints=False)
+        try:
+            with transaction.atomic():  # a rating saved meanwhile by another request wins: nothing to undo
+                rating.save(force_insert=True)
+        except IntegrityError:
+            return False
+        Movie.objects.filter(pk=movie_id).update(
+            rating_count=F("rating_count") + 1, rating_total=F("rating_total") + value
+        )
+    else:
+        delta = value - rating.score
+        rating.score, rating.rated_at = value, rated_at
+        rating.save(update_fields=["score", "rated_at"])
+        Movie.objects.filter(pk=movie_id).update(rating_total=F("rating_total") + delta)
+    _announce(user.pk, movie_id)
+    return True
+
+
+@transaction.atomic
+def movie_hide(*, user, movie_id: int) -> tuple[HiddenMovie, bool]:
+    """Mark a movie "not interested" for the user (their suggestions leave it out). Returns (row, created).
+
+    Idempotent and safe under concurrent calls: hiding a hidden movie returns the existing row.
+    """
+    if not Movie.objects.filter(pk=movie_id).exists():
+        raise ApplicationError(f"movie {movie_id} does not exist", {"field": "movie_id"})
+    hidden = HiddenMovie.objects.filter(user=user, movie_id=movie_id).first()
+    if hidden is not None:
+        return hidden, False
+    hidden = HiddenMovie(user=user, movie_id=movie_id, created_at=timezone.now())
+    hidden.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():  # a savepoint: a refused insert undoes only itself
+            hidden.save(force_insert=True)
+    except IntegrityError:
+        # The same hide arrived twice at once and the other request inserted first (on PostgreSQL this insert
+        # waited for it to commit): its row is the answer. Anything else (the movie deleted meanwhile) propagates.
+        existing = HiddenMovie.objects.filter(user=user, movie_id=movie_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return hidden, True
+
+
+@transaction.atomic
+def movie_unhide(*, user, movie_id: int) -> bool:
+    """Show a hidden movie in the user's suggestions again; returns whether it was hidden (idempotent)."""
+    deleted, _ = HiddenMovie.objects.filter(user=user, movie_id=movie_id).delete()
+    return deleted > 0
 
 
 @transaction.atomic
