@@ -108,7 +108,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra = _views().progress_box_context(_views().jobs.training_running_get())
+        extra = _views().progress_box_context(_views().model_version_running())
         return super().changelist_view(request, {**(extra_context or {}), **extra})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -24,7 +24,8 @@ from recommender.admin_display import (
     status_label,
 )
 from recommender.models import BatchJob, ModelVersion
-from recommender.services import jobs
+from recommender.selectors import model_version_running
+from recommender.services import batch_jobs, training_jobs, vector_jobs
 from recsite.exceptions import ApplicationError
 
 CHANGELIST = "admin:recommender_modelversion_changelist"
@@ -57,7 +58,7 @@ def progress_box_context(running: ModelVersion | None, polled: ModelVersion | No
 def version_page_context(version: ModelVersion) -> dict:
     """What a version's page shows above and below the admin's fieldsets: a heading with the live status,
     the progress box, metric, baseline and config tables, and the raw JSON (collapsed)."""
-    running = jobs.training_running_get()
+    running = model_version_running()
     return {
         **progress_box_context(running, version),
         "title": f"Model version {version.number}",
@@ -77,8 +78,8 @@ def version_page_context(version: ModelVersion) -> dict:
 
 def progress_json(request, pk: int | None = None) -> JsonResponse:
     """The running version (or the one asked for) with its progress, polled every 2 s by the admin JS."""
-    version = get_object_or_404(ModelVersion, pk=pk) if pk else jobs.training_running_get()
-    running = jobs.training_running_get()
+    version = get_object_or_404(ModelVersion, pk=pk) if pk else model_version_running()
+    running = model_version_running()
     return JsonResponse(
         {
             "version": _version_state(version) if version else None,
@@ -101,7 +102,7 @@ def history_png(request) -> HttpResponse:
 @require_POST
 def retrain(request):
     try:
-        version = jobs.model_version_train_enqueue()
+        version = training_jobs.model_version_train_enqueue()
     except ApplicationError as exc:
         messages.error(request, f"Retrain refused: {exc.message}")
         return redirect(CHANGELIST)
@@ -113,7 +114,7 @@ def retrain(request):
 def activate(request, pk: int):
     version = get_object_or_404(ModelVersion, pk=pk)
     try:
-        jobs.model_version_activate_checked(version=version)
+        training_jobs.model_version_activate_checked(version=version)
     except ApplicationError as exc:
         messages.error(request, f"Activation refused: {exc.message}")
     else:
@@ -126,7 +127,7 @@ def activate(request, pk: int):
 @require_POST
 def sync(request):
     try:
-        jobs.vectors_sync_enqueue()
+        vector_jobs.vectors_sync_enqueue()
     except ApplicationError as exc:
         messages.error(request, f"Re-sync refused: {exc.message}")
     else:
@@ -155,7 +156,7 @@ def batch_run(request, admin_context: dict):
     form = BatchRunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = jobs.batch_job_enqueue(
+            job = batch_jobs.batch_job_enqueue(
                 created_by=request.user,
                 k=form.cleaned_data["k"],
                 user_ids=form.cleaned_data["users"],

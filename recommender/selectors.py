@@ -5,13 +5,12 @@ from django.db.models import QuerySet
 
 from .models import BatchJob, ModelVersion
 
-RUNNING = [ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING, ModelVersion.Status.EVALUATING,
-           ModelVersion.Status.INDEXING]  # fmt: skip
 NOTICE_CACHE_KEY, MISSING = "training-notice", object()
 
 
 def model_version_active() -> ModelVersion | None:
-    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    """The version that serves, if any."""
+    return ModelVersion.objects.active().first()
 
 
 def model_version_get(*, number: int) -> ModelVersion | None:
@@ -23,9 +22,9 @@ def model_version_list() -> QuerySet[ModelVersion]:
 
 
 def model_version_running() -> ModelVersion | None:
-    """The version whose pipeline is queued or in progress, if any (only one at a time)."""
-    running = [ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING, ModelVersion.Status.EVALUATING]
-    return ModelVersion.objects.filter(status__in=running + [ModelVersion.Status.INDEXING]).first()
+    """The version whose pipeline is queued or in progress and so holds the training lock, if any (one at a time;
+    the oldest, should a race ever leave two)."""
+    return ModelVersion.objects.running().order_by("number").first()
 
 
 def batch_job_get(*, job_id: int) -> BatchJob | None:
@@ -49,7 +48,7 @@ def training_notice() -> dict | None:
 
 
 def _training_notice_read() -> dict | None:
-    relevant = [ModelVersion.Status.ACTIVE, *RUNNING]
+    relevant = [ModelVersion.Status.ACTIVE, *ModelVersion.RUNNING_STATUSES]
     rows = list(ModelVersion.objects.filter(status__in=relevant).values("number", "status", "progress"))
     if not rows or any(row["status"] == ModelVersion.Status.ACTIVE for row in rows):
         return None

@@ -1,5 +1,8 @@
 """Celery tasks: thin interfaces that take ids, re-read the row (return if it is gone) and call a service.
 
+The tasks import the services; the services queue them by name through services/enqueue.py (never importing this
+module at their top), so the two never import each other.
+
 Paddle is imported here at module top on purpose: a lazy import inside a task made the worker die with
 "FatalError: Termination signal" on SIGTERM and lose the task. The signal handlers at the bottom record a
 dead pool child on its model version and fail the versions a restarted worker left behind.
@@ -17,7 +20,7 @@ from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from recommender.models import BatchJob
-from recommender.services import jobs
+from recommender.services import batch_jobs, training_jobs
 from recommender.services.vectors import vectors_sync
 from recommender.vectorstore import VectorStoreError
 from recsite.exceptions import ApplicationError
@@ -37,7 +40,7 @@ def model_version_pipeline(self, version_id: int) -> dict | None:
     keeps serving; a retrain is one click. Redelivered messages find the version no longer queued and stop.
     """
     worker = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
-    version = jobs.model_version_pipeline_execute(version_id=version_id, worker=worker)
+    version = training_jobs.model_version_pipeline_execute(version_id=version_id, worker=worker)
     return None if version is None else {"number": version.number, "status": version.status}
 
 
@@ -58,27 +61,27 @@ def batch_job_task(self, job_id: int) -> str | None:
     if job is None or job.status in {BatchJob.Status.DONE, BatchJob.Status.FAILED}:
         return None
     try:
-        return jobs.batch_job_run(job=job).result_path
+        return batch_jobs.batch_job_run(job=job).result_path
     except TRANSIENT as exc:
         if self.request.retries >= self.max_retries:
-            jobs.batch_job_fail(job=job, error=f"gave up after {self.request.retries} retries: {exc}")
+            batch_jobs.batch_job_fail(job=job, error=f"gave up after {self.request.retries} retries: {exc}")
         raise
     except SoftTimeLimitExceeded:
-        jobs.batch_job_fail(job=job, error="the batch job ran past the soft time limit")
+        batch_jobs.batch_job_fail(job=job, error="the batch job ran past the soft time limit")
         raise
 
 
 @shared_task
 def versions_stale_task() -> list[int]:
     """Periodic (celery beat): fail versions whose worker went silent, freeing the training lock."""
-    return jobs.versions_stale_fail()
+    return training_jobs.versions_stale_fail()
 
 
 @shared_task
 def model_version_train_scheduled() -> int | None:
     """Periodic (celery beat, off unless scheduled): start a retrain unless one is running."""
     try:
-        return jobs.model_version_train_enqueue().number
+        return training_jobs.model_version_train_enqueue().number
     except ApplicationError as exc:
         log.info("scheduled retrain skipped: %s", exc)
         return None
@@ -105,7 +108,7 @@ def _pipeline_failure(sender=None, task_id=None, exception=None, args=None, **kw
     if not args:
         return
     try:
-        jobs.worker_lost_record(version_id=int(args[0]), error=f"{type(exception).__name__}: {exception}")
+        training_jobs.worker_lost_record(version_id=int(args[0]), error=f"{type(exception).__name__}: {exception}")
     except Exception:  # noqa: BLE001 - a signal handler must not take the worker down
         log.exception("could not record the failure of task %s", task_id)
 
@@ -115,8 +118,8 @@ def _worker_ready(sender=None, **kwargs) -> None:
     """A (re)started worker: fail the versions its previous process was running, then any stale ones."""
     hostname = getattr(sender, "hostname", "") or ""
     try:
-        jobs.versions_fail_for_worker(hostname=hostname)
-        jobs.versions_stale_fail()
+        training_jobs.versions_fail_for_worker(hostname=hostname)
+        training_jobs.versions_stale_fail()
     except Exception:  # noqa: BLE001 - e.g. the database is not migrated yet; the beat check covers it later
         log.exception("start-up check of stale model versions failed")
     finally:

@@ -37,7 +37,7 @@ app.autodiscover_tasks()
 @beat_init.connect
 def _schedules_ensure_on_beat_start(sender=None, **kwargs) -> None:
     """Create the periodic tasks a setting asks for (none by default); later edits happen in the admin."""
-    from recommender.services.jobs import schedules_ensure
+    from recommender.services.schedules import schedules_ensure
 
     schedules_ensure()
 

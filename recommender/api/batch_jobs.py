@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from movies.selectors import movielens_ids_unknown
 from recommender.models import BatchJob
 from recommender.selectors import batch_job_get
-from recommender.services.jobs import batch_job_enqueue
+from recommender.services.batch_jobs import batch_job_enqueue
 
 from .base import Api, errors
 from .exceptions import Conflict

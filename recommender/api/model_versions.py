@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from recommender.selectors import model_version_get, model_version_list
-from recommender.services.jobs import model_version_activate_checked, model_version_train_enqueue
+from recommender.services.training_jobs import model_version_activate_checked, model_version_train_enqueue
 from recsite.exceptions import ApplicationError
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response

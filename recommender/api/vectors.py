@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from recommender.selectors import model_version_active
-from recommender.services.jobs import vectors_sync_enqueue
+from recommender.services.vector_jobs import vectors_sync_enqueue
 from recommender.services.vectors import vectors_count, vectors_drop_all
 from recsite.exceptions import ApplicationError
 

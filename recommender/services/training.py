@@ -60,9 +60,7 @@ def model_version_create(*, config: dict | None = None, config_file_anywhere: bo
     """
     from .config_files import training_config_file_read
 
-    busy = ModelVersion.objects.select_for_update().filter(
-        status__in=[Status.QUEUED, Status.TRAINING, Status.EVALUATING, Status.INDEXING]
-    )
+    busy = ModelVersion.objects.select_for_update().running()
     if busy.exists():
         running = busy.first()
         raise ApplicationError(
@@ -117,7 +115,7 @@ def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):
 
 def _active_rescored(dataset, split) -> tuple[dict | None, str]:
     """The active version's holdout model scored on *this* split (like with like), or None and why not."""
-    active = ModelVersion.objects.filter(status=Status.ACTIVE).first()
+    active = ModelVersion.objects.active().first()
     if active is None:
         return None, "no active version"
     path = Path(active.artifact_path).parent / HOLDOUT_MODEL if active.artifact_path else None

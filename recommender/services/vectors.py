@@ -65,7 +65,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     store.switch_alias(version.number)
     try:
         with transaction.atomic():
-            ModelVersion.objects.filter(status=Status.ACTIVE).exclude(pk=version.pk).update(status=Status.INACTIVE)
+            ModelVersion.objects.active().exclude(pk=version.pk).update(status=Status.INACTIVE)
             version.status, version.activated_at = Status.ACTIVE, timezone.now()
             version.save(update_fields=["status", "activated_at"])
     except Exception:
@@ -95,7 +95,7 @@ def collections_retire(*, keep: int | None = None) -> list[int]:
         return []
     store = get_vector_store()
     in_store = set(store.list_versions())
-    active = ModelVersion.objects.filter(status=Status.ACTIVE).values_list("number", flat=True).first()
+    active = ModelVersion.objects.active().values_list("number", flat=True).first()
     rollback = (
         ModelVersion.objects.filter(status=Status.INACTIVE, activated_at__isnull=False)
         .exclude(number=active)
@@ -121,7 +121,7 @@ def collections_retire(*, keep: int | None = None) -> list[int]:
 
 def vectors_sync() -> int:
     """Re-write the active version's vectors for every movie now in the catalogue (after movies change)."""
-    version = ModelVersion.objects.filter(status=Status.ACTIVE).first()
+    version = ModelVersion.objects.active().first()
     if version is None:
         raise ApplicationError("no active model version: train one first")
     catalog = catalog_export()
@@ -140,5 +140,5 @@ def vectors_count() -> int:
 def vectors_drop_all() -> None:
     """Drop every collection and the alias; the site serves popularity until a version is activated again."""
     get_vector_store().drop_all()
-    ModelVersion.objects.filter(status=Status.ACTIVE).update(status=Status.INACTIVE)
+    ModelVersion.objects.active().update(status=Status.INACTIVE)
     registry.reset()

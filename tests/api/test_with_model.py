@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from movies.models import Movie
 from recommender.models import BatchJob
-from recommender.services.jobs import batch_job_enqueue, batch_job_run
+from recommender.services.batch_jobs import batch_job_enqueue, batch_job_run
 from tests.tiny import tiny_model_serving
 
 from .conftest import make_user, token_client

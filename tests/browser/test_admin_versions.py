@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from recommender.models import ModelVersion
-from recommender.services import jobs
+from recommender.services import training_jobs as jobs
 from tests.site.version_factories import make_version
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

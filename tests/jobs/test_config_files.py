@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from recommender import tasks
 from recommender.models import ModelVersion
-from recommender.services import jobs
+from recommender.services import training_jobs
 from recommender.services.config_files import MAX_BYTES
 from recommender.services.training import model_version_create
 from recsite.exceptions import ApplicationError
@@ -123,7 +123,7 @@ def test_api_answers_400_and_queues_nothing(folder, sent):
 def test_retrain_config_file_outside_is_refused_in_the_admin(folder, settings, sent, client):
     settings.RETRAIN_CONFIG_FILE = "/etc/passwd"
     with pytest.raises(ApplicationError, match=OUTSIDE):
-        jobs.model_version_train_enqueue()
+        training_jobs.model_version_train_enqueue()
     admin = make_user("boss", staff=True)
     admin.is_superuser = True
     admin.save()
@@ -133,7 +133,7 @@ def test_retrain_config_file_outside_is_refused_in_the_admin(folder, settings, s
     assert not ModelVersion.objects.exists()
 
     settings.RETRAIN_CONFIG_FILE = "fast.toml"
-    assert jobs.model_version_train_enqueue().config["config_file"] == str(folder.resolve() / "fast.toml")
+    assert training_jobs.model_version_train_enqueue().config["config_file"] == str(folder.resolve() / "fast.toml")
 
 
 def test_train_model_config_reads_any_path(folder, tmp_path, monkeypatch):

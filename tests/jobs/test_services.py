@@ -11,7 +11,7 @@ from kombu.utils.json import dumps, loads
 
 from recommender import tasks
 from recommender.models import BatchJob, ModelVersion
-from recommender.services import jobs
+from recommender.services import batch_jobs, schedules, training_jobs, vector_jobs
 from recsite.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,10 +29,10 @@ def sent():
 
 
 def test_two_retrains_enqueue_one_and_task_args_are_plain_json(sent):
-    version = jobs.model_version_train_enqueue(config={"epochs": 1})
+    version = training_jobs.model_version_train_enqueue(config={"epochs": 1})
 
     with pytest.raises(ApplicationError, match="model version 1 is already queued"):
-        jobs.model_version_train_enqueue()
+        training_jobs.model_version_train_enqueue()
     assert ModelVersion.objects.count() == 1
     sent["pipeline"].assert_called_once()
     call = sent["pipeline"].call_args
@@ -44,7 +44,7 @@ def test_nothing_is_published_when_the_transaction_rolls_back(sent):
     from django.db import transaction
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        jobs.model_version_train_enqueue()
+        training_jobs.model_version_train_enqueue()
         raise RuntimeError("the request failed after the click")
     sent["pipeline"].assert_not_called()
     assert not ModelVersion.objects.exists()
@@ -52,7 +52,7 @@ def test_nothing_is_published_when_the_transaction_rolls_back(sent):
 
 def test_bad_config_is_refused_before_anything_is_queued(sent):
     with pytest.raises(ApplicationError, match="bad training config"):
-        jobs.model_version_train_enqueue(config={"no_such_knob": 1})
+        training_jobs.model_version_train_enqueue(config={"no_such_knob": 1})
     sent["pipeline"].assert_not_called()
 
 
@@ -62,8 +62,8 @@ def test_a_silent_version_is_failed_and_frees_the_lock(sent, settings):
     ModelVersion.objects.create(number=1, status="training", heartbeat_at=old, started_at=old)
     ModelVersion.objects.create(number=2, status="active")
 
-    with mock.patch.object(jobs, "_alias_reconcile") as reconcile:
-        version = jobs.model_version_train_enqueue()  # the click runs the stale check first
+    with mock.patch.object(training_jobs, "_alias_reconcile") as reconcile:
+        version = training_jobs.model_version_train_enqueue()  # the click runs the stale check first
 
     dead = ModelVersion.objects.get(number=1)
     assert dead.status == "failed" and "no heartbeat for 60 s" in dead.error
@@ -74,21 +74,21 @@ def test_a_silent_version_is_failed_and_frees_the_lock(sent, settings):
 def test_fresh_heartbeats_and_young_queued_versions_are_left_alone(settings):
     settings.JOBS_STALE_SECONDS = 60
     ModelVersion.objects.create(number=1, status="training", heartbeat_at=timezone.now())
-    assert jobs.versions_stale_fail() == []
+    assert training_jobs.versions_stale_fail() == []
     assert ModelVersion.objects.get(number=1).status == "training"
 
 
 def test_a_restarted_worker_fails_only_its_own_versions():
     ModelVersion.objects.create(number=1, status="evaluating", worker="training@box:123", heartbeat_at=timezone.now())
-    with mock.patch.object(jobs, "_alias_reconcile"):
-        assert jobs.versions_fail_for_worker(hostname="other@box") == []
-        assert jobs.versions_fail_for_worker(hostname="training@box") == [1]
+    with mock.patch.object(training_jobs, "_alias_reconcile"):
+        assert training_jobs.versions_fail_for_worker(hostname="other@box") == []
+        assert training_jobs.versions_fail_for_worker(hostname="training@box") == [1]
     assert "restarted" in ModelVersion.objects.get(number=1).error
 
 
 def test_a_redelivered_message_does_not_train_again():
     version = ModelVersion.objects.create(number=1, status="failed")
-    with mock.patch.object(jobs, "model_version_pipeline_run") as run:
+    with mock.patch.object(training_jobs, "model_version_pipeline_run") as run:
         assert tasks.model_version_pipeline.apply(args=[version.pk]).get() is None
         assert tasks.model_version_pipeline.apply(args=[999]).get() is None  # row gone
     run.assert_not_called()
@@ -96,7 +96,7 @@ def test_a_redelivered_message_does_not_train_again():
 
 def test_worker_lost_signal_records_the_failure():
     version = ModelVersion.objects.create(number=1, status="training")
-    with mock.patch.object(jobs, "_alias_reconcile"):
+    with mock.patch.object(training_jobs, "_alias_reconcile"):
         tasks._pipeline_failure(
             task_id="t", exception=RuntimeError("Worker exited prematurely: signal 9"), args=[version.pk]
         )
@@ -108,9 +108,9 @@ def test_activate_sync_and_retrain_are_refused_while_training(sent):
     ModelVersion.objects.create(number=1, status="inactive", artifact_path="/nowhere")
     running = ModelVersion.objects.create(number=2, status="training", heartbeat_at=timezone.now())
     with pytest.raises(ApplicationError, match="while model version 2 is training"):
-        jobs.model_version_activate_checked(version=ModelVersion.objects.get(number=1))
+        training_jobs.model_version_activate_checked(version=ModelVersion.objects.get(number=1))
     with pytest.raises(ApplicationError, match="while model version 2 is training"):
-        jobs.vectors_sync_enqueue()
+        vector_jobs.vectors_sync_enqueue()
     assert running.is_running
     sent["sync"].assert_not_called()
 
@@ -118,11 +118,11 @@ def test_activate_sync_and_retrain_are_refused_while_training(sent):
 def test_batch_job_enqueue_validates_and_runs_in_eager_mode(sent, settings, tmp_path):
     settings.BATCH_DIR = tmp_path
     with pytest.raises(ApplicationError, match="no active model version"):
-        jobs.batch_job_enqueue(k=5)
+        batch_jobs.batch_job_enqueue(k=5)
     ModelVersion.objects.create(number=1, status="active")
     with pytest.raises(ApplicationError, match="unknown format"):
-        jobs.batch_job_enqueue(k=5, fmt="xml")
-    job = jobs.batch_job_enqueue(k=5, user_ids=[3, 1, 3], fmt="csv")
+        batch_jobs.batch_job_enqueue(k=5, fmt="xml")
+    job = batch_jobs.batch_job_enqueue(k=5, user_ids=[3, 1, 3], fmt="csv")
     assert job.user_ids == [1, 3] and sent["batch"].call_args.kwargs["args"] == [job.pk]
 
     def fake_write(*, k, output, movielens_ids, fmt, on_progress):
@@ -130,7 +130,7 @@ def test_batch_job_enqueue_validates_and_runs_in_eager_mode(sent, settings, tmp_
         on_progress(2, 2)
         return 2
 
-    with mock.patch.object(jobs, "batch_recommend_write", side_effect=fake_write):
+    with mock.patch.object(batch_jobs, "batch_recommend_write", side_effect=fake_write):
         tasks.batch_job_task.apply(args=[job.pk]).get()
     job.refresh_from_db()
     assert (job.status, job.progress, job.model_number) == ("done", {"done": 2, "total": 2}, 1)
@@ -141,17 +141,17 @@ def test_schedules_are_created_only_when_asked(settings):
     from django_celery_beat.models import PeriodicTask
 
     settings.RETRAIN_SCHEDULE = ""
-    assert jobs.schedules_ensure() == ["Fail stale trainings"]
+    assert schedules.schedules_ensure() == ["Fail stale trainings"]
     assert not PeriodicTask.objects.filter(name="Scheduled retraining").exists()
     settings.RETRAIN_SCHEDULE = "0 3 * * 0"
-    assert jobs.schedules_ensure() == ["Scheduled retraining"]
+    assert schedules.schedules_ensure() == ["Scheduled retraining"]
     task = PeriodicTask.objects.get(name="Scheduled retraining")
     assert (task.task, str(task.crontab.hour), str(task.crontab.day_of_week)) == (
         "recommender.tasks.model_version_train_scheduled",
         "3",
         "0",
     )
-    assert jobs.schedules_ensure() == []  # never overwrites what the admin edited
+    assert schedules.schedules_ensure() == []  # never overwrites what the admin edited
 
 
 def test_admin_job_pages_are_staff_only(client, django_user_model):

@@ -242,7 +242,7 @@ def test_version_list_has_narrow_columns(staff_client, live_and_candidate):
 @pytest.fixture
 def activation(monkeypatch):
     """The database half of an activation (the vector store is not under test here); records the version."""
-    from recommender.services import jobs
+    from recommender.services import training_jobs as jobs
 
     done = []
 

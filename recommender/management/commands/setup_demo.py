@@ -8,7 +8,7 @@ from movies.models import Rating
 from recommender.models import ModelVersion
 from recommender.selectors import model_version_active, model_version_running
 from recommender.services.demo import demo_accounts_reset
-from recommender.services.jobs import model_version_train_enqueue
+from recommender.services.training_jobs import model_version_train_enqueue
 from recsite.exceptions import ApplicationError
 
 
