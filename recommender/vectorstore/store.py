@@ -21,7 +21,12 @@ from .schema import INDEX_TYPES, iter_row_batches, make_index_params, make_schem
 logger = logging.getLogger(__name__)
 
 MAX_TOP_K = 16384  # Milvus's topk ceiling
-NOT_LOADED_CODE = 101  # milvus-lite: "call load() before search/get/query"
+# Milvus error codes (MilvusException.code) that are answers about data, not a broken connection:
+COLLECTION_NOT_FOUND_CODE = 100  # the collection (or the alias's target) does not exist
+NOT_LOADED_CODE = 101  # the collection exists but is not loaded: "call load() before search/get/query"
+INDEX_ALREADY_EXISTS_CODE = 35  # create_index on a field that already has this index (legacy ErrorCode)
+PARAMETER_INVALID_CODE = 1100  # a request Milvus refused as invalid (bad name, filter or parameter)
+NOT_TRANSPORT_CODES = (COLLECTION_NOT_FOUND_CODE, NOT_LOADED_CODE, INDEX_ALREADY_EXISTS_CODE, PARAMETER_INVALID_CODE)
 PROBE_WAIT_SECONDS = 0.25  # how long a refused caller waits for the breaker's probe (a live server answers in ms)
 # gRPC channel options for a Milvus server. pymilvus pings every 10 s; a gRPC server (Lite included) answers
 # pings more often than every 5 min during a long call (a 100k HNSW build) with GOAWAY "too_many_pings", and
@@ -214,7 +219,7 @@ class VectorStore:
         code = getattr(exc, "code", None)
         if self.is_lite:
             return code is None
-        return code not in (100, NOT_LOADED_CODE, 35, 1100)
+        return code not in NOT_TRANSPORT_CODES
 
     def _drop_client(self, client=None) -> None:
         """Forget and close the client (only `client`, when given: another thread may have reconnected)."""
@@ -329,7 +334,7 @@ class VectorStore:
             try:
                 client.create_index(name, params, timeout=self.build_timeout, sync=False)
             except Exception as exc:  # a retried create_index finds the first attempt's index: that is success
-                if getattr(exc, "code", None) != 35:
+                if getattr(exc, "code", None) != INDEX_ALREADY_EXISTS_CODE:
                     raise
             self._wait_for_index(client, name)
             client.load_collection(name, timeout=self.build_timeout)
