@@ -40,7 +40,7 @@ def test_evaluate_model_prints_the_table(trained):
     call_command("evaluate_model", stdout=out)
     assert "model v1 (active)" in out.getvalue() and "EASE" in out.getvalue()
     with pytest.raises(CommandError, match="no model version 99"):
-        call_command("evaluate_model", "--version", "99")
+        call_command("evaluate_model", "--model-version", "99")
 
 
 def test_train_model_refuses_bad_config(trained, tmp_path):

@@ -9,15 +9,12 @@ from recommender.services.report import metrics_table
 class Command(BaseCommand):
     help = "Print a model version's metrics beside the baselines measured in the same run."
 
-    def add_base_argument(self, parser, *args, **kwargs):
-        if "--version" not in args:  # the contract's --version N names a model version, not Django's version
-            super().add_base_argument(parser, *args, **kwargs)
-
     def add_arguments(self, parser):
-        parser.add_argument("--version", type=int, help="model version number (default: the active one)")
+        # not --version: that is Django's own option (it prints Django's version)
+        parser.add_argument("--model-version", type=int, metavar="N", help="model version number (default: active)")
 
     def handle(self, *args, **options):
-        number = options["version"]
+        number = options["model_version"]
         version = model_version_get(number=number) if number is not None else model_version_active()
         if version is None:
             raise CommandError(f"no model version {number}" if number is not None else "no active model version")
