@@ -34,31 +34,36 @@ def home(request):
 
 
 def movie_browse(request):
-    """Search, filter, sort and paginate the catalogue; each card shows (and sets) the user's own rating."""
+    """Search, filter, sort and paginate the catalogue; each card shows (and sets) the user's own rating.
+
+    Movies the user is not interested in are left out, except from a search (found, marked hidden)."""
     form = MovieFilterForm(request.GET, genres=genre_names(), user=request.user)
-    page = paginate(request, movie_list(**form.filters()), BROWSE_PER_PAGE)
+    filters = form.filters()
+    page = paginate(request, movie_list(**filters, hidden_by=request.user), BROWSE_PER_PAGE)
     own = user_rating_map(user=request.user, movie_ids=[m.pk for m in page.object_list])
-    return render(request, "movies/movie_list.html", {"form": form, "page": page, "own": own})
+    context = {"form": form, "page": page, "own": own, "keep_hidden": bool(filters["search"])}
+    return render(request, "movies/movie_list.html", context)
 
 
 def movie_detail(request, movie_id: int):
-    """A movie, its average rating, the user's stars and similar movies."""
-    movie = movies_by_ids([movie_id]).get(movie_id)
+    """A movie, its average rating, the user's stars, "Not interested" and similar movies (never a hidden one)."""
+    movie = movies_by_ids([movie_id], hidden_for=request.user).get(movie_id)
     if movie is None:
         raise Http404("No such movie.")
-    similar = similar_movies(movie_id=movie_id, k=SIMILAR_K)
+    similar = similar_movies(movie_id=movie_id, k=SIMILAR_K, user=request.user)
     own = user_rating_map(user=request.user, movie_ids=[movie_id] + [i.movie.pk for i in similar.items])
     context = {"movie": movie, "own_score": own.get(movie_id), "similar": similar, "own": own}
     return render(request, "movies/movie_detail.html", context)
 
 
-def _onboarding_sections(genres: list[str]) -> list[tuple[str, list]]:
-    """The most-rated movies of several genres, each movie shown once: popular yet diverse."""
+def _onboarding_sections(genres: list[str], user) -> list[tuple[str, list]]:
+    """The most-rated movies of several genres, each movie shown once: popular yet diverse; none the user hid."""
     wanted = [g for g in ONBOARDING_GENRES if g in genres] or genres[: len(ONBOARDING_GENRES)]
     seen: set[int] = set()
     sections = []
     for genre in wanted:
-        movies = [m for m in movie_list(genre=genre, sort="popularity")[: ONBOARDING_PER_GENRE * 2] if m.pk not in seen]
+        popular = movie_list(genre=genre, sort="popularity", hidden_by=user)[: ONBOARDING_PER_GENRE * 2]
+        movies = [m for m in popular if m.pk not in seen]
         movies = movies[:ONBOARDING_PER_GENRE]
         seen.update(m.pk for m in movies)
         if movies:
@@ -73,8 +78,8 @@ def onboarding(request):
         return redirect("signup")
     search_form = MovieSearchForm(request.GET)
     query = search_form.query()
-    results = list(movie_list(search=query)[:ONBOARDING_SEARCH_K]) if query else None
-    sections = _onboarding_sections(genre_names())
+    results = list(movie_list(search=query, hidden_by=request.user)[:ONBOARDING_SEARCH_K]) if query else None
+    sections = _onboarding_sections(genre_names(), request.user)
     shown = [m.pk for _, movies in sections for m in movies] + [m.pk for m in results or []]
     count = user_ratings(user=request.user).count()
     context = {

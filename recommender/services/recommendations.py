@@ -1,9 +1,10 @@
 """Recommendations for the site, the API and batch jobs: user vector -> Milvus search -> re-rank -> hydrate.
 
 Freshness: nothing user-specific is cached between requests. Every call reads the user's current ratings (one
-indexed query), so a rating saved now shapes the very next answer, in any process. Movie rows are cached
-(see movie_details) because they change only when a movie is edited or re-rated (counters may lag by
-MOVIE_CACHE_SECONDS). Any failure of the vector store or a missing model degrades to popularity, flagged.
+indexed query), so a rating saved now shapes the very next answer, in any process; likewise the movies the user is
+not interested in (one more indexed query, read only when the model serves), excluded like the rated ones. Movie
+rows are cached (see movie_details) because they change only when a movie is edited or re-rated (counters may lag
+by MOVIE_CACHE_SECONDS). Any failure of the vector store or a missing model degrades to popularity, flagged.
 """
 
 import logging
@@ -13,7 +14,7 @@ import numpy as np
 from django.core.cache import cache
 
 from movies.models import Movie, Profile
-from movies.selectors import genre_names, movie_list, movies_by_ids, user_history
+from movies.selectors import genre_names, hidden_movie_ids, movie_list, movies_by_ids, user_history
 from recommender.ml.neighbours import blend
 from recommender.serving import LiveModel, NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
@@ -77,11 +78,14 @@ def _hydrate(
 
 
 def popular_movies(
-    *, k: int = 10, user=None, genre: str | None = None, year_min=None, year_max=None
+    *, k: int = 10, user=None, genre: str | None = None, year_min=None, year_max=None, exclude_rated: bool = True
 ) -> Recommendations:
-    """Most-rated movies, without those the user rated."""
-    qs = movie_list(genre=genre or "", year_min=year_min, year_max=year_max, sort="popularity")
-    if user is not None and getattr(user, "is_authenticated", False):
+    """Most-rated movies, without those the user is not interested in nor (unless ``exclude_rated`` is False)
+    those they rated: one query."""
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    hidden_by = user if signed_in else None
+    qs = movie_list(genre=genre or "", year_min=year_min, year_max=year_max, sort="popularity", hidden_by=hidden_by)
+    if signed_in and exclude_rated:
         qs = qs.exclude(ratings__user=user)
     rows = list(qs.values_list("id", "rating_count")[:k])
     top = max([c for _, c in rows], default=1) or 1
@@ -113,6 +117,11 @@ def _has_signal(inputs: dict) -> bool:
 def known_genres() -> set[str]:
     """Genre names the filter builder may accept (from the database, cached): anything else is refused."""
     return cache.get_or_set("genres:names", lambda: set(genre_names()), 300)
+
+
+def _excluded(user, history: tuple[list[int], list[int]]) -> set[int]:
+    """What a user's suggestions leave out: the movies rated (from the history already read) and those hidden."""
+    return set(history[0]) | hidden_movie_ids(user_id=user.pk)
 
 
 def _search(live: LiveModel, vector, *, k, rated: set[int], genre, year_min, year_max) -> list[tuple[int, float]]:
@@ -181,7 +190,8 @@ def recommend_for_user(
         live = live_model()
         vector = live.user_vector(**inputs)
         pool = k * 5 if (explore or max_per_genre) else k
-        hits = _search(live, vector, k=pool, rated=set(history[0]), genre=genre, year_min=year_min, year_max=year_max)
+        excluded = _excluded(user, history)
+        hits = _search(live, vector, k=pool, rated=excluded, genre=genre, year_min=year_min, year_max=year_max)
     except (NoLiveModel, VectorStoreError) as exc:
         log.warning("recommendations for user %s fall back to popularity: %s", user.pk, exc)
         return _fallback(str(exc), **kwargs)
@@ -231,9 +241,9 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
     inputs = _tower_inputs(user) if getattr(user, "is_authenticated", False) else None
     if inputs is None or not _has_signal(inputs):
         return _home_fallback(user, k, rows, row_k)
-    rated = set(inputs["history"][0])
     try:
         live = live_model()
+        rated = _excluded(user, inputs["history"])
         vector = live.user_vector(**inputs)
         pool = _search(live, vector, k=HOME_POOL, rated=rated, genre=None, year_min=None, year_max=None)
     except (NoLiveModel, VectorStoreError) as exc:
@@ -258,23 +268,29 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
 SIMILAR_POOL = 50  # candidates taken from each source before the blend
 
 
-def similar_movies(*, movie_id: int, k: int = 10) -> Recommendations:
-    """Movies like this one: its co-rating neighbours blended with its nearest movie vectors (a Milvus search)."""
+def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
+    """Movies like this one: its co-rating neighbours blended with its nearest movie vectors (a Milvus search).
+
+    For a logged-in ``user``, never a movie they are not interested in (one indexed query; none for the fallback).
+    """
+    signed_in = getattr(user, "is_authenticated", False)
     try:
         live = live_model()
         if movie_id not in live.row_of:
             raise NoLiveModel(f"movie {movie_id} has no vector in model v{live.version.number}")
+        hidden = hidden_movie_ids(user_id=user.pk) if signed_in else set()
         vector = live.vectors_for([movie_id])[0]
         by_vector = get_vector_store().search(
-            vector, k=max(k, SIMILAR_POOL), exclude_ids=[movie_id], collection=live.collection
+            vector, k=max(k, SIMILAR_POOL), exclude_ids=[movie_id, *hidden], collection=live.collection
         )
     except (NoLiveModel, VectorStoreError) as exc:
         log.info("similar movies for %s fall back to popularity: %s", movie_id, exc)
-        result = popular_movies(k=k + 1)
+        result = popular_movies(k=k + 1, user=user if signed_in else None, exclude_rated=False)
         result.items = [i for i in result.items if i.movie.pk != movie_id][:k]
         result.fallback, result.fallback_reason = True, str(exc)
         return result
     co_rated = live.neighbours.of(movie_id)[: max(k, SIMILAR_POOL)] if live.neighbours else []
+    co_rated = [hit for hit in co_rated if hit[0] not in hidden]
     return Recommendations(items=_hydrate(blend(co_rated, by_vector, k)), model_version=live.version.number)
 
 
