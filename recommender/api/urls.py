@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
-from . import auth, batch_jobs, model_versions, movies, ratings, recommendations, vectors
+from . import auth, batch_jobs, hidden, model_versions, movies, ratings, recommendations, vectors
 from .base import Api, one_path
 
 
@@ -52,6 +52,12 @@ urlpatterns = [
         one_path(ratings.RatingPutApi, ratings.RatingDeleteApi).as_view(),
         name="api-rating",
     ),
+    path(
+        "me/hidden/",
+        one_path(hidden.HiddenMovieListApi, hidden.HiddenMovieCreateApi).as_view(),
+        name="api-hidden-list",
+    ),
+    path("me/hidden/<id:movie_id>/", hidden.HiddenMovieDeleteApi.as_view(), name="api-hidden"),
     path("me/recommendations/", recommendations.MyRecommendationsApi.as_view(), name="api-my-recommendations"),
     path("rank/", recommendations.RankApi.as_view(), name="api-rank"),
     path(

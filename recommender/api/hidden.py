@@ -1,0 +1,66 @@
+"""The signed-in user's "not interested" movies: list, hide (POST), unhide (DELETE). Hidden movies never appear in
+that user's recommendations or similar-movie lists."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from movies.selectors import user_hidden_movies
+from movies.services import movie_hide, movie_unhide
+
+from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
+from .fields import INT32_MAX, StrictIntegerField
+
+
+class HiddenMovieSerializer(serializers.Serializer):
+    movie_id = serializers.IntegerField()
+    title = serializers.CharField(source="movie.title")
+    hidden_at = serializers.DateTimeField(source="created_at")
+
+
+class HiddenMovieListApi(Api):
+    query_parameters = PAGE_PARAMETERS
+    OutputSerializer = HiddenMovieSerializer
+
+    @extend_schema(
+        summary="Movies you are not interested in, most recently hidden first",
+        parameters=query_parameters,
+        responses={200: page_of(HiddenMovieSerializer, "HiddenMoviePage"), **errors(400, 401, 404)},
+    )
+    def get(self, request):
+        hidden = user_hidden_movies(user=request.user)
+        return paginated_response(queryset=hidden, serializer_class=HiddenMovieSerializer, request=request, view=self)
+
+
+class HiddenMovieCreateApi(Api):
+    class InputSerializer(serializers.Serializer):
+        movie_id = StrictIntegerField(min_value=1, max_value=INT32_MAX)
+
+    OutputSerializer = HiddenMovieSerializer
+
+    @extend_schema(
+        summary="Hide a movie from your recommendations (not interested)",
+        request=InputSerializer,
+        responses={
+            200: OpenApiResponse(HiddenMovieSerializer, description="The movie was already hidden."),
+            201: OpenApiResponse(HiddenMovieSerializer, description="Movie hidden."),
+            **errors(400, 401),
+        },
+    )
+    def post(self, request):
+        serializer = HiddenMovieCreateApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hidden, created = movie_hide(user=request.user, movie_id=serializer.validated_data["movie_id"])
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(HiddenMovieSerializer(hidden).data, status=code)
+
+
+class HiddenMovieDeleteApi(Api):
+    @extend_schema(
+        summary="Show a hidden movie in your recommendations again", responses={204: None, **errors(400, 401, 404)}
+    )
+    def delete(self, request, movie_id: int):
+        if not movie_unhide(user=request.user, movie_id=movie_id):
+            raise NotFound(f"you have not hidden movie {movie_id}")
+        return Response(status=status.HTTP_204_NO_CONTENT)
