@@ -117,7 +117,7 @@ def user_rating(*, user, movie_id: int) -> Rating | None:
 
 def hidden_movie_ids(*, user_id: int) -> set[int]:
     """Ids of the movies the user is not interested in (one query on the (user, movie) index)."""
-    return set(HiddenMovie.objects.filter(user_id=user_id).values_list("movie_id", flat=True))
+    return set(HiddenMovie.objects.filter(user_id=user_id).order_by().values_list("movie_id", flat=True))
 
 
 def user_hidden_movies(*, user) -> QuerySet[HiddenMovie]:
