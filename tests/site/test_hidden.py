@@ -231,3 +231,13 @@ def test_undo_by_form_post_redirects_with_a_message(alice_client, alice, movies)
     assert response.redirect_chain[0] == ("/", 302)
     assert "Undone: Film 05 is not rated any more." in messages_of(response)
     assert not Rating.objects.filter(user=alice).exists()
+
+
+def test_forms_in_a_refreshed_fragment_send_a_plain_post_back_to_the_page(alice_client, alice, movies):
+    """The "for you" fragment of a fetch() answer is rendered by a POST: its forms' next is the page, not that
+    POST's URL (which a redirect would turn into a GET, a 405), should the script fall back to a form post."""
+    rate(alice, movies[0], 5)
+    data = alice_client.post(hide_url(2), HTTP_ACCEPT="application/json", HTTP_REFERER="http://testserver/").json()
+    html = data["recommendations_html"]
+    assert 'name="next" value="http://testserver/"' in html and f'name="next" value="{hide_url(2)}"' not in html
+    assert 'name="next" value="/"' in alice_client.get("/").content.decode()  # a page rendered by GET: its path
