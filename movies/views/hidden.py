@@ -11,21 +11,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from movies.selectors import movies_by_ids, user_hidden_movies
+from movies.selectors import user_hidden_movies
 from movies.services import movie_hide, movie_unhide
 from recsite.exceptions import ApplicationError
 
 from .common import paginate, safe_next, wants_json
-from .ratings import login_needed, refused, suggestions_payload
+from .ratings import login_needed, movie_title, refused, suggestions_payload
 
 HIDDEN_PER_PAGE = 25
-
-
-def _title(movie_id: int) -> str:
-    movie = movies_by_ids([movie_id]).get(movie_id)
-    if movie is None:
-        raise ApplicationError(f"Movie {movie_id} does not exist.", {"field": "movie_id"})
-    return movie.display_title
 
 
 def _hidden_set(request, movie_id: int, *, hide: bool):
@@ -33,7 +26,7 @@ def _hidden_set(request, movie_id: int, *, hide: bool):
     if anonymous := login_needed(request, action="hide movies", default_next=detail_url):
         return anonymous
     try:
-        title = _title(movie_id)
+        title = movie_title(movie_id)
         if hide:
             movie_hide(user=request.user, movie_id=movie_id)
         else:

@@ -29,7 +29,8 @@ UNDO_SALT = "movies.rating-undo"
 UNDO_MAX_AGE = 30 * 60  # seconds: an undo is for the change just made, not for last week's
 
 
-def _movie_title(movie_id: int) -> str:
+def movie_title(movie_id: int) -> str:
+    """The movie's display title; an ApplicationError (a message, a 400) for an unknown id."""
     movie = movies_by_ids([movie_id]).get(movie_id)
     if movie is None:
         raise ApplicationError(f"Movie {movie_id} does not exist.", {"field": "movie_id"})
@@ -70,7 +71,7 @@ def _rating_apply(*, user, movie_id: int, form: RatingForm) -> tuple[int | None,
     """Validate, then set or remove the rating through the services; returns (new score, message, undo token)."""
     if not form.is_valid():
         raise ApplicationError(form.first_error(), {"field": "score"})
-    title = _movie_title(movie_id)
+    title = movie_title(movie_id)
     before = user_rating(user=user, movie_id=movie_id)
     if form.cleaned_data["remove"]:
         if not rating_delete(user=user, movie_id=movie_id):
@@ -149,7 +150,7 @@ def movie_rate_undo(request, movie_id: int):
         return anonymous
     try:
         state = _undo_read(request.POST.get("token", ""), user=request.user, movie_id=movie_id)
-        title = _movie_title(movie_id)
+        title = movie_title(movie_id)
         restored = rating_restore(user=request.user, movie_id=movie_id, **state)
     except ApplicationError as exc:
         return refused(request, exc, default_next=detail_url)
