@@ -32,9 +32,6 @@ ML1M_GENRES = frozenset(
 YEAR_MIN, YEAR_MAX = 1800, 2100
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_GENRE_LENGTH = 64
-GENRE_SEPARATOR = "|"
-# LIKE wildcards, its escape and our separator: a genre containing them could match other genres
-LIKE_SPECIAL = frozenset({"%", "_", "\\", GENRE_SEPARATOR})
 
 
 def as_movie_id(value: object) -> int:
@@ -75,12 +72,11 @@ def quote(text: str) -> str:
 
 
 def check_genre_name(name: object) -> str:
-    """A genre name that is safe inside the stored "|A|B|" string and a LIKE pattern."""
+    """A genre name that fits the stored array (1..64 characters, no control characters; quoted when used)."""
     if not isinstance(name, str) or not 0 < len(name) <= MAX_GENRE_LENGTH:
         raise ValueError(f"genre must be a string of 1..{MAX_GENRE_LENGTH} characters, got {name!r}")
-    bad = set(name) & LIKE_SPECIAL
-    if bad or any(ord(ch) < 32 for ch in name):
-        raise ValueError(f"genre {name!r} contains characters not allowed in genre names: {sorted(bad) or 'control'}")
+    if any(ord(ch) < 32 for ch in name):
+        raise ValueError(f"genre {name!r} contains control characters")
     return name
 
 
@@ -121,10 +117,9 @@ def build_filter(
     if ids:
         parts.append(f"movie_id not in [{', '.join(map(str, ids))}]")
     names = check_genres(genres, known_genres)
-    if names:
-        # genres are stored as "|A|B|" (see schema.encode_genres): LIKE is vectorised in Lite, arrays are not
-        joiner = " or " if genre_mode == "any" else " and "
-        parts.append(joiner.join(f"genres like {quote(f'%{GENRE_SEPARATOR}{g}{GENRE_SEPARATOR}%')}" for g in names))
+    if names:  # genres are an ARRAY field (schema.encode_genres)
+        operator = "array_contains_any" if genre_mode == "any" else "array_contains_all"
+        parts.append(f"{operator}(genres, [{', '.join(quote(g) for g in names)}])")
     low = None if year_min is None else as_year(year_min, "year_min")
     high = None if year_max is None else as_year(year_max, "year_max")
     if low is not None and high is not None and low > high:

@@ -6,30 +6,24 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .filters import GENRE_SEPARATOR, MAX_GENRE_LENGTH, as_movie_ids, check_genre_name
+from .filters import MAX_GENRE_LENGTH, as_movie_ids, check_genre_name
 from .pymilvus_env import pymilvus_import
 
 MAX_GENRES_PER_MOVIE = 32
-GENRES_FIELD_LENGTH = MAX_GENRES_PER_MOVIE * (MAX_GENRE_LENGTH + 1) + 1
 INSERT_BATCH = 5000  # ~5 MB of 256-d float32 per gRPC message, far under the 64 MB default cap
 INDEX_TYPES = ("HNSW", "IVF_FLAT", "FLAT")
 
 
-def encode_genres(names) -> str:
-    """ "|Drama|Comedy|": a VARCHAR matched with LIKE "%|Drama|%".
+def encode_genres(names) -> list[str]:
+    """The genres field: an ARRAY of VARCHAR, filtered with array_contains_any / array_contains_all.
 
-    milvus-lite 3.2.2 evaluates array_contains row by row in Python (~250 ms at 3,883 movies)
-    while LIKE runs vectorised in Arrow (~1 ms), so genres are stored as a delimited string.
+    Arrays work the same on Milvus Lite and a Milvus server (2.3 and later); a LIKE "%|Drama|%" pattern over a
+    delimited string does not (a 2.3 server takes prefix patterns only). Measured in Lite at 3,883 movies: a
+    genre-filtered search costs about as much either way (151 vs 129 ms on the loaded 2-core machine).
     """
     if isinstance(names, str) or len(names) > MAX_GENRES_PER_MOVIE:
         raise ValueError(f"genres must be lists of at most {MAX_GENRES_PER_MOVIE} names, got {names!r}")
-    for name in names:
-        check_genre_name(name)
-    return GENRE_SEPARATOR + GENRE_SEPARATOR.join(names) + GENRE_SEPARATOR
-
-
-def decode_genres(text: str) -> list[str]:
-    return [name for name in text.split(GENRE_SEPARATOR) if name]
+    return [check_genre_name(name) for name in names]
 
 
 def _year(value) -> int:
@@ -67,7 +61,10 @@ def make_schema(client, dim: int):
     schema.add_field("movie_id", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     schema.add_field("model_version", DataType.INT64)
-    schema.add_field("genres", DataType.VARCHAR, max_length=GENRES_FIELD_LENGTH)
+    schema.add_field(
+        "genres", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_GENRES_PER_MOVIE,
+        max_length=MAX_GENRE_LENGTH,
+    )  # fmt: skip
     schema.add_field("year", DataType.INT64)
     return schema
 

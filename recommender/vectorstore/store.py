@@ -42,6 +42,12 @@ SERVER_GRPC_OPTIONS = {
 }
 
 
+# Reads see this client's own writes (what the indexing process and the tests need) without waiting for every
+# node's time tick, as "Strong" would on a Milvus server (~200 ms a search); other processes read after the
+# collection is flushed, indexed and loaded, and only then pointed at by the alias. Lite has one node: all equal.
+CONSISTENCY = "Session"
+
+
 class VectorStoreError(Exception):
     """Any failure of the vector store itself (connection, missing collection, Milvus error)."""
 
@@ -323,9 +329,13 @@ class VectorStore:
             was_live = self._live_name(client) == name
             if was_live and not force:
                 raise LiveCollectionError(f"{name} is live behind alias {self.alias}; switch first or force")
+            if was_live:  # a Milvus server keeps an alias whose collection was dropped: release it first
+                client.drop_alias(self.alias, timeout=self.timeout)
             if client.has_collection(name, timeout=self.timeout):
                 client.drop_collection(name, timeout=self.timeout)
-            client.create_collection(name, schema=make_schema(client, dim), timeout=self.timeout)
+            client.create_collection(
+                name, schema=make_schema(client, dim), consistency_level=CONSISTENCY, timeout=self.timeout
+            )
             for batch in batches:
                 client.insert(name, batch, timeout=self.build_timeout)
             client.flush(name, timeout=self.build_timeout)  # without flush Lite keeps rows only in the memtable
@@ -338,7 +348,7 @@ class VectorStore:
                     raise
             self._wait_for_index(client, name)
             client.load_collection(name, timeout=self.build_timeout)
-            if was_live:  # dropping a collection drops its alias in Lite: put it back on the rebuilt one
+            if was_live:  # the alias was released above: put it back on the rebuilt collection
                 self._point_alias(client, name)
         logger.info("vector store: built %s (%d vectors, dim %d)", name, sum(map(len, batches)), dim)
         return name

@@ -1,5 +1,8 @@
-"""Fixtures: small random catalogues and VectorStores on Milvus Lite folders under tmp_path."""
+"""Fixtures: small random catalogues and VectorStores on Milvus Lite folders under tmp_path, or, when MILVUS_URI
+names a Milvus server (http://...; .ci/run's Milvus step), on that server under names unique to the test."""
 
+import os
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,10 +46,20 @@ def catalogue() -> Catalogue:
     return make_catalogue()
 
 
+SERVER_URI = os.environ.get("MILVUS_URI", "") if os.environ.get("MILVUS_URI", "").startswith("http") else ""
+lite_only = pytest.mark.skipif(bool(SERVER_URI), reason="about Milvus Lite's own folder and embedded server")
+
+
 @pytest.fixture
 def store(tmp_path):
-    vector_store = VectorStore(str(tmp_path / "milvus.db"), timeout=5)
+    if SERVER_URI:
+        tag = f"t{uuid.uuid4().hex[:10]}"
+        vector_store = VectorStore(SERVER_URI, alias=f"{tag}_live", prefix=f"{tag}_v", timeout=10)
+    else:
+        vector_store = VectorStore(str(tmp_path / "milvus.db"), timeout=5)
     yield vector_store
+    if SERVER_URI:
+        vector_store.drop_all()
     vector_store.close()
 
 
