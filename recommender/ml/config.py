@@ -25,7 +25,7 @@ class TrainConfig:
     hidden_dim: int = 256  # tower MLP hidden width
     out_dim: int = 256  # output vector size (the Milvus dimension)
     temperature: float = 0.05  # softmax temperature on the cosine
-    negatives: int = 512  # shared sampled negatives per step (logQ-corrected); 0 = full softmax over the catalogue
+    negatives: int = 0  # shared sampled negatives per step (logQ-corrected); 0 = full softmax over the catalogue
     user_id_dropout: float = 0.1  # share of sequences trained with the OOV user id (so new users get a trained bucket)
     movie_id_dropout: float = 0.05  # share of movie ids replaced by the OOV bucket (new movies: content only)
     learning_rate: float = 0.002  # Adam
