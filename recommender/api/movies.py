@@ -111,5 +111,5 @@ class MovieSimilarApi(Api):
         filters = MovieSimilarApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         movie_or_404(movie_id)
-        result = similar_movies(movie_id=movie_id, k=filters.validated_data["k"])
+        result = similar_movies(movie_id=movie_id, k=filters.validated_data["k"], user=request.user)
         return Response(MovieSimilarApi.OutputSerializer(result, context={"request": request}).data)

@@ -180,7 +180,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# --- background jobs (recommender/services/jobs.py) ---
+# --- background jobs (recommender/services/training_jobs.py) ---
 # A running training refreshes ModelVersion.heartbeat_at this often; one silent for JOBS_STALE_SECONDS is
 # declared dead (its worker was killed) and marked failed, which frees the one-training-at-a-time lock.
 JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=30.0)

@@ -102,3 +102,14 @@ def test_the_api_recommendations_leave_out_movies_hidden_through_the_api(trained
     assert api.delete(f"/api/me/hidden/{before[0]}/").status_code == 204
     again = [i["movie"]["id"] for i in api.get("/api/me/recommendations/?k=10").json()["items"]]
     assert before[0] in again  # shown again: it can come back
+
+
+def test_the_api_similar_list_leaves_out_what_the_signed_in_user_hid(trained):
+    api = token_client(make_user("hidden-similar-api-user"))
+    everyone = [i["movie"]["id"] for i in api.get("/api/movies/4/similar/?k=8").json()["items"]]
+    assert everyone and 4 not in everyone
+    assert api.post("/api/me/hidden/", {"movie_id": everyone[0]}, format="json").status_code == 201
+    mine = api.get("/api/movies/4/similar/?k=8").json()
+    assert mine["fallback"] is False and everyone[0] not in [i["movie"]["id"] for i in mine["items"]]
+    anonymous = api.__class__().get("/api/movies/4/similar/?k=8").json()  # the public list is everyone's
+    assert [i["movie"]["id"] for i in anonymous["items"]] == everyone
