@@ -11,7 +11,6 @@ from django.utils import timezone
 from recsite.exceptions import ApplicationError, NotFoundError
 
 from .models import HiddenMovie, Movie, Profile, Rating
-from .signals import rating_changed
 
 User = get_user_model()
 
@@ -26,10 +25,6 @@ def _score_validate(score) -> int:
     if not 1 <= value <= 5:
         raise ApplicationError(f"score {value} is outside 1-5", {"field": "score"})
     return value
-
-
-def _announce(user_id: int, movie_id: int) -> None:
-    transaction.on_commit(lambda: rating_changed.send(sender=Rating, user_id=user_id, movie_id=movie_id))
 
 
 @transaction.atomic
@@ -50,7 +45,6 @@ def rating_upsert(*, user, movie_id: int, score) -> tuple[Rating, bool]:
         # the first commits; that row is visible now, so the retry updates it. (SQLite's IMMEDIATE transactions
         # serialise writers and never get here.) A second IntegrityError is not a race: it propagates.
         rating, created = _rating_set(user=user, movie_id=movie_id, value=value)
-    _announce(user.pk, movie_id)
     return rating, created
 
 
@@ -84,7 +78,6 @@ def rating_delete(*, user, movie_id: int) -> bool:
     Movie.objects.filter(pk=movie_id).update(
         rating_count=F("rating_count") - 1, rating_total=F("rating_total") - rating.score
     )
-    _announce(user.pk, movie_id)
     return True
 
 
@@ -126,7 +119,6 @@ def rating_restore(
         rating.score, rating.rated_at = value, rated_at
         rating.save(update_fields=["score", "rated_at"])
         Movie.objects.filter(pk=movie_id).update(rating_total=F("rating_total") + delta)
-    _announce(user.pk, movie_id)
     return True
 
 
@@ -170,7 +162,6 @@ def profile_update(*, user, gender: str = "", age: int | None = None, occupation
     profile.gender, profile.age, profile.occupation = gender or "", age, occupation
     profile.full_clean()
     profile.save()
-    _announce(user.pk, 0)
     return profile
 
 

@@ -6,7 +6,6 @@ from django.db import IntegrityError, transaction
 
 from movies.models import Movie, Rating
 from movies.services import profile_update, rating_delete, rating_upsert
-from movies.signals import rating_changed
 from recsite.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -73,22 +72,6 @@ def test_database_enforces_score_range_and_uniqueness(user, movie):
     Rating.objects.create(user=user, movie=movie, score=3, rated_at=timezone.now())
     with pytest.raises(IntegrityError), transaction.atomic():
         Rating.objects.create(user=user, movie=movie, score=4, rated_at=timezone.now())
-
-
-def test_rating_changed_is_sent_after_commit(user, movie, django_capture_on_commit_callbacks):
-    seen = []
-
-    def receiver(sender, user_id, movie_id, **kwargs):
-        seen.append((user_id, movie_id))
-
-    rating_changed.connect(receiver)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            rating_upsert(user=user, movie_id=1, score=5)
-            assert seen == []  # not before the commit
-        assert seen == [(user.pk, 1)]
-    finally:
-        rating_changed.disconnect(receiver)
 
 
 def test_profile_update_validates_choices(user):
