@@ -1,12 +1,12 @@
-"""Root URLs: the site (movies), accounts, admin and the REST API; errors Django answers itself are JSON under
+"""Root URLs: the site (web), accounts, admin and the REST API; errors Django answers itself are JSON under
 /api/ (recommender.api.exceptions)."""
 
 from django.contrib import admin
 from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
-from movies.forms import AdminLoginForm, LoginForm
 from recsite.favicon import favicon
+from web.forms import AdminLoginForm, LoginForm
 
 admin.site.login_form = AdminLoginForm  # log-in failure limits (movies/logins.py) for the admin too
 
@@ -16,7 +16,7 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("recommender.api.urls")),
-    path("", include("movies.urls")),
+    path("", include("web.urls")),
 ]
 
 handler400 = "recommender.api.exceptions.bad_request"

@@ -110,6 +110,6 @@ def test_an_unhandled_error_under_api_is_json_when_debug_is_off(users, settings,
     response = client.get("/api/movies/")
     assert response.status_code == 500 and response["Content-Type"] == "application/json"
     assert set(json.loads(response.content)) == {"message", "extra"}
-    monkeypatch.setattr("movies.views.pages.movie_list", broken)
+    monkeypatch.setattr("web.views.pages.movie_list", broken)
     page = APIClient(raise_request_exception=False).get("/movies/")
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")

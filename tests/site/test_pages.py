@@ -5,9 +5,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from movies.models import Movie
-from movies.views import suggestions
 from recommender.models import ModelVersion
 from recommender.services.recommendations import HomeRows, Recommendations, RecommendedItem
+from web.views import suggestions
 
 from .factories import make_movies, rate
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from movies.models import Genre, Movie
-from movies.views import suggestions
 from recommender.services.recommendations import HomeRows, Recommendations, RecommendedItem
+from web.views import suggestions
 
 from .factories import rate
 

@@ -4,10 +4,9 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
+from movies.logins import login_authenticate
+from movies.models import Profile
 from recsite.exceptions import TooManyRequestsError
-
-from .logins import login_authenticate
-from .models import Profile
 
 SORT_CHOICES = [
     ("popularity", "Most rated"),

@@ -4,10 +4,10 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from movies.forms import MovieFilterForm, MovieSearchForm
 from movies.selectors import genre_names, movie_list, movies_by_ids, user_rating_map, user_ratings
 from recommender.selectors import training_notice
 from recommender.services.recommendations import popular_movies, similar_movies
+from web.forms import MovieFilterForm, MovieSearchForm
 
 from . import suggestions
 from .common import paginate

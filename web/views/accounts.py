@@ -5,10 +5,10 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
-from movies.forms import ProfileForm, SignupForm
 from movies.models import Profile
 from movies.services import profile_update, user_signup
 from recsite.exceptions import ApplicationError
+from web.forms import ProfileForm, SignupForm
 
 
 def signup(request):
