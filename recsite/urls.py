@@ -6,6 +6,7 @@ from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from recsite.favicon import favicon
+from recsite.health import healthz, readyz
 from web.forms import AdminLoginForm, LoginForm
 
 admin.site.login_form = AdminLoginForm  # log-in failure limits (movies/logins.py) for the admin too
@@ -13,6 +14,8 @@ admin.site.login_form = AdminLoginForm  # log-in failure limits (movies/logins.p
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon, name="favicon"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("recommender.api.urls")),
