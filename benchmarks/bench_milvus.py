@@ -122,7 +122,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-server", action="store_true", help="skip the milvus-lite server runs")
     parser.add_argument("--no-write", action="store_true", help="print only, do not touch docs/benchmarks.md")
+    parser.add_argument("--milvus-server", metavar="URI", help="measure only this Milvus server (http://host:19530); "
+                        "writes the 'milvus-server' section")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.milvus_server:
+        return server_main(args, argv)
     rows, load_before = [], os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-milvus-") as tmp:
         with lite_server(Path(tmp) / "server") as server_uri:
@@ -153,6 +157,31 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_write:
         command = "python -m benchmarks.bench_milvus " + " ".join(argv if argv is not None else sys.argv[1:])
         write_section("milvus", "Milvus vector search (Lite and Lite server)", command.strip(), body)
+
+
+def server_main(args, argv) -> None:
+    """The same cases against a real Milvus server (e.g. .ci/milvus-server-tests' 2.3.5 standalone)."""
+    from pymilvus import MilvusClient
+
+    version = MilvusClient(uri=args.milvus_server).get_server_version()
+    rows, load_before = [], os.getloadavg()
+    for n in map(int, args.sizes.split(",")):
+        for index_type in args.index_types.split(","):
+            r = run_case(args.milvus_server, n, index_type, args.queries)
+            rows.append(f"| Milvus {version} standalone | {n:,} | {index_type} | {r['build_s']:.1f} | "
+                        f"{percentiles(r['plain'])} | {percentiles(r['filtered'])} | {r['recall']:.3f} |")  # fmt: skip
+            print(rows[-1], flush=True)
+    body = (
+        f"The cases of the section above against a real Milvus server ({version}, PyPI's `milvus` wheel: standalone "
+        "with embedded etcd and local storage) on loopback, sharing the 2 cores with the client. "
+        f"Load average (1 min) {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after.\n\n"
+        "| store | movies | index | build s | search p50 ms | p99 ms | filtered p50 ms | p99 ms | recall@50 |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    )
+    print(body)
+    if not args.no_write:
+        command = "python -m benchmarks.bench_milvus " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section("milvus-server", "Milvus vector search on a Milvus server", command.strip(), body)
 
 
 if __name__ == "__main__":
