@@ -30,10 +30,6 @@ class MovieQuerySet(models.QuerySet):
         """Annotate ``rating_mean`` from the denormalised counters (no join over ratings)."""
         return self.annotate(rating_mean=Cast(F("rating_total"), FloatField()) / Cast(F("rating_count"), FloatField()))
 
-    def popular(self):
-        """Most-rated first: the MostPop order used for cold start and fallback."""
-        return self.order_by("-rating_count", "id")
-
     # bulk_create/bulk_update skip Model.save(): fill search_key here so that no write path leaves it stale.
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
