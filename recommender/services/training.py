@@ -27,7 +27,6 @@ from recommender.ml.config import load_config
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
-from recommender.ml.plot import plot_training_curve
 from recommender.ml.split import temporal_split
 from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, refit_epochs, train
 from recommender.models import ModelVersion
@@ -109,7 +108,6 @@ def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):
     out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
     _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **asdict(config)})
     result = train(dataset, split, config, out_dir, on_epoch=_progress_reporter(version, "training", on_progress))
-    plot_training_curve(result.curve, out_dir / "curve.png", title=f"model v{version.number}")
     return dataset, split, config, result
 
 
@@ -160,7 +158,7 @@ def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: Pr
         start_from = result.model if config.refit_targets else None  # warm: the holdout weights
         model = refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
     ItemNeighbours.fit(dataset.interactions, dataset.catalog).save(out_dir / BEST_MODEL)  # for "similar movies"
-    _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/, curve.png and the checkpoint sit beside it
+    _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/ and the checkpoint sit beside it
     return model
 
 

@@ -139,13 +139,6 @@ def test_config_rejects_unknown_keys(tmp_path):
         load_config(nope=1)
 
 
-def test_training_curve_png(trained, tmp_path):
-    from recommender.ml.plot import plot_training_curve
-
-    path = plot_training_curve(trained[0].curve, tmp_path / "curve.png", title="v1")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def test_windows_cover_every_rating_once_with_its_past_as_input(data):
     ds, split = data
     config = load_config(**{**SMALL, "max_history": 4})
