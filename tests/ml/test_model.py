@@ -132,13 +132,6 @@ def test_on_epoch_may_abort(data, tmp_path):
         train(ds, split, load_config(epochs=3, **SMALL), tmp_path, on_epoch=stop)
 
 
-def test_config_rejects_unknown_keys(tmp_path):
-    (tmp_path / "c.toml").write_text("batch_size = 32\n")
-    assert load_config(tmp_path / "c.toml", seed=3).batch_size == 32
-    with pytest.raises(ValueError, match="unknown config keys: nope"):
-        load_config(nope=1)
-
-
 def test_windows_cover_every_rating_once_with_its_past_as_input(data):
     ds, split = data
     config = load_config(**{**SMALL, "max_history": 4})
