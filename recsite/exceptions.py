@@ -1,4 +1,4 @@
-"""The one application error type; the API maps it to {"message", "extra"} with HTTP 400."""
+"""The one application error type; the API maps it to {"message", "extra"}: HTTP 400, or the status a subclass names."""
 
 
 class ApplicationError(Exception):
@@ -10,6 +10,11 @@ class ApplicationError(Exception):
 
 class NotFoundError(ApplicationError):
     """The thing the request names does not exist (the API answers 404, the site its 404 page or a message)."""
+
+
+class ConflictError(ApplicationError):
+    """Refused by the current state, not by the request (a version's pipeline holds the training lock; extra names
+    the running version as {"number": n}): the API answers 409."""
 
 
 class TooManyRequestsError(ApplicationError):

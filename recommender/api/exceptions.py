@@ -1,6 +1,8 @@
 """The one error format of the API: {"message": str, "extra": {...}}, produced by api_exception_handler.
 
 - NotFoundError (a service's "no such thing")      -> 404 {"message": <its message>, "extra": <its extra>}
+- ConflictError (refused by the current state, e.g.
+  a training holds the lock)                       -> 409 {"message": <its message>, "extra": <its extra>}
 - ApplicationError (raised by services)           -> 400 {"message": <its message>, "extra": <its extra>}
 - DRF / Django validation errors                   -> 400 {"message": "Validation error", "extra": {"fields": {...}}}
 - no model or vector store to serve (NoLiveModel,
@@ -29,7 +31,13 @@ from rest_framework.views import exception_handler
 
 from recommender.serving import NoLiveModel
 from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import ApplicationError, NotFoundError, ServiceUnavailableError, TooManyRequestsError
+from recsite.exceptions import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+)
 
 
 class Conflict(exceptions.APIException):
@@ -76,6 +84,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.Throttled(wait=exc.extra.get("wait"), detail=exc.message)
     if isinstance(exc, NotFoundError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, ConflictError):
+        return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ServiceUnavailableError):
         return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, ApplicationError):
@@ -99,9 +109,13 @@ def api_exception_handler(exc, context):
     return response
 
 
-def training_lock_conflict(exc: ApplicationError) -> Exception:
-    """The training lock refuses with extra {"number": <running version>}: a 409; any other refusal stays a 400."""
-    return Conflict(exc.message) if "number" in exc.extra else exc
+def training_lock_conflict(exc: ApplicationError) -> ApplicationError:
+    """Transitional, for the views that still wrap their service call in it: a ConflictError needs nothing (the
+    handler answers 409). Until training_lock_check (services/training_jobs.py) raises ConflictError itself, its
+    refusal (extra {"number": <running version>}) is turned into one here; then this function goes."""
+    if not isinstance(exc, ConflictError) and "number" in exc.extra:
+        return ConflictError(exc.message, exc.extra)
+    return exc
 
 
 # --- errors Django answers itself (DEBUG off): JSON under /api/, the site's own pages elsewhere ---------------

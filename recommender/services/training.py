@@ -30,7 +30,7 @@ from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.split import temporal_split
 from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, refit_epochs, train
 from recommender.models import ModelVersion
-from recsite.exceptions import ApplicationError
+from recsite.exceptions import ApplicationError, ConflictError
 
 from .dataset import dataset_export
 from .gate import gate_decide
@@ -62,9 +62,7 @@ def model_version_create(*, config: dict | None = None, config_file_anywhere: bo
     busy = ModelVersion.objects.select_for_update().running()
     if busy.exists():
         running = busy.first()
-        raise ApplicationError(
-            f"model version {running.number} is already {running.status}", {"number": running.number}
-        )
+        raise ConflictError(f"model version {running.number} is already {running.status}", {"number": running.number})
     config = dict(config or {})
     overrides = {k: v for k, v in config.items() if k != "config_file"}
     try:

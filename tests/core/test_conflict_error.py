@@ -1,0 +1,34 @@
+"""ConflictError: a refusal by the current state is its own type, mapped to 409 by the API's one handler."""
+
+import pytest
+
+from recommender.api.exceptions import api_exception_handler, training_lock_conflict
+from recommender.models import ModelVersion
+from recommender.services.training import model_version_create
+from recsite.exceptions import ApplicationError, ConflictError
+
+
+def test_the_handler_answers_409_with_message_and_extra():
+    response = api_exception_handler(ConflictError("model version 3 is already training", {"number": 3}), {})
+    assert response.status_code == 409
+    assert response.data == {"message": "model version 3 is already training", "extra": {"number": 3}}
+
+
+def test_a_plain_application_error_stays_a_400_whatever_its_extra():
+    response = api_exception_handler(ApplicationError("bad training config: x", {"field": "config"}), {})
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_creating_a_version_while_one_runs_raises_conflict_error():
+    ModelVersion.objects.create(number=3, status=ModelVersion.Status.TRAINING)
+    with pytest.raises(ConflictError, match="model version 3 is already training") as raised:
+        model_version_create()
+    assert raised.value.extra == {"number": 3}
+
+
+def test_training_lock_conflict_passes_conflict_errors_and_other_refusals_through():
+    conflict = ConflictError("busy", {"number": 1})
+    other = ApplicationError("model version 2 is already active")
+    assert training_lock_conflict(conflict) is conflict
+    assert training_lock_conflict(other) is other
