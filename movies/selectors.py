@@ -1,5 +1,6 @@
 """Reads on the catalogue: movie lists and details, a user's ratings and hidden movies, genre names."""
 
+from django.core.cache import cache
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from .models import Genre, HiddenMovie, Movie, Rating
@@ -15,10 +16,23 @@ SORTS = {
 # How well a title matches a search, best first: the whole title as typed, titles starting with it, titles
 # containing it, titles with a word starting with each of its words, in any order ("lost children city").
 EXACT, PREFIX, CONTAINS, ALL_WORDS = range(4)
+GENRE_NAMES_CACHE_KEY = "movies:genre_names"
+GENRE_NAMES_CACHE_SECONDS = 300  # how long an edit outside the importer (the admin) may take to show
 
 
 def genre_names() -> list[str]:
-    return list(Genre.objects.values_list("name", flat=True))
+    """Every genre name, sorted: the catalogue's one list of known genres (API and form fields, Milvus filters).
+
+    Read from the cache, so a request does not query the database for it; the importer calls genre_names_forget().
+    """
+    return cache.get_or_set(
+        GENRE_NAMES_CACHE_KEY, lambda: list(Genre.objects.values_list("name", flat=True)), GENRE_NAMES_CACHE_SECONDS
+    )
+
+
+def genre_names_forget() -> None:
+    """Drop the cached genre names (after an import writes genres): the next genre_names() reads the database."""
+    cache.delete(GENRE_NAMES_CACHE_KEY)
 
 
 def movie_list(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable, Sequence
 
-# The 18 MovieLens 1M genre names; callers add the names found in the database.
+# The 18 MovieLens 1M genre names: the allow-list when a caller passes none (VectorStore adds the names it writes).
+# The site passes the catalogue's own list, movies.selectors.genre_names() (cached), the one source of genres.
 ML1M_GENRES = frozenset(
     {
         "Action",

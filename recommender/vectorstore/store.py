@@ -96,7 +96,7 @@ class VectorStore:
         self.uri, self.token, self.alias, self.prefix = uri, token, alias, prefix
         self.timeout, self.index_type, self.metric = float(timeout), index_type, metric
         self.build_timeout = max(float(build_timeout), self.timeout)  # index builds outlast a search deadline
-        self.known_genres: set[str] = set(ML1M_GENRES)
+        self.known_genres: set[str] = set(ML1M_GENRES)  # for callers without a catalogue list (filters.py)
         # Lite: the per-path lock around every call; a server: no lock around calls
         self._lock = LiteRegistry.lock_for(uri) if self.is_lite else contextlib.nullcontext()
         self._connect_lock = threading.RLock()  # connecting and dropping the client
