@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from recommender.ml.config import TrainConfig
+from recommender.ml.config import TrainConfig, load_config
 from recommender.ml.data import Catalog, Users
 from recommender.ml.encoder import FeatureEncoder, MovieFeatures, UserFeatures
 from recommender.ml.net import TwoTowerNet
@@ -22,6 +22,9 @@ USER_BATCH = 256  # users per forward pass (attention memory grows with batch ×
 def to_tensors(features: MovieFeatures | UserFeatures, rows: slice | np.ndarray) -> list[paddle.Tensor]:
     """The feature arrays' selected rows as tensors, in the order the network's methods take them."""
     return [paddle.to_tensor(a[rows]) for a in vars(features).values()]
+
+
+RETIRED_TRAINING_KEYS = ("refit_epochs",)  # replaced by refit_targets (training in rounds)
 
 
 class TwoTowerModel:
@@ -52,11 +55,14 @@ class TwoTowerModel:
     def load(cls, path: str | Path) -> TwoTowerModel:
         path = Path(path)
         meta = json.loads((path / cls.META).read_text())
+        for key in RETIRED_TRAINING_KEYS:  # training-only settings since renamed: they never shaped the network
+            meta["config"].pop(key, None)
         unknown = set(meta["config"]) - {f.name for f in fields(TrainConfig)}
         if unknown:
             raise ValueError(f"{path} was saved by an older model design ({', '.join(sorted(unknown))}): retrain it")
         with cls._dynamic_mode():  # the serving registry loads in a web thread: static mode builds no usable net
-            model = cls.build(FeatureEncoder.from_dict(meta["encoder"]), TrainConfig(**meta["config"]))
+            # fields added since the model was saved take their config.toml defaults
+            model = cls.build(FeatureEncoder.from_dict(meta["encoder"]), load_config(**meta["config"]))
             model.net.set_state_dict(paddle.load(str(path / cls.WEIGHTS)))
         return model
 

@@ -88,6 +88,26 @@ def test_vectors_are_unit_and_save_load_identical(data, trained, tmp_path):
     np.testing.assert_array_equal(loaded.user_vectors(ds.users, hist), users)
 
 
+def test_a_model_saved_before_the_training_rounds_still_loads(data, trained, tmp_path):
+    """Saved by the previous trainer: a retired training-only key (refit_epochs) and no eval_every/eval_users."""
+    ds, split = data
+    model = trained[0].model
+    model.save(tmp_path / "old")
+    meta_path = tmp_path / "old" / TwoTowerModel.META
+    meta = json.loads(meta_path.read_text())
+    for key in ("eval_every", "eval_users", "refit_targets"):
+        del meta["config"][key]
+    meta["config"]["refit_epochs"] = 3
+    meta_path.write_text(json.dumps(meta))
+    loaded = TwoTowerModel.load(tmp_path / "old")
+    np.testing.assert_array_equal(loaded.movie_vectors(ds.catalog), model.movie_vectors(ds.catalog))
+    assert loaded.config.eval_users == load_config().eval_users
+    meta["config"]["pooling"] = "mean"  # a key of an older network design is still refused
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="older model design"):
+        TwoTowerModel.load(tmp_path / "old")
+
+
 def test_unknown_user_and_movie_use_oov_buckets(data, trained):
     ds, _ = data
     model = trained[0].model
