@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from tqdm import tqdm
 
+from movies.selectors import genre_names_forget
+
 from .dataset import Dataset
 from .download import movielens_download
 from .ratings_db import bulk_session, movie_counters_recompute, ratings_write
@@ -95,6 +97,7 @@ def movielens_import(
     if not dry_run:
         with bulk_session():
             summary.changes = _write(dataset, progress, log)
+        transaction.on_commit(genre_names_forget)  # the cached genre list may have changed
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -33,7 +33,6 @@ class RecommendedItem:
     movie: Movie
     score: float
     because: Movie | None = None
-    predicted_rating: float | None = None
 
 
 @dataclass
@@ -115,8 +114,8 @@ def _has_signal(inputs: dict) -> bool:
 
 
 def known_genres() -> set[str]:
-    """Genre names the filter builder may accept (from the database, cached): anything else is refused."""
-    return cache.get_or_set("genres:names", lambda: set(genre_names()), 300)
+    """Genre names the filter builder may accept (movies.selectors.genre_names, cached): anything else is refused."""
+    return set(genre_names())
 
 
 def _excluded(user, history: tuple[list[int], list[int]]) -> set[int]:

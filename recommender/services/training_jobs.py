@@ -26,7 +26,7 @@ from django.utils import timezone
 from recommender.models import ModelVersion
 from recommender.selectors import model_version_active, model_version_running
 from recommender.vectorstore import VectorStoreError, get_vector_store
-from recsite.exceptions import ApplicationError, ServiceUnavailableError
+from recsite.exceptions import ApplicationError, ConflictError, ServiceUnavailableError
 
 from .enqueue import task_send_on_commit
 from .training import model_version_create, model_version_fail, model_version_pipeline_run
@@ -43,7 +43,7 @@ def training_lock_check(*, action: str) -> None:
     """Refuse `action` ("activate a version") while a version's pipeline holds the training lock."""
     running = model_version_running()
     if running is not None:
-        raise ApplicationError(
+        raise ConflictError(
             f"cannot {action} while model version {running.number} is {running.status}", {"number": running.number}
         )
 
@@ -141,7 +141,7 @@ def model_version_train_enqueue(*, config: dict | None = None) -> ModelVersion:
                 on_failure=lambda reason: _version_not_queued(version, reason),
             )
     except IntegrityError as exc:  # two clicks at the same instant both took the next number: one wins
-        raise ApplicationError("another training was started at the same moment") from exc
+        raise ConflictError("another training was started at the same moment") from exc
     except (ValueError, OSError) as exc:  # load_config: unknown key, bad value, unreadable file
         raise ApplicationError(f"bad training config: {exc}", {"field": "config"}) from exc
     if "error" in sent:

@@ -36,7 +36,6 @@ def for_you_data(recs: Recommendations, user) -> dict:
                 "movie_id": item.movie.pk,
                 "title": item.movie.title,
                 "because": item.because.title if item.because else None,
-                "predicted_rating": item.predicted_rating,
             }
             for item in recs.items
         ],
