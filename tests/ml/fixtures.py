@@ -5,6 +5,9 @@ import numpy as np
 from recommender.ml.data import Catalog, Dataset, Interactions, Users
 
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance"]
+# A network small enough to train in a fraction of a second (the model tests' shared config overrides)
+SMALL = {"id_dim": 8, "genre_dim": 4, "title_dim": 8, "history_dim": 8, "hidden_dim": 32, "batch_size": 8,
+         "max_history": 10, "threads": 1}  # fmt: skip
 
 
 def tiny_dataset(n_users: int = 40, n_movies: int = 30, per_user: int = 12, seed: int = 0) -> Dataset:

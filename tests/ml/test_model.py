@@ -11,11 +11,9 @@ from recommender.ml.encoder import FeatureEncoder, title_tokens, user_histories,
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.split import temporal_split
 from recommender.ml.train import Sequences, TrainingDiverged, refit, train
-from tests.ml.fixtures import tiny_dataset
+from tests.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow
-SMALL = {"id_dim": 8, "genre_dim": 4, "title_dim": 8, "history_dim": 8, "hidden_dim": 32, "batch_size": 8,
-         "max_history": 10, "threads": 1}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

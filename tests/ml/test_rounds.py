@@ -7,11 +7,10 @@ from recommender.ml.config import load_config
 from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.split import temporal_split
 from recommender.ml.train import EpochPlan, Sequences, early_stopping_split, refit_epochs, train
-from tests.ml.fixtures import tiny_dataset
+from tests.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow
-SMALL = {"id_dim": 8, "genre_dim": 4, "title_dim": 8, "history_dim": 8, "hidden_dim": 32, "batch_size": 4,
-         "max_history": 10, "threads": 1}  # fmt: skip
+SMALL = {**SMALL, "batch_size": 4}
 
 
 @pytest.fixture(scope="module")
