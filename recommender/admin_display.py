@@ -84,8 +84,8 @@ def baseline_rows(metrics: dict) -> list[dict]:
 
 
 def config_rows(config: dict) -> list[tuple[str, str]]:
-    """(setting, value) pairs, in the order the pipeline recorded them."""
-    return [(key, value if isinstance(value, str) else json.dumps(value)) for key, value in config.items()]
+    """(setting, value) pairs by name (PostgreSQL's jsonb keeps no insertion order, so none is promised)."""
+    return [(key, value if isinstance(value, str) else json.dumps(value)) for key, value in sorted(config.items())]
 
 
 def raw_json(version: ModelVersion) -> list[tuple[str, str]]:

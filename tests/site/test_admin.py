@@ -197,11 +197,11 @@ def test_version_page_shows_metric_and_config_tables(staff_client, live_and_cand
     assert "Every metric (12 more)" in body  # users, the @20 block, recall/ndcg/hit/precision@50...
     assert table_rows(body, "kv-table") == [
         ["setting", "value"],
-        ["epochs", "30"],
         ["batch_size", "32"],
+        ["epochs", "30"],
         ["learning_rate", "0.002"],
-        ["title_encoder", "mean"],
         ["refit", "true"],
+        ["title_encoder", "mean"],
     ]
 
 
