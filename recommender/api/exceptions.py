@@ -109,15 +109,6 @@ def api_exception_handler(exc, context):
     return response
 
 
-def training_lock_conflict(exc: ApplicationError) -> ApplicationError:
-    """Transitional, for the views that still wrap their service call in it: a ConflictError needs nothing (the
-    handler answers 409). Until training_lock_check (services/training_jobs.py) raises ConflictError itself, its
-    refusal (extra {"number": <running version>}) is turned into one here; then this function goes."""
-    if not isinstance(exc, ConflictError) and "number" in exc.extra:
-        return ConflictError(exc.message, exc.extra)
-    return exc
-
-
 # --- errors Django answers itself (DEBUG off): JSON under /api/, the site's own pages elsewhere ---------------
 
 

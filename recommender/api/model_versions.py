@@ -8,10 +8,8 @@ from rest_framework.response import Response
 
 from recommender.selectors import model_version_get, model_version_list
 from recommender.services.training_jobs import model_version_activate_checked, model_version_train_enqueue
-from recsite.exceptions import ApplicationError
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
-from .exceptions import training_lock_conflict
 from .permissions import IsStaffOrService
 
 
@@ -88,10 +86,7 @@ class ModelVersionTrainApi(Api):
     def post(self, request):
         serializer = ModelVersionTrainApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            version = model_version_train_enqueue(config=serializer.validated_data["config"] or None)
-        except ApplicationError as exc:
-            raise training_lock_conflict(exc) from exc
+        version = model_version_train_enqueue(config=serializer.validated_data["config"] or None)
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -108,8 +103,5 @@ class ModelVersionActivateApi(Api):
         version = model_version_get(number=number)
         if version is None:
             raise NotFound(f"model version {number} does not exist")
-        try:
-            version = model_version_activate_checked(version=version)
-        except ApplicationError as exc:
-            raise training_lock_conflict(exc) from exc
+        version = model_version_activate_checked(version=version)
         return Response(ModelVersionSerializer(version).data)

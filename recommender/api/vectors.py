@@ -7,10 +7,8 @@ from rest_framework.response import Response
 from recommender.selectors import model_version_active
 from recommender.services.vector_jobs import vectors_sync_enqueue
 from recommender.services.vectors import vectors_count, vectors_drop_all
-from recsite.exceptions import ApplicationError
 
 from .base import Api, errors
-from .exceptions import training_lock_conflict
 from .permissions import IsStaffOrService
 
 DROP_CONFIRMATION = "drop all vectors"
@@ -45,10 +43,7 @@ class VectorSyncApi(Api):
         responses={202: OutputSerializer, **errors(400, 401, 403, 409, 503)},
     )
     def post(self, request):
-        try:
-            vectors_sync_enqueue()
-        except ApplicationError as exc:
-            raise training_lock_conflict(exc) from exc
+        vectors_sync_enqueue()
         return Response(VectorSyncApi.OutputSerializer({"queued": True}).data, status=status.HTTP_202_ACCEPTED)
 
 

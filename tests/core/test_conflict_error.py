@@ -2,9 +2,10 @@
 
 import pytest
 
-from recommender.api.exceptions import api_exception_handler, training_lock_conflict
+from recommender.api.exceptions import api_exception_handler
 from recommender.models import ModelVersion
 from recommender.services.training import model_version_create
+from recommender.services.training_jobs import training_lock_check
 from recsite.exceptions import ApplicationError, ConflictError
 
 
@@ -27,8 +28,9 @@ def test_creating_a_version_while_one_runs_raises_conflict_error():
     assert raised.value.extra == {"number": 3}
 
 
-def test_training_lock_conflict_passes_conflict_errors_and_other_refusals_through():
-    conflict = ConflictError("busy", {"number": 1})
-    other = ApplicationError("model version 2 is already active")
-    assert training_lock_conflict(conflict) is conflict
-    assert training_lock_conflict(other) is other
+@pytest.mark.django_db
+def test_the_training_lock_refuses_with_conflict_error():
+    ModelVersion.objects.create(number=4, status=ModelVersion.Status.EVALUATING)
+    with pytest.raises(ConflictError, match="cannot activate a version while model version 4 is evaluating") as raised:
+        training_lock_check(action="activate a version")
+    assert raised.value.extra == {"number": 4}
