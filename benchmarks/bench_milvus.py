@@ -105,8 +105,8 @@ def lite_server(data_dir: Path):
         server.wait(timeout=30)
 
 
-def run_case(uri: str, n: int, index_type: str, n_queries: int) -> dict:
-    store = VectorStore(uri, timeout=60, index_type=index_type, prefix="bench_v", alias="bench_live")
+def run_case(uri: str, n: int, index_type: str, n_queries: int, ef: int = 0) -> dict:
+    store = VectorStore(uri, timeout=60, index_type=index_type, prefix="bench_v", alias="bench_live", search_ef=ef)
     try:
         result = measure(store, *synthetic_catalogue(n), n_queries)
         store.drop_all()
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-server", action="store_true", help="skip the milvus-lite server runs")
     parser.add_argument("--no-write", action="store_true", help="print only, do not touch docs/benchmarks.md")
+    parser.add_argument("--ef", default="0", help="comma-separated HNSW ef floors (MILVUS_SEARCH_EF) to compare")
     parser.add_argument("--milvus-server", metavar="URI", help="measure only this Milvus server (http://host:19530); "
                         "writes the 'milvus-server' section")  # fmt: skip
     args = parser.parse_args(argv)
@@ -167,10 +168,12 @@ def server_main(args, argv) -> None:
     rows, load_before = [], os.getloadavg()
     for n in map(int, args.sizes.split(",")):
         for index_type in args.index_types.split(","):
-            r = run_case(args.milvus_server, n, index_type, args.queries)
-            rows.append(f"| Milvus {version} standalone | {n:,} | {index_type} | {r['build_s']:.1f} | "
-                        f"{percentiles(r['plain'])} | {percentiles(r['filtered'])} | {r['recall']:.3f} |")  # fmt: skip
-            print(rows[-1], flush=True)
+            for ef in map(int, args.ef.split(",")) if index_type == "HNSW" else [0]:
+                r = run_case(args.milvus_server, n, index_type, args.queries, ef)
+                label = f"{index_type}" + (f", ef ≥ {ef}" if ef else "")
+                timing = f"{percentiles(r['plain'])} | {percentiles(r['filtered'])} | {r['recall']:.3f} |"
+                rows.append(f"| Milvus {version} standalone | {n:,} | {label} | {r['build_s']:.1f} | {timing}")
+                print(rows[-1], flush=True)
     body = (
         f"The cases of the section above against a real Milvus server ({version}, PyPI's `milvus` wheel: standalone "
         "with embedded etcd and local storage) on loopback, sharing the 2 cores with the client. "

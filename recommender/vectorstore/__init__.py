@@ -43,6 +43,7 @@ def get_vector_store() -> VectorStore:
                 index_type=getattr(settings, "MILVUS_INDEX_TYPE", "HNSW"),
                 breaker_failures=getattr(settings, "MILVUS_BREAKER_FAILURES", 3),
                 breaker_seconds=getattr(settings, "MILVUS_BREAKER_SECONDS", 5.0),
+                search_ef=getattr(settings, "MILVUS_SEARCH_EF", 0),
             )
             _instance_pid = os.getpid()
         return _instance

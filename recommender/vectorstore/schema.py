@@ -81,12 +81,17 @@ def make_index_params(client, index_type: str, metric: str, rows: int):
     return params
 
 
-def search_params(index_type: str, limit: int, *, beam: int = 0) -> dict:
+def search_params(index_type: str, limit: int, *, beam: int = 0, ef: int = 0) -> dict:
     """ef/nprobe for a search. beam 0: plain or exclusion-only; 1: a genre/year filter (selective, so the
     graph walk needs a wider beam to find `limit` matches; measured at 3,883 movies and ~7% passing: ef 100
-    left 60% of searches short, ef 400 none); 2: the retry when a search still came back short."""
+    left 60% of searches short, ef 400 none); 2: the retry when a search still came back short.
+
+    ``ef`` (MILVUS_SEARCH_EF) raises the HNSW floor of every beam for large catalogues: at 100k movies the
+    default max(64, 2 limit) finds only ~60% of the true top 50, a floor of 1024 99.5% (docs/benchmarks.md,
+    "milvus-server").
+    """
     if index_type == "HNSW":
-        return {"params": {"ef": [max(64, 2 * limit), max(512, 8 * limit), max(4096, 32 * limit)][beam]}}
+        return {"params": {"ef": max(ef, [max(64, 2 * limit), max(512, 8 * limit), max(4096, 32 * limit)][beam])}}
     if index_type == "IVF_FLAT":
         return {"params": {"nprobe": [32, 128, 1024][beam]}}
     return {}

@@ -83,6 +83,7 @@ class VectorStore:
         build_timeout: float = 900.0,
         breaker_failures: int = 3,
         breaker_seconds: float = 5.0,
+        search_ef: int = 0,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):
             raise ValueError("alias and prefix must be Milvus identifiers (letters, digits, underscore)")
@@ -95,6 +96,7 @@ class VectorStore:
             uri = str(Path(uri).expanduser().resolve())
         self.uri, self.token, self.alias, self.prefix = uri, token, alias, prefix
         self.timeout, self.index_type, self.metric = float(timeout), index_type, metric
+        self.search_ef = max(int(search_ef), 0)  # HNSW ef floor (schema.search_params); 0 = by limit only
         self.build_timeout = max(float(build_timeout), self.timeout)  # index builds outlast a search deadline
         self.known_genres: set[str] = set(ML1M_GENRES)  # for callers without a catalogue list (filters.py)
         # Lite: the per-path lock around every call; a server: no lock around calls
@@ -393,7 +395,7 @@ class VectorStore:
             limit=limit,
             filter=expr,
             output_fields=["movie_id"],  # without it Lite returns every field, vectors included
-            search_params=search_params(self.index_type, limit, beam=beam),
+            search_params=search_params(self.index_type, limit, beam=beam, ef=self.search_ef),
             timeout=self.timeout,
         )
 

@@ -74,6 +74,7 @@ VALUES = {
     "LOGIN_FAILURES_PER_ADDRESS": ("40", "s.LOGIN_FAILURES_PER_ADDRESS"),
     "LOGIN_FAILURES_WINDOW_SECONDS": ("60", "s.LOGIN_FAILURES_WINDOW_SECONDS"),
     "LOG_LEVEL": ("WARNING", "logging.getLogger().level"),
+    "MILVUS_SEARCH_EF": ("512", "s.MILVUS_SEARCH_EF"),
     "LOG_FORMAT": ("json", "s.LOGGING['handlers']['console']['formatter']"),
     "DEBUG": ("false", "s.DEBUG"),
 }
