@@ -115,6 +115,34 @@ def run_case(uri: str, n: int, index_type: str, n_queries: int, ef: int = 0) -> 
         store.close()
 
 
+TABLE_HEAD = (
+    "| store | movies | index | build s | search p50 ms | p99 ms | filtered p50 ms | p99 ms | recall@50 |\n"
+    "|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def table_rows(modes: list[tuple[str, str]], args) -> list[str]:
+    """One row per store x size x index type (x ef floor for HNSW), printed as they come."""
+    rows = []
+    for label, uri in modes:
+        for n in map(int, args.sizes.split(",")):
+            for index_type in args.index_types.split(","):
+                for ef in map(int, args.ef.split(",")) if index_type == "HNSW" else [0]:
+                    r = run_case(uri, n, index_type, args.queries, ef)
+                    index = index_type + (f", ef ≥ {ef}" if ef else "")
+                    timing = f"{percentiles(r['plain'])} | {percentiles(r['filtered'])} | {r['recall']:.3f} |"
+                    rows.append(f"| {label} | {n:,} | {index} | {r['build_s']:.1f} | {timing}")
+                    print(rows[-1], flush=True)
+    return rows
+
+
+def report(args, argv, section: str, title: str, body: str) -> None:
+    print(body)
+    if not args.no_write:
+        command = "python -m benchmarks.bench_milvus " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(section, title, command.strip(), body)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="3883,100000", help="comma-separated catalogue sizes")
@@ -128,21 +156,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.milvus_server:
         return server_main(args, argv)
-    rows, load_before = [], os.getloadavg()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-milvus-") as tmp:
         with lite_server(Path(tmp) / "server") as server_uri:
             modes = [("Lite (embedded)", str(Path(tmp) / "lite.db"))]
             if server_uri and not args.no_server:
                 modes.append(("Lite server (gRPC, separate process)", server_uri))
-            for label, uri in modes:
-                for n in map(int, args.sizes.split(",")):
-                    for index_type in args.index_types.split(","):
-                        r = run_case(uri, n, index_type, args.queries)
-                        rows.append(
-                            f"| {label} | {n:,} | {index_type} | {r['build_s']:.1f} | {percentiles(r['plain'])} | "
-                            f"{percentiles(r['filtered'])} | {r['recall']:.3f} |"
-                        )
-                        print(rows[-1], flush=True)
+            rows = table_rows(modes, args)
     body = (
         f"Synthetic clustered {DIM}-d unit vectors; each query excludes {EXCLUDED} ids (a user's rated movies), "
         f"k={K}, {args.queries} queries after 10 warm-up. Build = insert + flush + index + load. "
@@ -150,14 +170,9 @@ def main(argv: list[str] | None = None) -> None:
         "Recall@50 against exact numpy dot products. Metric COSINE; HNSW M=16, efConstruction=100, "
         "ef=max(64, 2k), with a genre/year filter max(512, 8k). Server rows: client and server share the 2 cores. "
         f"Load average (1 min) {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after: other work on this "
-        "machine inflates the p99s.\n\n"
-        "| store | movies | index | build s | search p50 ms | p99 ms | filtered p50 ms | p99 ms | recall@50 |\n"
-        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+        "machine inflates the p99s.\n\n" + TABLE_HEAD + "\n".join(rows)
     )
-    print(body)
-    if not args.no_write:
-        command = "python -m benchmarks.bench_milvus " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section("milvus", "Milvus vector search (Lite and Lite server)", command.strip(), body)
+    report(args, argv, "milvus", "Milvus vector search (Lite and Lite server)", body)
 
 
 def server_main(args, argv) -> None:
@@ -165,26 +180,16 @@ def server_main(args, argv) -> None:
     from pymilvus import MilvusClient
 
     version = MilvusClient(uri=args.milvus_server).get_server_version()
-    rows, load_before = [], os.getloadavg()
-    for n in map(int, args.sizes.split(",")):
-        for index_type in args.index_types.split(","):
-            for ef in map(int, args.ef.split(",")) if index_type == "HNSW" else [0]:
-                r = run_case(args.milvus_server, n, index_type, args.queries, ef)
-                label = f"{index_type}" + (f", ef ≥ {ef}" if ef else "")
-                timing = f"{percentiles(r['plain'])} | {percentiles(r['filtered'])} | {r['recall']:.3f} |"
-                rows.append(f"| Milvus {version} standalone | {n:,} | {label} | {r['build_s']:.1f} | {timing}")
-                print(rows[-1], flush=True)
+    load_before = os.getloadavg()
+    rows = table_rows([(f"Milvus {version} standalone", args.milvus_server)], args)
     body = (
         f"The cases of the section above against a real Milvus server ({version}, PyPI's `milvus` wheel: standalone "
         "with embedded etcd and local storage) on loopback, sharing the 2 cores with the client. "
         f"Load average (1 min) {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after.\n\n"
-        "| store | movies | index | build s | search p50 ms | p99 ms | filtered p50 ms | p99 ms | recall@50 |\n"
-        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+        + TABLE_HEAD
+        + "\n".join(rows)
     )
-    print(body)
-    if not args.no_write:
-        command = "python -m benchmarks.bench_milvus " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section("milvus-server", "Milvus vector search on a Milvus server", command.strip(), body)
+    report(args, argv, "milvus-server", "Milvus vector search on a Milvus server", body)
 
 
 if __name__ == "__main__":
