@@ -15,8 +15,8 @@ from movies.selectors import user_hidden_movies
 from movies.services import movie_hide, movie_unhide
 from recsite.exceptions import ApplicationError
 
-from .common import paginate, safe_next, wants_json
-from .ratings import login_needed, movie_title, refused, suggestions_payload
+from .common import login_needed, movie_title, paginate, refused, safe_next, wants_json
+from .suggestions import suggestions_payload
 
 HIDDEN_PER_PAGE = 25
 

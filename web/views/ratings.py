@@ -8,7 +8,6 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -22,19 +21,11 @@ from recsite.exceptions import ApplicationError
 from web.forms import RatingForm
 
 from . import suggestions
-from .common import paginate, safe_next, wants_json
+from .common import login_needed, movie_title, paginate, refused, safe_next, wants_json
 
 MY_RATINGS_PER_PAGE = 25
 UNDO_SALT = "movies.rating-undo"
 UNDO_MAX_AGE = 30 * 60  # seconds: an undo is for the change just made, not for last week's
-
-
-def movie_title(movie_id: int) -> str:
-    """The movie's display title; an ApplicationError (a message, a 400) for an unknown id."""
-    movie = movies_by_ids([movie_id]).get(movie_id)
-    if movie is None:
-        raise ApplicationError(f"Movie {movie_id} does not exist.", {"field": "movie_id"})
-    return movie.display_title
 
 
 def _undo_token(*, user, movie_id: int, before: Rating | None, after: Rating | None) -> str:
@@ -86,16 +77,6 @@ def _rating_apply(*, user, movie_id: int, form: RatingForm) -> tuple[int | None,
     return rating.score, f"You rated {title} {rating.score} out of 5.", token
 
 
-def suggestions_payload(request) -> dict:
-    """What a fetch() answer carries so that the page refreshes its "Recommended for you" list in place."""
-    recs = suggestions.for_you(request.user)
-    return {
-        "user_rating_count": user_ratings(user=request.user).count(),
-        "recommendations": suggestions.for_you_data(recs, request.user),
-        "recommendations_html": suggestions.for_you_html(request, recs),
-    }
-
-
 def _json_payload(request, movie_id: int, score: int | None, message: str, undo_token: str | None = None) -> dict:
     movie = movies_by_ids([movie_id])[movie_id]  # fresh counters after the write
     undo = {"url": reverse("movie_rate_undo", args=[movie_id]), "token": undo_token} if undo_token else None
@@ -105,25 +86,8 @@ def _json_payload(request, movie_id: int, score: int | None, message: str, undo_
         "message": message,
         "undo": undo,
         "movie": {"rating_count": movie.rating_count, "average_rating": movie.average_rating},
-        **suggestions_payload(request),
+        **suggestions.suggestions_payload(request),
     }
-
-
-def login_needed(request, *, action: str, default_next: str):
-    """For an anonymous POST: a 401 JSON answer for fetch(), else the log-in page; None for a logged-in user."""
-    if request.user.is_authenticated:
-        return None
-    if wants_json(request):
-        return JsonResponse({"message": f"Log in to {action}.", "login_url": reverse("login")}, status=401)
-    return redirect_to_login(safe_next(request, default_next))
-
-
-def refused(request, exc: ApplicationError, *, default_next: str):
-    """Bad input: a 400 JSON answer for fetch(), else back to the page with the message."""
-    if wants_json(request):
-        return JsonResponse({"message": exc.message, "extra": exc.extra}, status=400)
-    messages.error(request, exc.message)
-    return redirect(safe_next(request, default_next))
 
 
 @require_POST

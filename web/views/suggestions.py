@@ -2,6 +2,7 @@
 
 from django.template.loader import render_to_string
 
+from movies.selectors import user_ratings
 from recommender.presentation import fallback_reason_for
 from recommender.services.recommendations import HomeRows, Recommendations, recommend_for_user, recommend_home
 
@@ -39,4 +40,14 @@ def for_you_data(recs: Recommendations, user) -> dict:
             }
             for item in recs.items
         ],
+    }
+
+
+def suggestions_payload(request) -> dict:
+    """What a fetch() answer carries so that the page refreshes its "Recommended for you" list in place."""
+    recs = for_you(request.user)
+    return {
+        "user_rating_count": user_ratings(user=request.user).count(),
+        "recommendations": for_you_data(recs, request.user),
+        "recommendations_html": for_you_html(request, recs),
     }
