@@ -47,7 +47,7 @@ class TokenObtainApi(Api):
     @extend_schema(
         summary="Obtain an API token",
         request=InputSerializer,
-        responses={200: OutputSerializer, **errors(400, 429)},
+        responses={200: OutputSerializer, **errors(429)},
         auth=[],
     )
     def post(self, request):
@@ -60,7 +60,7 @@ class TokenObtainApi(Api):
 class TokenRevokeApi(Api):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Revoke your API token", request=None, responses={204: None, **errors(400, 401)})
+    @extend_schema(summary="Revoke your API token", request=None, responses={204: None, **errors(401)})
     def delete(self, request):
         auth_token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

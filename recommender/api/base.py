@@ -156,8 +156,10 @@ ERROR_DESCRIPTIONS = {
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Error responses for extend_schema(responses=...): all in the one {"message", "extra"} format."""
-    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}
+    """Error responses for extend_schema(responses=...): all in the one {"message", "extra"} format. 400 is always
+    among them: Api.initial refuses unknown query parameters on every operation."""
+    every = sorted({400, *codes})
+    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in every}
 
 
 # --- pagination -------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ class BatchJobCreateApi(Api):
     @extend_schema(
         summary="Start a batch job: top-k files for some or all MovieLens users (queued)",
         request=InputSerializer,
-        responses={202: BatchJobSerializer, **errors(400, 401, 403, 503)},
+        responses={202: BatchJobSerializer, **errors(401, 403, 503)},
     )
     def post(self, request):
         serializer = BatchJobCreateApi.InputSerializer(data=request.data)
@@ -89,7 +89,7 @@ class BatchJobDetailApi(Api):
     permission_classes = [IsStaffOrService]
     OutputSerializer = BatchJobSerializer
 
-    @extend_schema(summary="A batch job's status", responses={200: BatchJobSerializer, **errors(400, 401, 403, 404)})
+    @extend_schema(summary="A batch job's status", responses={200: BatchJobSerializer, **errors(401, 403, 404)})
     def get(self, request, job_id: int):
         return Response(BatchJobSerializer(job_or_404(job_id)).data)
 
@@ -102,7 +102,7 @@ class BatchJobResultApi(Api):
         responses={
             (200, CONTENT_TYPES["jsonl"]): OpenApiResponse(OpenApiTypes.STR, description='{"user_id", "items"}'),
             (200, CONTENT_TYPES["csv"]): OpenApiResponse(OpenApiTypes.STR, description="user_id,rank,movie_id"),
-            **errors(400, 401, 403, 404, 409),
+            **errors(401, 403, 404, 409),
         },
     )
     def get(self, request, job_id: int):

@@ -26,7 +26,7 @@ class HiddenMovieListApi(Api):
     @extend_schema(
         summary="Movies you are not interested in, most recently hidden first",
         parameters=query_parameters,
-        responses={200: page_of(HiddenMovieSerializer, "HiddenMoviePage"), **errors(400, 401, 404)},
+        responses={200: page_of(HiddenMovieSerializer, "HiddenMoviePage"), **errors(401, 404)},
     )
     def get(self, request):
         hidden = user_hidden_movies(user=request.user)
@@ -45,7 +45,7 @@ class HiddenMovieCreateApi(Api):
         responses={
             200: OpenApiResponse(HiddenMovieSerializer, description="The movie was already hidden."),
             201: OpenApiResponse(HiddenMovieSerializer, description="Movie hidden."),
-            **errors(400, 401),
+            **errors(401),
         },
     )
     def post(self, request):
@@ -58,7 +58,7 @@ class HiddenMovieCreateApi(Api):
 
 class HiddenMovieDeleteApi(Api):
     @extend_schema(
-        summary="Show a hidden movie in your recommendations again", responses={204: None, **errors(400, 401, 404)}
+        summary="Show a hidden movie in your recommendations again", responses={204: None, **errors(401, 404)}
     )
     def delete(self, request, movie_id: int):
         if not movie_unhide(user=request.user, movie_id=movie_id):

@@ -44,7 +44,7 @@ class ModelVersionListApi(Api):
     @extend_schema(
         summary="Model versions, newest first",
         parameters=query_parameters,
-        responses={200: page_of(ModelVersionSerializer, "ModelVersionPage"), **errors(400, 401, 403, 404)},
+        responses={200: page_of(ModelVersionSerializer, "ModelVersionPage"), **errors(401, 403, 404)},
     )
     def get(self, request):
         versions = model_version_list()
@@ -59,7 +59,7 @@ class ModelVersionDetailApi(Api):
 
     @extend_schema(
         summary="One model version: metrics with baselines, curve",
-        responses={200: ModelVersionDetailSerializer, **errors(400, 401, 403, 404)},
+        responses={200: ModelVersionDetailSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, number: int):
         version = model_version_get(number=number)
@@ -81,7 +81,7 @@ class ModelVersionTrainApi(Api):
     @extend_schema(
         summary="Start training a new model version (queued)",
         request=InputSerializer,
-        responses={202: ModelVersionSerializer, **errors(400, 401, 403, 409, 503)},
+        responses={202: ModelVersionSerializer, **errors(401, 403, 409, 503)},
     )
     def post(self, request):
         serializer = ModelVersionTrainApi.InputSerializer(data=request.data)
@@ -97,7 +97,7 @@ class ModelVersionActivateApi(Api):
     @extend_schema(
         summary="Make this version the live one",
         request=None,
-        responses={200: ModelVersionSerializer, **errors(400, 401, 403, 404, 409)},
+        responses={200: ModelVersionSerializer, **errors(401, 403, 404, 409)},
     )
     def post(self, request, number: int):
         version = model_version_get(number=number)

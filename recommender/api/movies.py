@@ -64,7 +64,7 @@ class MovieListApi(Api):
     @extend_schema(
         summary="List movies",
         parameters=query_parameters,
-        responses={200: page_of(MovieSerializer, "MoviePage"), **errors(400, 401, 404, 429)},
+        responses={200: page_of(MovieSerializer, "MoviePage"), **errors(401, 404, 429)},
     )
     def get(self, request):
         filters = MovieListApi.FilterSerializer(data=request.query_params)
@@ -83,7 +83,7 @@ class MovieListApi(Api):
 class MovieDetailApi(Api):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="One movie", responses={200: MovieSerializer, **errors(400, 401, 404, 429)})
+    @extend_schema(summary="One movie", responses={200: MovieSerializer, **errors(401, 404, 429)})
     def get(self, request, movie_id: int):
         return Response(MovieSerializer(movie_or_404(movie_id)).data)
 
@@ -105,7 +105,7 @@ class MovieSimilarApi(Api):
     @extend_schema(
         summary="Movies similar to this one (nearest movie vectors)",
         parameters=query_parameters,
-        responses={200: OutputSerializer, **errors(400, 401, 404, 429)},
+        responses={200: OutputSerializer, **errors(401, 404, 429)},
     )
     def get(self, request, movie_id: int):
         filters = MovieSimilarApi.FilterSerializer(data=request.query_params)

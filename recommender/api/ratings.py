@@ -26,7 +26,7 @@ class RatingListApi(Api):
     @extend_schema(
         summary="Your ratings, newest first",
         parameters=query_parameters,
-        responses={200: page_of(RatingSerializer, "RatingPage"), **errors(400, 401, 404)},
+        responses={200: page_of(RatingSerializer, "RatingPage"), **errors(401, 404)},
     )
     def get(self, request):
         ratings = user_ratings(user=request.user)
@@ -45,7 +45,7 @@ class RatingPutApi(Api):
         responses={
             200: OpenApiResponse(RatingSerializer, description="Rating changed."),
             201: OpenApiResponse(RatingSerializer, description="Rating created."),
-            **errors(400, 401, 404),
+            **errors(401, 404),
         },
     )
     def put(self, request, movie_id: int):
@@ -57,7 +57,7 @@ class RatingPutApi(Api):
 
 
 class RatingDeleteApi(Api):
-    @extend_schema(summary="Remove your rating of a movie", responses={204: None, **errors(400, 401, 404)})
+    @extend_schema(summary="Remove your rating of a movie", responses={204: None, **errors(401, 404)})
     def delete(self, request, movie_id: int):
         if not rating_delete(user=request.user, movie_id=movie_id):
             raise NotFound(f"you have not rated movie {movie_id}")

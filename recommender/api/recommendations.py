@@ -63,7 +63,7 @@ class MyRecommendationsApi(Api):
     @extend_schema(
         summary="Your recommendations",
         parameters=query_parameters,
-        responses={200: RecommendationsSerializer, **errors(400, 401)},
+        responses={200: RecommendationsSerializer, **errors(401)},
     )
     def get(self, request):
         filters = MyRecommendationsApi.FilterSerializer(data=request.query_params)
@@ -99,7 +99,7 @@ class RankApi(Api):
     @extend_schema(
         summary="Order movies for you",
         request=InputSerializer,
-        responses={200: OutputSerializer, **errors(400, 401)},
+        responses={200: OutputSerializer, **errors(401)},
     )
     def post(self, request):
         serializer = RankApi.InputSerializer(data=request.data)
@@ -126,7 +126,7 @@ class UserRecommendationsApi(Api):
     @extend_schema(
         summary="Recommendations for a MovieLens user (staff or service)",
         parameters=query_parameters,
-        responses={200: RecommendationsSerializer, **errors(400, 401, 403, 404)},
+        responses={200: RecommendationsSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, movielens_id: int):
         filters = UserRecommendationsApi.FilterSerializer(data=request.query_params)
@@ -161,7 +161,7 @@ class RecallApi(Api):
     @extend_schema(
         summary="Candidate recall for raw histories (staff or service)",
         request=InputSerializer,
-        responses={200: OutputSerializer, **errors(400, 401, 403, 503)},
+        responses={200: OutputSerializer, **errors(401, 403, 503)},
     )
     def post(self, request):
         serializer = RecallApi.InputSerializer(data=request.data)

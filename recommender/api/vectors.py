@@ -22,7 +22,7 @@ class VectorCountApi(Api):
         model_version = serializers.IntegerField(allow_null=True)
 
     @extend_schema(
-        summary="Vectors in the live collection", responses={200: OutputSerializer, **errors(400, 401, 403, 503)}
+        summary="Vectors in the live collection", responses={200: OutputSerializer, **errors(401, 403, 503)}
     )
     def get(self, request):
         active = model_version_active()
@@ -40,7 +40,7 @@ class VectorSyncApi(Api):
     @extend_schema(
         summary="Re-write the live version's movie vectors (queued)",
         request=None,
-        responses={202: OutputSerializer, **errors(400, 401, 403, 409, 503)},
+        responses={202: OutputSerializer, **errors(401, 403, 409, 503)},
     )
     def post(self, request):
         vectors_sync_enqueue()
@@ -68,7 +68,7 @@ class VectorDropApi(Api):
     @extend_schema(
         summary="Drop every vector collection (the site serves popularity until a version is activated)",
         parameters=query_parameters,
-        responses={204: None, **errors(400, 401, 403, 503)},
+        responses={204: None, **errors(401, 403, 503)},
     )
     def delete(self, request):
         body = request.data if isinstance(request.data, dict) else {}
