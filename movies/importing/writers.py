@@ -94,13 +94,13 @@ def movies_write(movies: dict[int, MovieRecord], genre_ids: dict[str, int]) -> C
         wanted_genres = {genre_ids[name] for name in movie.genres}
         key = title_search_key(movie.title)
         if movie.id not in existing:
-            new.append(Movie(id=movie.id, title=movie.title, year=movie.year, search_key=key))
+            new.append(Movie(id=movie.id, title=movie.title, year=movie.year))  # bulk_create fills search_key
         elif existing[movie.id] != (movie.title, movie.year, key):
-            changed.append(Movie(id=movie.id, title=movie.title, year=movie.year, search_key=key))
+            changed.append(Movie(id=movie.id, title=movie.title, year=movie.year))
         if linked.get(movie.id, set()) != wanted_genres:
             relink.append((movie.id, wanted_genres))
     Movie.objects.bulk_create(new)
-    Movie.objects.bulk_update(changed, ["title", "year", "search_key"])
+    Movie.objects.bulk_update(changed, ["title", "year"])  # with "title", bulk_update rewrites search_key too
     stale = [movie_id for movie_id, _ in relink if movie_id in linked]
     for start in range(0, len(stale), DELETE_CHUNK):
         Through.objects.filter(movie_id__in=stale[start : start + DELETE_CHUNK]).delete()

@@ -82,10 +82,10 @@ def popular_movies(
     """Most-rated movies, without those the user is not interested in nor (unless ``exclude_rated`` is False)
     those they rated: one query."""
     signed_in = user is not None and getattr(user, "is_authenticated", False)
-    hidden_by = user if signed_in else None
-    qs = movie_list(genre=genre or "", year_min=year_min, year_max=year_max, sort="popularity", hidden_by=hidden_by)
-    if signed_in and exclude_rated:
-        qs = qs.exclude(ratings__user=user)
+    qs = movie_list(
+        genre=genre or "", year_min=year_min, year_max=year_max, sort="popularity",
+        exclude_rated_by=user if signed_in and exclude_rated else None, hidden_by=user if signed_in else None,
+    )  # fmt: skip
     rows = list(qs.values_list("id", "rating_count")[:k])
     top = max([c for _, c in rows], default=1) or 1
     return Recommendations(items=_hydrate([(m, c / top) for m, c in rows]))
