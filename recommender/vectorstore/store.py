@@ -16,7 +16,7 @@ from .breaker import CircuitBreaker
 from .filters import ML1M_GENRES, as_movie_id, as_movie_ids, build_filter
 from .lite import LiteRegistry, client_error_message
 from .pymilvus_env import pymilvus_import
-from .schema import INDEX_TYPES, iter_row_batches, make_index_params, make_schema, search_params
+from .schema import INDEX_TYPES, INSERT_BATCH, iter_row_batches, make_index_params, make_schema, search_params
 
 logger = logging.getLogger(__name__)
 
@@ -451,13 +451,19 @@ class VectorStore:
         if not ids:
             return {}
         name = collection or self.alias
+        found: dict[int, np.ndarray] = {}
         with self._calling(f"get vectors from {name}") as client:
-            rows = self._with_load_retry(
-                client,
-                name,
-                lambda: client.get(name, ids=ids, output_fields=["movie_id", "vector"], timeout=self.timeout),
-            )
-        return {int(r["movie_id"]): np.asarray(r["vector"], dtype=np.float32) for r in rows}
+            for start in range(0, len(ids), INSERT_BATCH):  # the whole catalogue at serving start: keep each
+                chunk = ids[start : start + INSERT_BATCH]  # answer as far under gRPC's 64 MB cap as an insert
+                rows = self._with_load_retry(
+                    client,
+                    name,
+                    lambda chunk=chunk: client.get(
+                        name, ids=chunk, output_fields=["movie_id", "vector"], timeout=self.timeout
+                    ),
+                )
+                found.update((int(r["movie_id"]), np.asarray(r["vector"], dtype=np.float32)) for r in rows)
+        return found
 
     def count(self, collection: str | None = None) -> int:
         """Rows in a collection (the live one by default); count(*) stays exact after upserts."""

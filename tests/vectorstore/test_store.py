@@ -207,3 +207,10 @@ def test_unreachable_server_fails_fast():
         with pytest.raises(VectorStoreError, match="127.0.0.1:9"):
             call()
     assert time.monotonic() - started < 5
+
+
+def test_get_vectors_reads_a_large_id_list_in_chunks(live_store, catalogue, monkeypatch):
+    monkeypatch.setattr("recommender.vectorstore.store.INSERT_BATCH", 7)  # 200 ids -> 29 calls, merged
+    got = live_store.get_vectors([*catalogue.ids.tolist(), 99_999])
+    assert sorted(got) == sorted(catalogue.ids.tolist())  # the unknown id is simply absent
+    np.testing.assert_allclose(got[int(catalogue.ids[150])], catalogue.vectors[150], rtol=1e-6)
