@@ -78,8 +78,8 @@ def version_page_context(version: ModelVersion) -> dict:
 
 def progress_json(request, pk: int | None = None) -> JsonResponse:
     """The running version (or the one asked for) with its progress, polled every 2 s by the admin JS."""
-    version = get_object_or_404(ModelVersion, pk=pk) if pk else model_version_running()
     running = model_version_running()
+    version = get_object_or_404(ModelVersion, pk=pk) if pk else running
     return JsonResponse(
         {
             "version": _version_state(version) if version else None,

@@ -59,9 +59,8 @@ def model_version_create(*, config: dict | None = None, config_file_anywhere: bo
     """
     from .config_files import training_config_file_read
 
-    busy = ModelVersion.objects.select_for_update().running()
-    if busy.exists():
-        running = busy.first()
+    running = ModelVersion.objects.select_for_update().running().first()
+    if running is not None:
         raise ConflictError(f"model version {running.number} is already {running.status}", {"number": running.number})
     config = dict(config or {})
     overrides = {k: v for k, v in config.items() if k != "config_file"}
@@ -144,8 +143,9 @@ def _evaluate_stage(version: ModelVersion, dataset, split, result, on_progress: 
 
 
 def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: ProgressFn | None) -> TwoTowerModel:
-    """The served model: every rating, the holdout's best epoch count (or the holdout model when refit is off),
-    with the co-rating neighbours of every movie saved beside it."""
+    """The served model: every rating, warm from the holdout weights for refit_epochs() epochs (from scratch for
+    the best epoch count when refit_targets is 0; the holdout model itself when refit is off), with the co-rating
+    neighbours of every movie saved beside it."""
     out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
     if not config.refit:
         result.model.save(out_dir / BEST_MODEL)
@@ -153,7 +153,7 @@ def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: Pr
     else:
         on_epoch = _progress_reporter(version, "refitting", on_progress)
         epochs = refit_epochs(config, len(dataset.interactions), result.best_epoch)
-        start_from = result.model if config.refit_targets else None  # warm: the holdout weights
+        start_from = result.model if config.refit_targets > 0 else None  # warm: the holdout weights
         model = refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
     ItemNeighbours.fit(dataset.interactions, dataset.catalog).save(out_dir / BEST_MODEL)  # for "similar movies"
     _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/ and the checkpoint sit beside it
