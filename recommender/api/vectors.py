@@ -21,9 +21,7 @@ class VectorCountApi(Api):
         count = serializers.IntegerField(help_text="Vectors in the live collection (0 when none is live).")
         model_version = serializers.IntegerField(allow_null=True)
 
-    @extend_schema(
-        summary="Vectors in the live collection", responses={200: OutputSerializer, **errors(401, 403, 503)}
-    )
+    @extend_schema(summary="Vectors in the live collection", responses={200: OutputSerializer, **errors(401, 403, 503)})
     def get(self, request):
         active = model_version_active()
         count = vectors_count() if active is not None else 0
