@@ -1,6 +1,7 @@
-"""Write synthetic MovieLens files in the exact ML-1M layout and sizes (no real MovieLens data involved).
+"""Write synthetic MovieLens files in the exact ML-1M layout, at ML-1M sizes or another shape (no real MovieLens data).
 
-    python scripts/make_synthetic_movielens.py OUT_DIR [--users 6040 --movies 3883 --ratings 1000209 --seed 0]
+    python scripts/make_synthetic_movielens.py OUT_DIR [--shape 1m|25m|100k] [--users N --movies N --ratings N]
+                                               [--seed 0]
 
 ``generate()`` is reused by the benchmarks. Files: movies.dat, users.dat, ratings.dat, ISO-8859-1,
 ``::`` separators, the 18 ML-1M genres, titles like "Name (1995)" (some ", The" forms and Latin-1
@@ -9,6 +10,7 @@ ML-1M), one rating per (user, movie), timestamps from 2000 to 2003.
 """
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,8 @@ AGE_P = (0.04, 0.18, 0.35, 0.20, 0.09, 0.08, 0.06)
 FIRST_TS, LAST_TS = 956_703_932, 1_046_454_590  # the span of ML-1M's timestamps
 MIN_PER_USER = 20
 MAX_SHARE_PER_USER = 0.6  # ML-1M's most active user rated 2,314 of 3,883 movies
+# (users, movies, ratings) of the MovieLens releases, written in the ML-1M file layout whatever the shape.
+SHAPES = {"100k": (943, 1682, 100_000), "1m": (6040, 3883, 1_000_209), "25m": (162_541, 62_423, 25_000_095)}
 
 
 def _titles(rng: np.random.Generator, count: int) -> list[str]:
@@ -85,25 +89,65 @@ def _activity(rng: np.random.Generator, users: int, movies: int, ratings: int) -
     return counts
 
 
-def _rating_lines(rng: np.random.Generator, movie_ids: np.ndarray, counts: np.ndarray) -> list[str]:
-    """Per user, distinct movies drawn by power-law popularity (Gumbel top-k), with scores and times."""
-    log_p = -0.9 * np.log(rng.permutation(len(movie_ids)) + 10.0)  # Zipf-like popularity by a random rank
-    lines: list[str] = []
-    for user, count in enumerate(counts, 1):
-        keys = log_p + rng.gumbel(size=len(movie_ids))
-        chosen = movie_ids[np.argpartition(-keys, count - 1)[:count]] if count < len(movie_ids) else movie_ids
-        scores = rng.choice(np.arange(1, 6), size=count, p=SCORE_P)
-        start = int(rng.integers(FIRST_TS, LAST_TS - 86_400))
-        stamps = np.minimum(start + rng.exponential(3 * 86_400, size=count).astype(np.int64), LAST_TS)
-        rows = zip(chosen.tolist(), scores.tolist(), stamps.tolist(), strict=True)
-        lines.extend(f"{user}::{movie}::{score}::{stamp}\n" for movie, score, stamp in rows)
-    return lines
+HEAVY_SHARE = 1 / 8  # users rating more than this share of the catalogue are drawn one by one (Gumbel top-k)
+CHUNK_RATINGS = 1_000_000  # ratings generated and written per chunk: memory stays flat at any size
+
+
+def _light_users(rng: np.random.Generator, cdf: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct movie rows for many light users at once: popularity draws with replacement, duplicates dropped,
+    short users drawn again, then each user's surplus dropped at random. Returns (user index, movie row)."""
+    m, n = len(cdf), len(counts)
+    keys = np.empty(0, dtype=np.int64)  # user index * m + movie row, unique
+    need = counts.copy()
+    while (short := np.flatnonzero(need > 0)).size:
+        users = np.repeat(short, (need[short] * 1.5).astype(np.int64) + 16)
+        movies = np.minimum(np.searchsorted(cdf, rng.random(len(users))), m - 1)
+        keys = np.unique(np.concatenate([keys, users * m + movies]))
+        need = counts - np.bincount(keys // m, minlength=n)
+    users = keys // m
+    order = np.lexsort((rng.random(len(keys)), users))  # random order inside each user
+    first = np.searchsorted(users[order], np.arange(n))
+    keep = np.sort(order[np.arange(len(keys)) - first[users[order]] < counts[users[order]]])
+    return users[keep], keys[keep] % m
+
+
+def _rating_chunks(rng: np.random.Generator, movie_ids: np.ndarray, counts: np.ndarray):
+    """Yield [n, 4] int64 arrays (user, movie, score, timestamp), users in id order, about CHUNK_RATINGS rows each.
+
+    Per user, distinct movies by power-law popularity: Gumbel top-k for heavy users, draws without repeats for the
+    rest (the same distribution up to the order of the draws)."""
+    m = len(movie_ids)
+    log_p = -0.9 * np.log(rng.permutation(m) + 10.0)  # Zipf-like popularity by a random rank
+    cdf = np.cumsum(np.exp(log_p))
+    cdf /= cdf[-1]
+    ends = np.searchsorted(np.cumsum(counts), np.arange(CHUNK_RATINGS, counts.sum(), CHUNK_RATINGS), side="right")
+    for start, stop in zip([0, *ends], [*ends, len(counts)], strict=True):
+        chunk = counts[start:stop]
+        if not len(chunk):
+            continue
+        heavy = chunk > max(m * HEAVY_SHARE, 1)
+        users, rows = _light_users(rng, cdf, np.where(heavy, 0, chunk))
+        parts_u, parts_m = [users], [rows]
+        for index in np.flatnonzero(heavy):
+            count = int(chunk[index])
+            keys = log_p + rng.gumbel(size=m)
+            parts_m.append(np.argpartition(-keys, count - 1)[:count] if count < m else np.arange(m))
+            parts_u.append(np.full(count, index))
+        users, rows = np.concatenate(parts_u), np.concatenate(parts_m)
+        order = np.argsort(users, kind="stable")
+        users, rows = users[order], rows[order]
+        starts = rng.integers(FIRST_TS, LAST_TS - 86_400, size=len(chunk))
+        stamps = np.minimum(starts[users] + rng.exponential(3 * 86_400, size=len(users)).astype(np.int64), LAST_TS)
+        scores = rng.choice(np.arange(1, 6), size=len(users), p=SCORE_P)
+        yield np.column_stack([users + start + 1, movie_ids[rows], scores, stamps]).astype(np.int64)
 
 
 def generate(
     out_dir: str | Path, *, users: int = 6040, movies: int = 3883, ratings: int = 1000209, seed: int = 0
 ) -> Path:
-    """Write movies.dat, users.dat and ratings.dat (ML-1M layout) into ``out_dir``; return the folder."""
+    """Write movies.dat, users.dat and ratings.dat (ML-1M layout) into ``out_dir``; return the folder.
+
+    ratings.dat is written in chunks of about CHUNK_RATINGS lines: memory does not grow with the ratings."""
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,20 +155,28 @@ def generate(
     (out / "movies.dat").write_bytes("".join(movie_lines).encode("iso-8859-1"))
     (out / "users.dat").write_bytes("".join(_users(rng, users)).encode("iso-8859-1"))
     counts = _activity(rng, users, movies, ratings)
-    (out / "ratings.dat").write_bytes("".join(_rating_lines(rng, movie_ids, counts)).encode("iso-8859-1"))
+    with open(out / "ratings.dat", "wb") as f:
+        for rows in _rating_chunks(rng, movie_ids, counts):
+            f.write((("%d::%d::%d::%d\n" * len(rows)) % tuple(rows.ravel().tolist())).encode("iso-8859-1"))
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
-    parser.add_argument("--users", type=int, default=6040)
-    parser.add_argument("--movies", type=int, default=3883)
-    parser.add_argument("--ratings", type=int, default=1000209)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="1m", help="preset sizes (default: 1m)")
+    parser.add_argument("--users", type=int, help="override the preset's user count")
+    parser.add_argument("--movies", type=int, help="override the preset's movie count")
+    parser.add_argument("--ratings", type=int, help="override the preset's rating count")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    out = generate(args.out_dir, users=args.users, movies=args.movies, ratings=args.ratings, seed=args.seed)
-    print(f"wrote {args.users} users, {args.movies} movies, {args.ratings} ratings to {out}")
+    users, movies, ratings = (
+        given if given is not None else preset
+        for given, preset in zip((args.users, args.movies, args.ratings), SHAPES[args.shape], strict=True)
+    )
+    started = time.perf_counter()
+    out = generate(args.out_dir, users=users, movies=movies, ratings=ratings, seed=args.seed)
+    print(f"wrote {users} users, {movies} movies, {ratings} ratings to {out} in {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":
