@@ -1,7 +1,13 @@
-"""One in-memory shape for both MovieLens layouts, the importer's error, and line-level helpers."""
+"""One shape for both MovieLens layouts (ratings left in their file), the importer's error, line-level helpers."""
+
+from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .ratings_file import RatingsFile
 
 ENCODING = "iso-8859-1"  # GroupLens ships both layouts as Latin-1 bytes
 MAX_ID = 2**31 - 1  # Movie.id and Profile.movielens_id are 32-bit integer columns
@@ -39,17 +45,23 @@ class UserRecord:
 
 @dataclass
 class Dataset:
-    """A whole validated dataset; ratings are (MovieLens user id, movie id, score, unix timestamp)."""
+    """Validated movies and users; the ratings stay in their file, read chunk by chunk (ratings_file.chunks())."""
 
     layout: str  # "ml-1m" or "ml-100k"
     source: str  # where it was read from, for messages
     movies: dict[int, MovieRecord] = field(default_factory=dict)
     users: dict[int, UserRecord] = field(default_factory=dict)
-    ratings: list[tuple[int, int, int, int]] = field(default_factory=list)
+    ratings_file: RatingsFile | None = None
 
     @property
     def genre_names(self) -> list[str]:
         return sorted({name for movie in self.movies.values() for name in movie.genres})
+
+    @property
+    def ratings(self) -> list[tuple[int, int, int, int]]:
+        """Every rating as (MovieLens user id, movie id, score, unix timestamp), read and validated into memory now
+        (for small datasets: the benchmarks; the import streams instead)."""
+        return self.ratings_file.read_all() if self.ratings_file is not None else []
 
 
 def numbered_lines(data: bytes) -> Iterator[tuple[int, str]]:

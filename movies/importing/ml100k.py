@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable
+from typing import BinaryIO
 
 from .dataset import (
     Dataset,
@@ -16,7 +17,7 @@ from .dataset import (
 )
 from .dataset import split_fields as fields_of
 from .ml1m import year_from_title
-from .ratings_file import ratings_parse
+from .ratings_file import RatingsFile
 
 FILES = ("u.item", "u.user", "u.data")
 # u.genre as GroupLens ships it; used when a dataset leaves the file out.
@@ -125,17 +126,16 @@ def users_parse(data: bytes, file_name: str = "u.user") -> dict[int, UserRecord]
     return users
 
 
-def dataset_parse(read: Callable[[str], bytes | None], source: str, on_progress=None) -> Dataset:
-    """Parse and validate u.genre (optional), u.item, u.user and u.data."""
+def dataset_parse(read: Callable[[str], bytes | None], open_file: Callable[[str], BinaryIO], source: str) -> Dataset:
+    """Parse and validate u.genre (optional), u.item and u.user; u.data is read later, in chunks."""
     dataset = Dataset(layout="ml-100k", source=source)
     dataset.movies = movies_parse(read("u.item"), genres_parse(read("u.genre")))
     dataset.users = users_parse(read("u.user"))
-    dataset.ratings = ratings_parse(
-        read("u.data"),
+    dataset.ratings_file = RatingsFile(
+        open=lambda: open_file("u.data"),
         file_name="u.data",
         sep="\t",
         users=dataset.users,
         movies=dataset.movies,
-        on_progress=on_progress,
     )
     return dataset

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable
+from typing import BinaryIO
 
 from .dataset import (
     Dataset,
@@ -14,7 +15,7 @@ from .dataset import (
     parse_id,
     split_fields,
 )
-from .ratings_file import ratings_parse
+from .ratings_file import RatingsFile
 
 SEP = "::"
 FILES = ("movies.dat", "users.dat", "ratings.dat")
@@ -59,17 +60,16 @@ def users_parse(data: bytes, file_name: str = "users.dat") -> dict[int, UserReco
     return users
 
 
-def dataset_parse(read: Callable[[str], bytes], source: str, on_progress=None) -> Dataset:
-    """Parse and validate all three files (movies and users first: ratings are checked against them)."""
+def dataset_parse(read: Callable[[str], bytes], open_file: Callable[[str], BinaryIO], source: str) -> Dataset:
+    """Parse and validate movies and users; ratings.dat is read later, in chunks, and checked against them."""
     dataset = Dataset(layout="ml-1m", source=source)
     dataset.movies = movies_parse(read("movies.dat"))
     dataset.users = users_parse(read("users.dat"))
-    dataset.ratings = ratings_parse(
-        read("ratings.dat"),
+    dataset.ratings_file = RatingsFile(
+        open=lambda: open_file("ratings.dat"),
         file_name="ratings.dat",
         sep=SEP,
         users=dataset.users,
         movies=dataset.movies,
-        on_progress=on_progress,
     )
     return dataset

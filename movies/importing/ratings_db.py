@@ -1,17 +1,18 @@
-"""Bulk upsert of ratings through a staging table (COPY on PostgreSQL), then the movie counters."""
+"""Ratings into the database: staged chunk by chunk in a temporary table (COPY on PostgreSQL), checked for
+duplicate pairs there, then one upsert and the movie counters. Memory does not grow with the number of ratings."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 from movies.models import Movie, Profile, Rating
 
 from .dataset import MovieLensImportError
+from .ratings_file import Row, duplicate_error
 from .writers import Counts
 
 STAGE = "movielens_rating_stage"
-CHUNK = 100_000
 # From this many staged rows on, PostgreSQL re-checks the rating foreign keys once instead of per row.
 FK_RECHECK_MIN_ROWS = 50_000
 
@@ -29,24 +30,103 @@ def _names() -> dict[str, str]:
     }
 
 
-def _stage_postgresql(cursor, ratings: list, on_progress: Callable[[int], None]) -> None:
-    """COPY the rows into a temporary table (text format, built in chunks)."""
-    cursor.execute(f"CREATE TEMP TABLE {_q(STAGE)} (ml_user integer, movie integer, score smallint, ts bigint)")
-    with cursor.cursor.copy(f"COPY {_q(STAGE)} (ml_user, movie, score, ts) FROM STDIN") as copy:
-        for start in range(0, len(ratings), CHUNK):
-            chunk = ratings[start : start + CHUNK]
-            copy.write("".join(f"{u}\t{m}\t{s}\t{t}\n" for u, m, s, t in chunk))
-            on_progress(len(chunk))
-    cursor.execute(f"ANALYZE {_q(STAGE)}")  # a temp table has no statistics; the join plan needs them
+# The stage keeps each row's line number to name a duplicate's. SQLite keys it by (user, movie) and skips a
+# repeated pair as it comes (the row count tells); PostgreSQL COPYs without a key and looks for pairs once at the end.
+STAGE_TABLE = {
+    "postgresql": "CREATE TEMP TABLE {stage} (ml_user integer, movie integer, score smallint, ts bigint, line bigint)",
+    "sqlite": """CREATE TEMP TABLE {stage} (ml_user integer, movie integer, score integer, ts integer, line integer,
+                 PRIMARY KEY (ml_user, movie)) WITHOUT ROWID""",
+}
 
 
-def _stage_sqlite(cursor, ratings: list, on_progress: Callable[[int], None]) -> None:
-    """executemany into a temporary table: one prepared statement, no variable limit to respect."""
-    cursor.execute(f"CREATE TEMP TABLE {_q(STAGE)} (ml_user integer, movie integer, score integer, ts integer)")
-    for start in range(0, len(ratings), CHUNK):
-        chunk = ratings[start : start + CHUNK]
-        cursor.executemany(f"INSERT INTO {_q(STAGE)} VALUES (%s, %s, %s, %s)", chunk)
-        on_progress(len(chunk))
+def _stage_postgresql(cursor, rows: list[Row]) -> int:
+    """COPY one chunk (text format); every row goes in."""
+    with cursor.cursor.copy(f"COPY {_q(STAGE)} (ml_user, movie, score, ts, line) FROM STDIN") as copy:
+        copy.write("".join(f"{u}\t{m}\t{s}\t{t}\t{n}\n" for u, m, s, t, n in rows))
+    return len(rows)
+
+
+def _stage_sqlite(cursor, rows: list[Row]) -> int:
+    """executemany of one chunk; a pair already staged is skipped, so the row count falls short."""
+    cursor.executemany(f"INSERT OR IGNORE INTO {_q(STAGE)} VALUES (%s, %s, %s, %s, %s)", rows)
+    return cursor.rowcount
+
+
+STAGERS = {"postgresql": _stage_postgresql, "sqlite": _stage_sqlite}
+
+
+def _skipped_row(cursor, rows: list[Row]) -> Row:
+    """The first row of a chunk that SQLite skipped as a pair already staged (the stage holds the first of each)."""
+    cursor.execute(f"SELECT line FROM {_q(STAGE)} WHERE line BETWEEN %s AND %s", [rows[0][4], rows[-1][4]])
+    staged = {line for (line,) in cursor.fetchall()}
+    return next(row for row in rows if row[4] not in staged)
+
+
+def _first_duplicate_postgresql(cursor) -> tuple[int, int, int] | None:
+    """(line, user, movie) of the earliest line repeating a pair, if any: one aggregate, a sort only when found."""
+    cursor.execute(f"SELECT 1 FROM {_q(STAGE)} GROUP BY ml_user, movie HAVING COUNT(*) > 1 LIMIT 1")
+    if cursor.fetchone() is None:
+        return None
+    cursor.execute(
+        f"""SELECT line, ml_user, movie FROM (
+                SELECT line, ml_user, movie, ROW_NUMBER() OVER (PARTITION BY ml_user, movie ORDER BY line) AS n
+                FROM {_q(STAGE)}) AS numbered
+            WHERE n > 1 ORDER BY line LIMIT 1"""
+    )
+    return cursor.fetchone()
+
+
+def ratings_stage(
+    chunks: Iterable[list[Row]], *, file_name: str, on_progress: Callable[[int], None] = lambda _: None
+) -> int:
+    """Create the stage table and fill it chunk by chunk (one short transaction each); return the rows staged.
+
+    A duplicate (user, movie) pair raises naming the repeating line, and before a bad line the chunks reader
+    raises is let through, a duplicate earlier in the file is looked for: the earliest bad line is named.
+    The caller drops the stage (stage_drop) whatever happens.
+    """
+    vendor = connection.vendor
+    if vendor not in STAGERS:
+        raise MovieLensImportError(f"the bulk import supports SQLite and PostgreSQL, not {vendor}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_q(STAGE)}")
+        cursor.execute(STAGE_TABLE[vendor].format(stage=_q(STAGE)))
+    staged = 0
+    chunks = iter(chunks)
+    while True:
+        try:
+            rows = next(chunks, None)
+        except MovieLensImportError:
+            _duplicates_check(file_name)
+            raise
+        if rows is None:
+            break
+        with transaction.atomic(), connection.cursor() as cursor:
+            added = STAGERS[vendor](cursor, rows)
+            if added < len(rows):
+                user, movie, _, _, line_no = _skipped_row(cursor, rows)
+                raise duplicate_error(file_name, line_no, user, movie)
+        staged += added
+        on_progress(staged)
+    _duplicates_check(file_name)
+    if vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_q(STAGE)}")  # a temp table has no statistics; the join plan needs them
+    return staged
+
+
+def _duplicates_check(file_name: str) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite refused them chunk by chunk
+    with connection.cursor() as cursor:
+        found = _first_duplicate_postgresql(cursor)
+    if found is not None:
+        raise duplicate_error(file_name, *found)
+
+
+def stage_drop() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_q(STAGE)}")
 
 
 # Insert new pairs; update a pair only when its score or time differs, so an unchanged re-run
@@ -68,7 +148,6 @@ UPSERT = {
         WHERE {rating}.score <> excluded.score OR {rating}.rated_at <> excluded.rated_at
     """,
 }
-STAGERS = {"postgresql": _stage_postgresql, "sqlite": _stage_sqlite}
 
 
 @contextmanager
@@ -96,20 +175,15 @@ def _foreign_keys_checked_once(cursor, rows: int) -> Iterator[None]:
         cursor.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
 
 
-def ratings_write(ratings: list, *, on_progress: Callable[[int], None] = lambda _: None) -> Counts:
-    """Upsert all ratings (caller holds the transaction); ratings not in the file are left alone."""
-    vendor = connection.vendor
-    if vendor not in UPSERT:
-        raise MovieLensImportError(f"the bulk import supports SQLite and PostgreSQL, not {vendor}")
+def ratings_write(staged: int) -> Counts:
+    """Upsert the ``staged`` rows of the stage table (caller holds the transaction); ratings not in the file are
+    left alone."""
     names = _names()
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {names['stage']}")
-        STAGERS[vendor](cursor, ratings, on_progress)
         before = Rating.objects.count()
-        with _foreign_keys_checked_once(cursor, len(ratings)):
-            cursor.execute(UPSERT[vendor].format(**names))
+        with _foreign_keys_checked_once(cursor, staged):
+            cursor.execute(UPSERT[connection.vendor].format(**names))
             changed = cursor.rowcount  # inserted + updated rows
-        cursor.execute(f"DROP TABLE {names['stage']}")
     created = Rating.objects.count() - before
     return Counts(created=created, updated=changed - created)
 

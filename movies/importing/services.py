@@ -1,4 +1,7 @@
-"""movielens_import: locate (or download) the data, validate all of it, then write it in one transaction."""
+"""movielens_import: locate (or download) the data, validate all of it, then write it in one transaction.
+
+The ratings are streamed: read in chunks into a temporary stage table (validated on the way), then upserted from
+there in the one transaction; memory does not grow with their number."""
 
 import sys
 import time
@@ -14,7 +17,7 @@ from movies.selectors import genre_names_forget
 
 from .dataset import Dataset
 from .download import movielens_download
-from .ratings_db import bulk_session, movie_counters_recompute, ratings_write
+from .ratings_db import bulk_session, movie_counters_recompute, ratings_stage, ratings_write, stage_drop
 from .sources import source_open
 from .writers import Counts, genres_write, movies_write, users_write
 
@@ -62,14 +65,16 @@ def _bar(progress: bool, desc: str, total: int | None, unit: str = "rating") -> 
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, disable=None if progress else True)
 
 
-def _parse(location: Path, progress: bool) -> Dataset:
-    source = source_open(location)
-    with _bar(progress, "validate", None, unit="line") as bar:
+def _stage(dataset: Dataset, progress: bool) -> int:
+    """Validate every rating line into the stage table; return how many there are."""
+    with _bar(progress, "validate", None) as bar:
 
-        def advance_to(line_no: int) -> None:
-            bar.update(line_no - bar.n)
+        def advance_to(staged: int) -> None:
+            bar.update(staged - bar.n)
 
-        return source.parse(on_progress=advance_to)
+        return ratings_stage(
+            dataset.ratings_file.chunks(), file_name=dataset.ratings_file.file_name, on_progress=advance_to
+        )
 
 
 def movielens_import(
@@ -79,39 +84,46 @@ def movielens_import(
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> ImportSummary:
-    """Import a MovieLens 1M or 100K dataset; raises MovieLensImportError before writing anything if bad."""
+    """Import a MovieLens 1M or 100K dataset; raises MovieLensImportError, leaving the database as it was, if bad.
+
+    The ratings are validated into a temporary stage table (chunk by chunk, outside the import's transaction: the
+    SQLite write lock is not held while the file is read); everything else is written in one transaction."""
     started = time.perf_counter()
     location = movielens_location(path=path, progress=progress)
     log(f"Reading {location}")
-    dataset = _parse(location, progress)
-    summary = ImportSummary(
-        layout=dataset.layout,
-        source=dataset.source,
-        dry_run=dry_run,
-        users=len(dataset.users),
-        movies=len(dataset.movies),
-        genres=len(dataset.genre_names),
-        ratings=len(dataset.ratings),
-    )
-    log(f"Validated {summary.ratings} ratings in {time.perf_counter() - started:.1f} s")
-    if not dry_run:
+    dataset = source_open(location).parse()
+    try:
         with bulk_session():
-            summary.changes = _write(dataset, progress, log)
+            staged = _stage(dataset, progress)
+            summary = ImportSummary(
+                layout=dataset.layout,
+                source=dataset.source,
+                dry_run=dry_run,
+                users=len(dataset.users),
+                movies=len(dataset.movies),
+                genres=len(dataset.genre_names),
+                ratings=staged,
+            )
+            log(f"Validated {summary.ratings} ratings in {time.perf_counter() - started:.1f} s")
+            if not dry_run:
+                summary.changes = _write(dataset, staged, log)
+    finally:
+        stage_drop()
+    if not dry_run:
         transaction.on_commit(genre_names_forget)  # the cached genre list may have changed
     summary.seconds = time.perf_counter() - started
     return summary
 
 
 @transaction.atomic
-def _write(dataset: Dataset, progress: bool, log: Callable[[str], None]) -> dict[str, Counts]:
+def _write(dataset: Dataset, staged: int, log: Callable[[str], None]) -> dict[str, Counts]:
     """All writes in one transaction: an error anywhere leaves the database as it was."""
     started = time.perf_counter()
     genre_ids, genres = genres_write(dataset.genre_names)
     users = users_write(dataset.users)
     movies = movies_write(dataset.movies, genre_ids)
     log(f"Wrote genres, users and movies in {time.perf_counter() - started:.1f} s")
-    with _bar(progress, "write", len(dataset.ratings)) as bar:
-        ratings = ratings_write(dataset.ratings, on_progress=bar.update)
+    ratings = ratings_write(staged)
     log(f"Wrote ratings at {time.perf_counter() - started:.1f} s")
     movie_counters_recompute()
     log(f"Recomputed movie counters at {time.perf_counter() - started:.1f} s; committing")

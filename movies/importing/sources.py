@@ -4,6 +4,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from . import ml1m, ml100k
 from .dataset import Dataset, MovieLensImportError
@@ -13,14 +14,23 @@ LAYOUTS = {"ml-1m": ml1m, "ml-100k": ml100k}
 
 @dataclass(frozen=True)
 class Source:
-    """A located dataset: its layout and a reader from file name to bytes (None if the file is absent)."""
+    """A located dataset: its layout, a reader from file name to bytes (None if the file is absent) and an opener
+    (a binary stream, for the ratings file read in chunks)."""
 
     layout: str
     label: str
     read: Callable[[str], bytes | None]
+    open: Callable[[str], BinaryIO | None]
 
-    def parse(self, on_progress=None) -> Dataset:
-        return LAYOUTS[self.layout].dataset_parse(self._read_required, self.label, on_progress)
+    def parse(self) -> Dataset:
+        """Movies and users parsed and validated; the ratings file is read when its chunks are asked for."""
+        return LAYOUTS[self.layout].dataset_parse(self._read_required, self._open_required, self.label)
+
+    def _open_required(self, name: str) -> BinaryIO:
+        stream = self.open(name)
+        if stream is None:
+            raise MovieLensImportError(f"{self.label}: {name} is missing")
+        return stream
 
     def _read_required(self, name: str) -> bytes | None:
         data = self.read(name)
@@ -47,12 +57,21 @@ def _folder_source(path: Path) -> Source:
         names = {child.name for child in folder.iterdir() if child.is_file()}
         layout = _layout_of(names)
         if layout:
-            return Source(layout, str(folder), lambda name, folder=folder: _read_file(folder / name))
+            return Source(
+                layout,
+                str(folder),
+                lambda name, folder=folder: _read_file(folder / name),
+                lambda name, folder=folder: _open_file(folder / name),
+            )
     raise _not_found(path)
 
 
 def _read_file(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
+
+
+def _open_file(path: Path) -> BinaryIO | None:
+    return open(path, "rb") if path.is_file() else None  # noqa: SIM115 (the caller closes it)
 
 
 def _zip_source(path: Path) -> Source:
@@ -69,13 +88,25 @@ def _zip_source(path: Path) -> Source:
         layout = _layout_of(folders[folder])
         if layout:
             prefix = "" if folder == "." else folder + "/"
-            return Source(layout, f"{path}:{prefix}", lambda name, prefix=prefix: _read_member(archive, prefix + name))
+            return Source(
+                layout,
+                f"{path}:{prefix}",
+                lambda name, prefix=prefix: _read_member(archive, prefix + name),
+                lambda name, prefix=prefix: _open_member(archive, prefix + name),
+            )
     raise _not_found(path)
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
     try:
         return archive.read(name)
+    except KeyError:
+        return None
+
+
+def _open_member(archive: zipfile.ZipFile, name: str) -> BinaryIO | None:
+    try:
+        return archive.open(name)
     except KeyError:
         return None
 
