@@ -1,15 +1,11 @@
 """API test fixtures: a handful of movies, four kinds of caller (anonymous, user, another user, staff/service)."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from movies.models import Genre, Movie, Profile
-from recommender.api.permissions import SERVICE_GROUP
 from recommender.services import recommendations
 from recommender.serving import NoLiveModel
+from tests.factories import MovieFactory, UserFactory, token_client
 
 
 def no_live_model():
@@ -26,37 +22,19 @@ def without_model(monkeypatch):
 def movies(db):
     """Movies 1..12 with two genres each and falling popularity."""
     names = ["Action", "Comedy", "Drama", "Romance"]
-    genres = {name: Genre.objects.create(name=name) for name in names}
-    made = []
-    for i in range(1, 13):
-        movie = Movie.objects.create(id=i, title=f"Film {i:02d}", year=1980 + i, rating_count=100 - i, rating_total=300)
-        movie.genres.set([genres[names[i % 4]], genres[names[(i + 1) % 4]]])
-        made.append(movie)
-    return made
-
-
-def make_user(username: str, *, staff: bool = False, service: bool = False, movielens_id: int | None = None):
-    user = get_user_model().objects.create_user(username=username, password="pw-for-tests-123", is_staff=staff)
-    Profile.objects.create(user=user, movielens_id=movielens_id)
-    if service:
-        user.groups.add(Group.objects.get_or_create(name=SERVICE_GROUP)[0])
-    return user
-
-
-def token_client(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
+    return [
+        MovieFactory(id=i, rating_count=100 - i, rating_total=300, genres=[names[i % 4], names[(i + 1) % 4]])
+        for i in range(1, 13)
+    ]
 
 
 @pytest.fixture
 def users(db) -> dict:
     return {
-        "user": make_user("alice", movielens_id=1),
-        "other": make_user("bob", movielens_id=2),
-        "staff": make_user("carol", staff=True),
-        "service": make_user("batch-bot", service=True),
+        "user": UserFactory(username="alice", movielens_id=1),
+        "other": UserFactory(username="bob", movielens_id=2),
+        "staff": UserFactory(username="carol", staff=True),
+        "service": UserFactory(username="batch-bot", service=True),
     }
 
 

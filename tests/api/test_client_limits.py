@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from movies.logins import client_address, login_authenticate
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "pw-for-tests-123"  # make_user's
+PASSWORD = "pw-for-tests-123"  # UserFactory's (tests/factories.py)
 
 
 @pytest.fixture

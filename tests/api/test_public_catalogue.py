@@ -6,7 +6,7 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from .conftest import token_client
+from tests.factories import token_client
 
 pytestmark = pytest.mark.usefixtures("without_model")
 

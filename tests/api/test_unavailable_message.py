@@ -4,8 +4,7 @@ import pytest
 
 from recommender.serving import registry
 from recommender.vectorstore import reset_vector_store
-
-from .conftest import make_user, token_client
+from tests.factories import UserFactory, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +20,8 @@ def unreachable_milvus(settings):
 
 
 def test_the_503_detail_is_for_staff_only(unreachable_milvus):
-    service = token_client(make_user("bot", service=True))
-    staff = token_client(make_user("ops", staff=True))
+    service = token_client(UserFactory(username="bot", service=True))
+    staff = token_client(UserFactory(username="ops", staff=True))
     for _ in range(4):  # failures, then the circuit breaker's refusals: the same rule for both
         answer = service.post("/api/recall/", {"top_k": 3, "hist_item": [[1, 2]]}, format="json")
         assert answer.status_code == 503 and "127.0.0.1" not in answer.content.decode(), answer.content

@@ -7,9 +7,8 @@ from rest_framework.test import APIClient
 from movies.models import Movie
 from recommender.models import BatchJob
 from recommender.services.batch_jobs import batch_job_enqueue, batch_job_run
+from tests.factories import UserFactory, token_client
 from tests.tiny import tiny_model_serving
-
-from .conftest import make_user, token_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -23,7 +22,7 @@ def trained(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def newcomer(trained):
-    return make_user("newcomer")
+    return UserFactory(username="newcomer")
 
 
 def test_a_rating_changes_the_next_recommendations(trained, newcomer):
@@ -63,14 +62,14 @@ def test_rank_similar_and_user_recommendations(trained, newcomer):
     similar = client.get("/api/movies/3/similar/?k=4").json()
     assert similar["fallback"] is False and len(similar["items"]) == 4
     assert 3 not in [i["movie"]["id"] for i in similar["items"]]
-    staff = token_client(make_user("ops", staff=True))
+    staff = token_client(UserFactory(username="ops", staff=True))
     theirs = staff.get("/api/users/7/recommendations/?k=6").json()
     assert theirs["fallback"] is False and len(theirs["items"]) == 6
     assert staff.get("/api/users/12345/recommendations/").status_code == 404
 
 
 def test_recall_returns_top_k_per_history_without_its_own_movies(trained):
-    service = token_client(make_user("bot", service=True))
+    service = token_client(UserFactory(username="bot", service=True))
     response = service.post("/api/recall/", {"top_k": 7, "hist_item": [[1, 7, 13], [2], []]}, format="json")
     assert response.status_code == 200
     items = response.json()["items"]
@@ -79,7 +78,7 @@ def test_recall_returns_top_k_per_history_without_its_own_movies(trained):
 
 
 def test_models_and_vectors_for_staff(trained):
-    staff = token_client(make_user("ops2", staff=True))
+    staff = token_client(UserFactory(username="ops2", staff=True))
     listed = staff.get("/api/models/").json()
     assert listed["results"][0]["number"] == trained.number
     detail = staff.get(f"/api/models/{trained.number}/").json()
@@ -93,7 +92,7 @@ def test_models_and_vectors_for_staff(trained):
 
 def test_batch_job_result_file(trained, tmp_path, settings):
     settings.BATCH_DIR = tmp_path
-    staff_user = make_user("ops3", staff=True)
+    staff_user = UserFactory(username="ops3", staff=True)
     staff = token_client(staff_user)
     created = staff.post("/api/batch-jobs/", {"users": [1, 2, 3], "k": 5}, format="json")
     assert created.status_code == 202

@@ -6,7 +6,9 @@ from django.contrib.auth import get_user_model
 
 from recommender.models import ModelVersion
 from recommender.services import training_jobs as jobs
-from tests.site.version_factories import make_version
+from tests.factories import ModelVersionFactory
+
+Status = ModelVersion.Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-123"
@@ -16,7 +18,7 @@ WIDTHS = (1280, 390)
 @pytest.fixture
 def versions(transactional_db) -> dict[int, ModelVersion]:
     get_user_model().objects.create_superuser(username="boss", password=PASSWORD)
-    return {1: make_version(1, ModelVersion.Status.ACTIVE), 2: make_version(2, quality=1.1)}
+    return {1: ModelVersionFactory(number=1, status=Status.ACTIVE), 2: ModelVersionFactory(number=2, quality=1.1)}
 
 
 def staff_page(browser, live_server, width: int):
@@ -70,9 +72,9 @@ def test_version_page_buttons_clear_of_charts_and_tables(browser, live_server, v
 @pytest.mark.parametrize("width", WIDTHS)
 def test_version_list_fits_the_screen(browser, live_server, versions, screenshot_dir, width):
     for number in range(3, 8):
-        make_version(number, quality=1 + number / 10)
+        ModelVersionFactory(number=number, quality=1 + number / 10)
     progress = {"stage": "refitting", "epoch": 12, "epochs": 30}  # the longest status the list shows
-    make_version(8, ModelVersion.Status.EVALUATING, metrics={}, finished_at=None, progress=progress)
+    ModelVersionFactory(number=8, status=Status.EVALUATING, metrics={}, finished_at=None, progress=progress)
     page = staff_page(browser, live_server, width)
     page.goto(live_server.url + "/admin/recommender/modelversion/")
     page.wait_for_function("[...document.images].every(img => img.complete && img.naturalWidth > 0)")
@@ -87,10 +89,16 @@ def test_version_list_fits_the_screen(browser, live_server, versions, screenshot
 
 
 def test_heading_follows_a_running_training(browser, live_server, versions, screenshot_dir):
-    running = make_version(
-        3, ModelVersion.Status.TRAINING, metrics={}, curve=[], finished_at=None, gate_passed=None, gate_reason="",
+    running = ModelVersionFactory(
+        number=3,
+        status=Status.TRAINING,
+        metrics={},
+        curve=[],
+        finished_at=None,
+        gate_passed=None,
+        gate_reason="",
         progress={"stage": "training", "epoch": 2, "epochs": 10, "loss": 4.2, "elapsed_s": 20, "eta_s": 80},
-    )  # fmt: skip
+    )
     page = staff_page(browser, live_server, 1280)
     page.goto(version_url(live_server, running))
     from playwright.sync_api import expect
@@ -98,7 +106,7 @@ def test_heading_follows_a_running_training(browser, live_server, versions, scre
     heading = page.locator("#content h2").first
     expect(heading).to_contain_text("training, epoch 2 of 10")
     ModelVersion.objects.filter(pk=running.pk).update(
-        status=ModelVersion.Status.EVALUATING, progress={"stage": "refitting", "epoch": 1, "epochs": 3}
+        status=Status.EVALUATING, progress={"stage": "refitting", "epoch": 1, "epochs": 3}
     )
     expect(heading).to_contain_text("refitting, epoch 1 of 3", timeout=8_000)  # the 2 s poll, no reload
     expect(page.locator("#training-progress")).to_contain_text("refitting")
@@ -108,8 +116,8 @@ def test_heading_follows_a_running_training(browser, live_server, versions, scre
 
 def test_activate_shows_its_message_on_screen(browser, live_server, versions, screenshot_dir, monkeypatch):
     def activate(*, version):  # the database half of an activation; the vector store is not under test here
-        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(status=ModelVersion.Status.INACTIVE)
-        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE)
+        ModelVersion.objects.filter(status=Status.ACTIVE).update(status=Status.INACTIVE)
+        ModelVersion.objects.filter(pk=version.pk).update(status=Status.ACTIVE)
         return version
 
     monkeypatch.setattr(jobs, "model_version_activate_checked", activate)

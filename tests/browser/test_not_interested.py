@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from movies.models import HiddenMovie, Movie, Rating
-from tests.site.factories import make_movies, make_user, rate
+from tests.factories import RatingFactory, UserFactory, movies_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-Passphrase-9"
@@ -17,7 +17,7 @@ WIDTHS = {"wide": {"width": 1280, "height": 900}, "phone": {"width": 390, "heigh
 @pytest.fixture
 def catalogue(transactional_db):
     cache.clear()
-    movies = make_movies(30)
+    movies = movies_create(30)
     # titles as MovieLens stores them: the article moved to the end, the year in brackets
     for movie_id, title, year in [(901, "Godfather, The (1972)", 1972), (902, "Godfather: Part II, The (1974)", 1974)]:
         movies.append(Movie.objects.create(id=movie_id, title=title, year=year, rating_count=3000, rating_total=13000))
@@ -27,10 +27,10 @@ def catalogue(transactional_db):
 @pytest.fixture
 def viewer(catalogue):
     """A user who rated one movie (so the home page shows suggestions, not onboarding)."""
-    user = make_user("viewer")
+    user = UserFactory(username="viewer")
     user.set_password(PASSWORD)
     user.save()
-    rate(user, catalogue[-1], 5)
+    RatingFactory(user=user, movie=catalogue[-1], score=5)
     return user
 
 

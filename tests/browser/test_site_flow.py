@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from tests.site.factories import make_movies, make_user, rate
+from tests.factories import RatingFactory, UserFactory, movies_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-Passphrase-9"
@@ -12,7 +12,7 @@ PASSWORD = "a-long-Passphrase-9"
 @pytest.fixture
 def catalogue(transactional_db):
     cache.clear()
-    return make_movies(48)
+    return movies_create(48)
 
 
 def shot(page, folder, name: str) -> None:
@@ -86,10 +86,10 @@ def test_newcomer_signs_up_rates_and_gets_suggestions(page, live_server, catalog
 def test_browse_detail_and_rating_without_javascript(browser, live_server, catalogue, screenshot_dir):
     from playwright.sync_api import expect
 
-    user = make_user("dave")
+    user = UserFactory(username="dave")
     user.set_password(PASSWORD)
     user.save()
-    rate(user, catalogue[0], 3)
+    RatingFactory(user=user, movie=catalogue[0], score=3)
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(live_server.url + "/accounts/login/")

@@ -19,7 +19,7 @@ from recommender.services import training_jobs
 from recommender.services.config_files import MAX_BYTES
 from recommender.services.training import model_version_create
 from recsite.exceptions import ApplicationError
-from tests.api.conftest import make_user, token_client
+from tests.factories import UserFactory, token_client
 
 pytestmark = pytest.mark.django_db
 OUTSIDE = "must name a file inside the training config folder"
@@ -107,7 +107,7 @@ def test_only_small_regular_valid_files(folder):
 
 
 def test_api_answers_400_and_queues_nothing(folder, sent):
-    staff = token_client(make_user("carol", staff=True))
+    staff = token_client(UserFactory(username="carol", staff=True))
     url = reverse("api-model-train")
     for config in ({"config_file": "/etc/passwd"}, {"config_file": "../secret.toml"}, {"history_dim": "16"}):
         answer = staff.post(url, {"config": config}, format="json")
@@ -124,7 +124,7 @@ def test_retrain_config_file_outside_is_refused_in_the_admin(folder, settings, s
     settings.RETRAIN_CONFIG_FILE = "/etc/passwd"
     with pytest.raises(ApplicationError, match=OUTSIDE):
         training_jobs.model_version_train_enqueue()
-    admin = make_user("boss", staff=True)
+    admin = UserFactory(username="boss", staff=True)
     admin.is_superuser = True
     admin.save()
     client.force_login(admin)

@@ -14,7 +14,7 @@ from recommender.models import ModelVersion
 from recommender.services.vectors import collections_retire, model_version_activate
 from recommender.vectorstore import VectorStoreError, get_vector_store, reset_vector_store
 from recsite.exceptions import ApplicationError
-from tests.api.conftest import make_user, token_client
+from tests.factories import UserFactory, token_client
 
 pytestmark = pytest.mark.django_db
 Status = ModelVersion.Status
@@ -70,13 +70,13 @@ def test_a_retired_version_cannot_be_activated_and_the_api_and_admin_say_why(sto
     with pytest.raises(ApplicationError, match="retired: its Milvus collection was dropped"):
         model_version_activate(version=retired)
 
-    staff = make_user("carol", staff=True)
+    staff = UserFactory(username="carol", staff=True)
     answer = token_client(staff).post(reverse("api-model-activate", args=[1]))
     assert answer.status_code == 400
     assert "is retired" in answer.json()["message"] and "cannot be activated again" in answer.json()["message"]
     assert token_client(staff).get(reverse("api-model-detail", args=[1])).json()["status"] == "retired"
 
-    admin = make_user("boss", staff=True)
+    admin = UserFactory(username="boss", staff=True)
     admin.is_superuser = True
     admin.save()
     client.force_login(admin)

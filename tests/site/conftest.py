@@ -6,8 +6,7 @@ from django.contrib.auth import get_user_model
 from movies.models import Movie
 from recommender.services import recommendations
 from recommender.serving import NoLiveModel
-
-from .factories import make_movies, make_user
+from tests.factories import UserFactory, movies_create
 
 
 @pytest.fixture(autouse=True)
@@ -25,17 +24,17 @@ def no_live_model(request, monkeypatch):
 
 @pytest.fixture
 def movies(db) -> list[Movie]:
-    return make_movies(30)
+    return movies_create(30)
 
 
 @pytest.fixture
 def alice(db):
-    return make_user("alice", gender="F", age=25, occupation=12)
+    return UserFactory(username="alice", gender="F", age=25, occupation=12)
 
 
 @pytest.fixture
 def bob(db):
-    return make_user("bob", movielens_id=42, gender="M", age=35, occupation=4)
+    return UserFactory(username="bob", movielens_id=42, gender="M", age=35, occupation=4)
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ from movies.models import Genre, Movie, Profile, Rating
 from recommender.admin_charts import training_curve_figure
 from recommender.admin_display import status_label
 from recommender.models import ModelVersion
-
-from .factories import make_movies, make_user, rate
-from .version_factories import make_version, training_curve
+from tests.factories import ModelVersionFactory, RatingFactory, UserFactory, movies_create, training_curve
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +22,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_data(movies, alice, bob):
     for movie in movies[:6]:
-        rate(alice, movie, 4)
-        rate(bob, movie, 2)
+        RatingFactory(user=alice, movie=movie, score=4)
+        RatingFactory(user=bob, movie=movie, score=2)
     return movies
 
 
@@ -97,11 +95,11 @@ def test_rating_add_page_uses_autocomplete(staff_client, admin_data):
 
 @pytest.mark.parametrize("model", ["movie", "rating", "profile", "genre"])
 def test_changelist_queries_do_not_grow_with_rows(staff_client, django_assert_max_num_queries, model):
-    movies = make_movies(40)
+    movies = movies_create(40)
     for i in range(12):
-        user = make_user(f"user{i}", movielens_id=100 + i, gender="F", age=18, occupation=i)
+        user = UserFactory(username=f"user{i}", movielens_id=100 + i, gender="F", age=18, occupation=i)
         for movie in movies[:5]:
-            rate(user, movie, 3)
+            RatingFactory(user=user, movie=movie, score=3)
     with django_assert_max_num_queries(14):
         response = staff_client.get(reverse(f"admin:movies_{model}_changelist"))
     assert response.status_code == 200
@@ -137,7 +135,7 @@ def version_page(client, version: ModelVersion) -> str:
 
 @pytest.fixture
 def live_and_candidate(db) -> tuple[ModelVersion, ModelVersion]:
-    return make_version(1, Status.ACTIVE), make_version(2, quality=1.1)
+    return ModelVersionFactory(number=1, status=Status.ACTIVE), ModelVersionFactory(number=2, quality=1.1)
 
 
 @pytest.mark.parametrize(
@@ -165,7 +163,9 @@ def test_the_list_says_it_shorter():
 
 def test_a_training_version_is_headed_training_not_queued(staff_client, live_and_candidate):
     progress = {"stage": "training", "epoch": 2, "epochs": 10, "loss": 4.2, "elapsed_s": 20.0, "eta_s": 80.0}
-    running = make_version(3, Status.TRAINING, metrics={}, curve=training_curve(2), progress=progress)
+    running = ModelVersionFactory(
+        number=3, status=Status.TRAINING, metrics={}, curve=training_curve(2), progress=progress
+    )
     body = version_page(staff_client, running)
     assert heading(body) == "Status: training, epoch 2 of 10"
     assert f'data-version-label="{running.pk}"' in body  # the span admin_progress.js rewrites on each poll
@@ -177,7 +177,9 @@ def test_a_training_version_is_headed_training_not_queued(staff_client, live_and
 
 
 def test_another_versions_training_fills_the_progress_box_from_the_shared_feed(staff_client, live_and_candidate):
-    make_version(3, Status.EVALUATING, metrics={}, progress={"stage": "refitting", "epoch": 1, "epochs": 3})
+    ModelVersionFactory(
+        number=3, status=Status.EVALUATING, metrics={}, progress={"stage": "refitting", "epoch": 1, "epochs": 3}
+    )
     body = version_page(staff_client, live_and_candidate[1])
     assert heading(body) == "Status: inactive"
     assert f'data-url="{reverse("admin:recommender_modelversion_progress")}"' in body
@@ -217,14 +219,15 @@ def test_raw_json_is_collapsed_in_details(staff_client, live_and_candidate):
 
 
 def test_curve_chart_ticks_whole_epochs(live_and_candidate):
-    version = make_version(3, curve=training_curve(2))  # two epochs: matplotlib alone would tick 1.25, 1.5, ...
+    version = ModelVersionFactory(number=3, curve=training_curve(2))  # two epochs: matplotlib alone would tick 1.25...
     fig = training_curve_figure(version)
     try:
         ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 2]
     finally:
         plt.close(fig)
     assert ticks == [1.0, 2.0]
-    assert training_curve_figure(make_version(4, Status.TRAINING, curve=[])) is None  # the PNG says "no epoch yet"
+    no_epoch_yet = ModelVersionFactory(number=4, status=Status.TRAINING, curve=[])
+    assert training_curve_figure(no_epoch_yet) is None  # the PNG says "no epoch yet"
 
 
 def test_version_list_has_narrow_columns(staff_client, live_and_candidate):

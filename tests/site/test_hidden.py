@@ -6,8 +6,7 @@ from django.urls import reverse
 
 from movies.models import HiddenMovie, Movie, Rating
 from movies.services import movie_hide
-
-from .factories import make_user, rate
+from tests.factories import RatingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -52,7 +51,7 @@ def test_hiding_twice_is_harmless_and_next_must_be_this_site(alice_client, alice
 
 
 def test_json_hide_refreshes_the_suggestions_and_offers_the_undo(alice_client, alice, movies):
-    rate(alice, movies[0], 5)
+    RatingFactory(user=alice, movie=movies[0], score=5)
     before = alice_client.get("/").context["for_you"]
     first = before.items[0].movie.pk
     data = alice_client.post(hide_url(first), **JSON).json()
@@ -70,7 +69,7 @@ def test_json_hide_refreshes_the_suggestions_and_offers_the_undo(alice_client, a
 
 
 def test_hidden_movies_leave_home_onboarding_similar_and_browse_but_a_search_finds_them(alice_client, alice, movies):
-    rate(alice, movies[9], 4)
+    RatingFactory(user=alice, movie=movies[9], score=4)
     for movie_id in (1, 2, 3):
         movie_hide(user=alice, movie_id=movie_id)
     home = alice_client.get("/")
@@ -185,7 +184,7 @@ def test_undo_of_a_first_rating_removes_it(alice_client, alice, movies):
 
 
 def test_undo_of_a_change_restores_the_previous_score_time_and_counters(alice_client, alice, movies):
-    old = rate(alice, movies[1], 2, days_ago=3)
+    old = RatingFactory(user=alice, movie=movies[1], score=2, days_ago=3)
     Movie.objects.filter(pk=2).update(rating_count=1, rating_total=2)
     data = rate_json(alice_client, 2, score=5)
     assert counters(2) == (1, 5)
@@ -196,7 +195,7 @@ def test_undo_of_a_change_restores_the_previous_score_time_and_counters(alice_cl
 
 
 def test_undo_of_a_removal_brings_the_rating_back(alice_client, alice, movies):
-    rate(alice, movies[2], 3)
+    RatingFactory(user=alice, movie=movies[2], score=3)
     Movie.objects.filter(pk=3).update(rating_count=1, rating_total=3)
     data = rate_json(alice_client, 3, remove="1")
     assert counters(3) == (0, 0)
@@ -220,7 +219,7 @@ def test_an_undo_token_works_only_for_its_user_and_movie(alice_client, client, a
     tampered = {**data["undo"], "token": data["undo"]["token"][:-2] + "xx"}
     response = undo(alice_client, tampered)
     assert response.status_code == 400 and response.json()["message"] == "This undo is no longer available."
-    client.force_login(make_user("mallory"))
+    client.force_login(UserFactory(username="mallory"))
     assert undo(client, data["undo"]).status_code == 400
     assert Rating.objects.get(user=alice, movie_id=1).score == 4
 
@@ -236,7 +235,7 @@ def test_undo_by_form_post_redirects_with_a_message(alice_client, alice, movies)
 def test_forms_in_a_refreshed_fragment_send_a_plain_post_back_to_the_page(alice_client, alice, movies):
     """The "for you" fragment of a fetch() answer is rendered by a POST: its forms' next is the page, not that
     POST's URL (which a redirect would turn into a GET, a 405), should the script fall back to a form post."""
-    rate(alice, movies[0], 5)
+    RatingFactory(user=alice, movie=movies[0], score=5)
     data = alice_client.post(hide_url(2), HTTP_ACCEPT="application/json", HTTP_REFERER="http://testserver/").json()
     html = data["recommendations_html"]
     assert 'name="next" value="http://testserver/"' in html and f'name="next" value="{hide_url(2)}"' not in html

@@ -7,9 +7,8 @@ from django.urls import reverse
 from movies.models import Movie
 from recommender.models import ModelVersion
 from recommender.services.recommendations import HomeRows, Recommendations, RecommendedItem
+from tests.factories import RatingFactory, movies_create
 from web.views import suggestions
-
-from .factories import make_movies, rate
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def test_home_sends_a_user_without_ratings_to_onboarding(alice_client, movies):
 
 
 def test_home_logged_in_shows_suggestions_genre_rows_and_fallback_banner(alice_client, alice, movies):
-    rate(alice, movies[0], 5)
+    RatingFactory(user=alice, movie=movies[0], score=5)
     response = alice_client.get("/")
     body = response.content.decode()
     assert response.status_code == 200
@@ -44,7 +43,7 @@ def test_home_logged_in_shows_suggestions_genre_rows_and_fallback_banner(alice_c
 
 
 def test_home_shows_the_reason_for_each_personal_suggestion(alice_client, alice, movies, monkeypatch):
-    rate(alice, movies[0], 5)
+    RatingFactory(user=alice, movie=movies[0], score=5)
 
     def personal(*, user, k, rows, row_k):
         items = [RecommendedItem(movie=m, score=0.9, because=movies[0]) for m in movies[1:4]]
@@ -57,7 +56,7 @@ def test_home_shows_the_reason_for_each_personal_suggestion(alice_client, alice,
 
 
 def test_onboarding_shows_diverse_movies_and_a_counter(alice_client, alice, movies):
-    rate(alice, movies[0], 4)
+    RatingFactory(user=alice, movie=movies[0], score=4)
     response = alice_client.get(reverse("onboarding"))
     assert response.status_code == 200
     sections = response.context["sections"]
@@ -70,7 +69,7 @@ def test_onboarding_shows_diverse_movies_and_a_counter(alice_client, alice, movi
 
 def test_onboarding_shows_suggestions_after_five_ratings(alice_client, alice, movies):
     for movie in movies[:5]:
-        rate(alice, movie, 4)
+        RatingFactory(user=alice, movie=movie, score=4)
     response = alice_client.get(reverse("onboarding"))
     assert response.context["for_you"].items
     assert "See your suggestions" in response.content.decode()
@@ -81,7 +80,7 @@ def test_onboarding_anonymous_goes_to_signup(client, db):
 
 
 def test_browse_renders_with_own_ratings(alice_client, alice, movies):
-    rate(alice, movies[1], 3)
+    RatingFactory(user=alice, movie=movies[1], score=3)
     response = alice_client.get(reverse("movie_browse"))
     assert response.status_code == 200
     assert response.context["own"] == {movies[1].pk: 3}
@@ -129,9 +128,9 @@ def test_browse_equal_years_are_a_valid_range(client, movies):
 
 
 def test_browse_hide_rated_leaves_out_the_users_rated_movies(alice_client, alice, bob, movies):
-    rate(alice, movies[0], 5)
-    rate(alice, movies[2], 2)
-    rate(bob, movies[1], 4)  # another user's rating hides nothing
+    RatingFactory(user=alice, movie=movies[0], score=5)
+    RatingFactory(user=alice, movie=movies[2], score=2)
+    RatingFactory(user=bob, movie=movies[1], score=4)  # another user's rating hides nothing
     response = alice_client.get(reverse("movie_browse"), {"hide_rated": "on"})
     assert response.context["page"].paginator.count == 28
     assert titles(response)[:3] == ["Film 02", "Film 04", "Film 05"]
@@ -141,9 +140,9 @@ def test_browse_hide_rated_leaves_out_the_users_rated_movies(alice_client, alice
 
 
 def test_browse_hide_rated_combines_with_search_and_pagination(alice_client, alice, db):
-    for movie in make_movies(60):
+    for movie in movies_create(60):
         if movie.pk % 2:
-            rate(alice, movie, 3)
+            RatingFactory(user=alice, movie=movie, score=3)
     first = alice_client.get(reverse("movie_browse"), {"q": "film", "hide_rated": "on"})
     assert first.context["page"].paginator.count == 30
     assert "?q=film&amp;hide_rated=on&amp;page=2" in first.content.decode()
@@ -169,8 +168,8 @@ def test_browse_cards_carry_the_star_form(alice_client, movies):
 
 
 def test_browse_pagination_keeps_the_query_string(client, db):
-    make_movies(60)  # 24 Drama movies (two of every five), and 24 more:
-    make_movies(60, start=100)
+    movies_create(60)  # 24 Drama movies (two of every five), and 24 more:
+    movies_create(60, start=100)
     params = {"genre": "Drama", "sort": "year"}
     first = client.get(reverse("movie_browse"), params)
     assert first.context["page"].paginator.count == 48 and first.context["page"].has_next()
@@ -183,9 +182,9 @@ def test_browse_pagination_keeps_the_query_string(client, db):
 
 @pytest.mark.parametrize("n_movies", [3, 60])
 def test_browse_query_count_does_not_grow_with_the_page(alice_client, alice, n_movies, django_assert_max_num_queries):
-    for movie in make_movies(n_movies):
+    for movie in movies_create(n_movies):
         if movie.pk % 2:
-            rate(alice, movie, 4)
+            RatingFactory(user=alice, movie=movie, score=4)
     # session + user, genre choices, count, page, genres prefetch, own ratings, training banner (cached 3 s)
     with django_assert_max_num_queries(8):
         response = alice_client.get(reverse("movie_browse"), {"sort": "rating"})
@@ -194,7 +193,7 @@ def test_browse_query_count_does_not_grow_with_the_page(alice_client, alice, n_m
 
 def test_movie_detail_shows_average_count_stars_and_similar(alice_client, alice, movies):
     movie = movies[3]
-    rate(alice, movie, 4)
+    RatingFactory(user=alice, movie=movie, score=4)
     response = alice_client.get(reverse("movie_detail", args=[movie.pk]))
     body = response.content.decode()
     assert response.status_code == 200
@@ -228,8 +227,8 @@ def test_500_page_renders_without_context():
 
 def test_my_ratings_newest_first_and_paginated(alice_client, alice, bob, movies):
     for i, movie in enumerate(movies):
-        rate(alice, movie, 1 + i % 5, days_ago=i)
-    rate(bob, movies[0], 2)
+        RatingFactory(user=alice, movie=movie, score=1 + i % 5, days_ago=i)
+    RatingFactory(user=bob, movie=movies[0], score=2)
     response = alice_client.get(reverse("my_ratings"))
     ratings = list(response.context["page"].object_list)
     assert response.status_code == 200

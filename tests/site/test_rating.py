@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from movies.models import Movie, Rating
-
-from .factories import rate
+from tests.factories import RatingFactory
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -95,7 +94,7 @@ def test_unknown_movie_form_post_shows_a_message(alice_client, movies):
 
 
 def test_a_user_never_changes_another_users_rating(alice_client, alice, bob, movies):
-    rate(bob, movies[0], 2)
+    RatingFactory(user=bob, movie=movies[0], score=2)
     alice_client.post(rate_url(1), {"score": "5", "user": str(bob.pk), "user_id": str(bob.pk)}, **JSON)
     alice_client.post(rate_url(1), {"remove": "1", "user": str(bob.pk)}, **JSON)
     assert score_of(bob, 1) == 2

@@ -7,9 +7,8 @@ from django.urls import reverse
 
 from movies.models import Genre, Movie
 from recommender.services.recommendations import HomeRows, Recommendations, RecommendedItem
+from tests.factories import RatingFactory
 from web.views import suggestions
-
-from .factories import rate
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +70,7 @@ def test_onboarding_and_because_explanations_use_display_titles(alice_client, al
     onboarding = text(alice_client.get(reverse("onboarding")))
     assert ">The Godfather</a>" in onboarding and "Godfather, The" not in onboarding
 
-    rate(alice, classics[1], 5)
+    RatingFactory(user=alice, movie=classics[1], score=5)
 
     def personal(*, user, k, rows, row_k):
         items = [RecommendedItem(movie=classics[pk], score=0.9, because=classics[1]) for pk in (2, 3)]

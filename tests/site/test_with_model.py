@@ -4,9 +4,8 @@ personal suggestions with reasons, a rating changes them, similar movies come fr
 import pytest
 from django.urls import reverse
 
+from tests.factories import UserFactory
 from tests.tiny import tiny_model_serving
-
-from .factories import make_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -28,7 +27,7 @@ def rate_json(client, movie_id: int, score: int) -> dict:
 
 
 def test_home_shows_personal_suggestions_with_reasons(client, trained):
-    client.force_login(make_user("site-horror-fan"))
+    client.force_login(UserFactory(username="site-horror-fan"))
     for movie_id in HORROR:
         data = rate_json(client, movie_id, 5)
     assert data["recommendations"]["fallback"] is False
@@ -43,7 +42,7 @@ def test_home_shows_personal_suggestions_with_reasons(client, trained):
 
 
 def test_rating_one_more_changes_the_suggestions(client, trained):
-    client.force_login(make_user("site-switcher"))
+    client.force_login(UserFactory(username="site-switcher"))
     for movie_id in HORROR:
         before = rate_json(client, movie_id, 5)["recommendations"]["items"]
     after = before
@@ -67,10 +66,11 @@ def test_home_page_makes_one_milvus_search_and_a_bounded_number_of_queries(
     """One user vector and one candidate search feed "for you" and every genre row (issue #12)."""
     from recommender.vectorstore import get_vector_store
 
-    client.force_login(make_user("site-one-pass"))
+    client.force_login(UserFactory(username="site-one-pass"))
     for movie_id in HORROR:
         rate_json(client, movie_id, 5)
     client.get("/")  # warm: the model is loaded, movie rows cached
+    rate_json(client, HORROR[-1], 4)  # a write: the next page recomputes the user's vector and candidates
     store = get_vector_store()
     real, calls = store.search_many, []
     monkeypatch.setattr(store, "search_many", lambda *a, **kw: calls.append(kw.get("genres")) or real(*a, **kw))
@@ -82,3 +82,10 @@ def test_home_page_makes_one_milvus_search_and_a_bounded_number_of_queries(
     shown += [item.movie.pk for _, row in rows for item in row.items]
     assert len(shown) == len(set(shown))  # no movie twice on the page
     assert len(calls) <= 1 + len(rows) and calls[0] is None  # one search for all, a genre search only if thin
+    thin_rows = len(calls) - 1
+    with django_assert_max_num_queries(8):  # a repeat visit: the cached candidates, no history or hidden reads
+        again = client.get("/")
+    assert len(calls) == 1 + 2 * thin_rows  # only thin genre rows ask Milvus again
+    assert [i.movie.pk for i in again.context["for_you"].items] == [
+        i.movie.pk for i in response.context["for_you"].items
+    ]
