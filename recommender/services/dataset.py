@@ -3,7 +3,7 @@
 import numpy as np
 from django.db import connection
 
-from movies.models import Movie, Profile
+from movies.models import Movie, Profile, Rating
 from recommender.ml.data import Catalog, Dataset, Interactions, Users
 
 
@@ -42,19 +42,31 @@ def _epoch_sql() -> str:
     return "CAST(strftime('%s', rated_at) AS INTEGER)"
 
 
-def interactions_export() -> Interactions:
-    """Every rating as arrays; raw SQL because building a million datetime objects costs seconds."""
+EXPORT_CHUNK = 100_000  # rating rows fetched and converted at a time
+
+
+def interactions_export(chunk: int | None = None) -> Interactions:
+    """Every rating as arrays, read in chunks of ``chunk`` rows (default EXPORT_CHUNK) into preallocated arrays.
+
+    Raw SQL because building a million datetime objects costs seconds; a server-side cursor on PostgreSQL (the
+    client would otherwise buffer the whole result), so memory holds the arrays plus one chunk of tuples.
+    """
+    chunk = chunk or EXPORT_CHUNK
     sql = f"SELECT user_id, movie_id, score, {_epoch_sql()} FROM movies_rating"  # noqa: S608 (no user input)
-    with connection.cursor() as cursor:
+    capacity = Rating.objects.count() + chunk  # ratings added meanwhile grow the arrays below
+    columns = [np.empty(capacity, dtype=dtype) for dtype in (np.int64, np.int64, np.float32, np.int64)]
+    filled = 0
+    with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
-        rows = cursor.fetchall()
-    data = np.array(rows, dtype=np.int64).reshape(-1, 4)
-    return Interactions(
-        user_ids=data[:, 0].copy(),
-        movie_ids=data[:, 1].copy(),
-        scores=data[:, 2].astype(np.float32),
-        timestamps=data[:, 3].copy(),
-    )
+        while rows := cursor.fetchmany(chunk):
+            block = np.array(rows, dtype=np.int64).reshape(-1, 4)  # one chunk: user, movie, score, timestamp
+            if filled + len(block) > len(columns[0]):
+                columns = [np.concatenate([column, np.empty_like(column)]) for column in columns]
+            for column, values in zip(columns, block.T, strict=True):
+                column[filled : filled + len(block)] = values
+            filled += len(block)
+    user_ids, movie_ids, scores, timestamps = (column[:filled] for column in columns)
+    return Interactions(user_ids=user_ids, movie_ids=movie_ids, scores=scores, timestamps=timestamps)
 
 
 def dataset_export() -> Dataset:

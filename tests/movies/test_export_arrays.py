@@ -1,0 +1,63 @@
+"""The training export reads the imported ratings into numpy arrays chunk by chunk: same arrays whatever the chunk,
+one SELECT (no model instances), the values the importer wrote."""
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from movies.models import Profile, Rating
+from recommender.services import dataset as export
+
+from .conftest import ML1M, run_import
+
+pytestmark = pytest.mark.django_db
+
+
+def as_rows(interactions) -> list[tuple]:
+    return sorted(
+        zip(
+            interactions.user_ids.tolist(),
+            interactions.movie_ids.tolist(),
+            interactions.scores.tolist(),
+            interactions.timestamps.tolist(),
+            strict=True,
+        )
+    )
+
+
+def test_chunked_export_matches_the_rating_table():
+    run_import("--path", str(ML1M))
+    with CaptureQueriesContext(connection) as captured:
+        small = export.interactions_export(chunk=3)  # 8 ratings: chunks of 3, 3 and 2
+    whole = export.interactions_export()
+
+    selects = [q["sql"] for q in captured.captured_queries if "movies_rating" in q["sql"]]
+    assert len(selects) == 2  # the count, then the one streamed SELECT
+    assert (small.user_ids.dtype, small.movie_ids.dtype, small.scores.dtype, small.timestamps.dtype) == (
+        np.int64,
+        np.int64,
+        np.float32,
+        np.int64,
+    )
+    assert len(small) == Rating.objects.count() == 8
+    assert as_rows(small) == as_rows(whole)
+    expected = sorted(
+        (r.user_id, r.movie_id, float(r.score), int(r.rated_at.timestamp())) for r in Rating.objects.all()
+    )
+    assert as_rows(small) == expected
+    ml1 = Profile.objects.get(movielens_id=1).user_id
+    assert (ml1, 1, 5.0, 978300760) in expected  # ratings.dat's first line, 1::1::5::978300760
+
+
+def test_ratings_added_after_the_count_still_fit(monkeypatch):
+    run_import("--path", str(ML1M))
+    monkeypatch.setattr(Rating.objects, "count", lambda: 0)  # as if every rating arrived after the count
+    got = export.interactions_export(chunk=2)
+    assert len(got) == 8
+    assert as_rows(got) == as_rows(export.interactions_export())
+
+
+def test_empty_database_exports_empty_arrays():
+    got = export.interactions_export(chunk=5)
+    assert len(got) == 0 and got.scores.dtype == np.float32
