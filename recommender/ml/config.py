@@ -43,7 +43,8 @@ class TrainConfig:
     max_title_tokens: int
     min_token_count: int  # title tokens seen fewer times map to the OOV token
     seed: int
-    threads: int  # CPU threads for Paddle
+    threads: int  # CPU threads for Paddle (in each training process)
+    trainer_processes: int  # 1 = train here; N > 1 = N data-parallel processes via paddle.distributed.launch
 
 
 def _toml_read(path: str | Path) -> dict:
@@ -71,6 +72,8 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     config = TrainConfig(**values)
     if config.title_encoder not in ("mean", "cnn"):
         raise ValueError(f"bad title_encoder {config.title_encoder!r}: use mean or cnn")
+    if config.trainer_processes < 1:
+        raise ValueError(f"trainer_processes must be >= 1, not {config.trainer_processes}")
     if config.history_dim % max(config.attention_heads, 1):
         raise ValueError(f"history_dim {config.history_dim} must be a multiple of attention_heads")
     return config

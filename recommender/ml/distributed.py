@@ -1,0 +1,274 @@
+"""Data-parallel training on CPU with Paddle's own launcher, used when config.trainer_processes > 1.
+
+The calling process writes the run's inputs (dataset, split, config) into RUN_DIR and runs
+
+    python -m paddle.distributed.launch --nproc_per_node N <python> -m recommender.ml.distributed RUN_DIR
+
+Every process (gloo backend) builds the same model and the same epoch plan from the same seeds and trains on its
+share of every batch's windows; before each optimizer step the gradients are summed over the processes, each
+process's loss weighted by its share of the batch's targets: the update one process makes for the whole batch.
+Rank 0 evaluates the holdout and broadcasts the metric, so every process takes the same early-stopping decision;
+rank 0 writes the model files (the other ranks write into scratch folders, deleted at the end) and the progress
+rows the caller reads while it waits. The hooks in train.py are no-ops in a single process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import paddle
+import paddle.distributed as dist
+
+from recommender.ml.config import TrainConfig, load_config
+from recommender.ml.data import Dataset, Interactions
+from recommender.ml.model import TwoTowerModel
+from recommender.ml.split import Split, temporal_split
+
+RUN_DIR = "distributed"  # inside the training's out_dir
+DATASET, SPLIT, JOB, START_FROM = "dataset.npz", "split.npz", "job.json", "start_from"
+PROGRESS, RESULT, ERROR = "progress.jsonl", "result.json", "error.json"
+PARTS, COLUMNS = ("train", "test"), ("user_ids", "movie_ids", "scores", "timestamps")  # split.npz arrays
+TIMEOUT_S: float | None = None  # a bound on one launch (the tests set one); training itself has none
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding the recommender package (for the workers' path)
+
+
+class DistributedTrainingFailed(RuntimeError):
+    """A launched training process failed."""
+
+
+# --- inside a training process: the hooks train.py calls (no-ops without the launcher) ---
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def launching(config: TrainConfig) -> bool:
+    """True where train()/refit() should launch processes instead of training here."""
+    return config.trainer_processes > 1 and world_size() == 1
+
+
+def prepare(net, seed: int) -> None:
+    """Every process starts from rank 0's weights, then draws its own dropout masks."""
+    if world_size() > 1:
+        dist.parallel.sync_params_buffers(net)
+        paddle.seed(seed + rank())
+
+
+def per_rank(rng: np.random.Generator) -> np.random.Generator:
+    """The epoch's generator (same state in every process) -> this process's own stream for the batches' draws."""
+    if world_size() == 1:
+        return rng
+    return np.random.default_rng([*rng.integers(2**32, size=2).tolist(), rank()])
+
+
+def shard(plan, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    """This process's windows of a batch (every world_size-th, the batch being sorted by length) and their share
+    of the batch's targets (1.0 in one process). A process left without a window trains one with weight 0."""
+    n = world_size()
+    if n == 1:
+        return rows, 1.0
+    targets = (plan.windows["target"][rows] >= 0).sum(axis=1)
+    mine = slice(rank(), None, n)
+    if len(rows[mine]) == 0:
+        return rows[:1], 0.0
+    return rows[mine], float(targets[mine].sum() / max(targets.sum(), 1))
+
+
+def sum_gradients(net, loss: float) -> float:
+    """All-reduce (sum) every gradient and the weighted loss in one call; the batch's loss over every process."""
+    if world_size() == 1:
+        return loss
+    grads = [p.grad for p in net.parameters()]
+    flat = paddle.concat([g.reshape([-1]) for g in grads] + [paddle.to_tensor([loss], dtype=grads[0].dtype)])
+    dist.all_reduce(flat)
+    for g, part in zip(grads, paddle.split(flat[:-1], [g.size for g in grads]), strict=True):
+        paddle.assign(part.reshape(g.shape), output=g)
+    return float(flat[-1])
+
+
+def from_rank0(compute: Callable[[], float]) -> float:
+    """compute() on rank 0, its value broadcast to every process (the other ranks wait, idle)."""
+    if world_size() == 1:
+        return compute()
+    value = paddle.to_tensor([compute() if rank() == 0 else 0.0], dtype="float64")
+    dist.broadcast(value, src=0)
+    return float(value[0])
+
+
+# --- the calling process: write the inputs, launch, relay progress, read the result ---
+
+
+def _save_split(path: Path, split: Split) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **{f"{part}_{name}": getattr(getattr(split, part), name) for part in PARTS for name in COLUMNS})
+
+
+def _load_split(path: Path) -> Split:
+    with np.load(path) as z:
+        return Split(**{part: Interactions(*(z[f"{part}_{name}"] for name in COLUMNS)) for part in PARTS})
+
+
+def _run_dir(out_dir: Path, dataset: Dataset, job: dict) -> Path:
+    run = Path(out_dir) / RUN_DIR
+    for name in (PROGRESS, RESULT, ERROR):
+        (run / name).unlink(missing_ok=True)
+    run.mkdir(parents=True, exist_ok=True)
+    dataset.save(run / DATASET)
+    (run / JOB).write_text(json.dumps({**job, "out_dir": str(Path(out_dir).resolve())}))
+    return run
+
+
+def launch_train(dataset: Dataset, split: Split, config: TrainConfig, out_dir: Path, *, on_epoch=None, resume=False):
+    """train.train() in config.trainer_processes launched processes; the same TrainResult and files."""
+    from recommender.ml.train import HOLDOUT_MODEL, TrainResult
+
+    run = _run_dir(out_dir, dataset, {"stage": "train", "config": asdict(config), "resume": resume})
+    _save_split(run / SPLIT, split)
+    _launch(run, config.trainer_processes, on_epoch)
+    result = json.loads((run / RESULT).read_text())
+    model = TwoTowerModel.load(Path(out_dir) / HOLDOUT_MODEL)
+    return TrainResult(model, result["curve"], result["best_epoch"], result["val_metrics"])
+
+
+def launch_refit(dataset: Dataset, config: TrainConfig, epochs: int, out_dir: Path, *, start_from=None, on_epoch=None):
+    """train.refit() in config.trainer_processes launched processes; the same model files."""
+    from recommender.ml.train import BEST_MODEL
+
+    run = _run_dir(out_dir, dataset, {"stage": "refit", "config": asdict(config), "epochs": epochs})
+    shutil.rmtree(run / START_FROM, ignore_errors=True)
+    if start_from is not None:
+        start_from.save(run / START_FROM)
+    _launch(run, config.trainer_processes, on_epoch)
+    return TwoTowerModel.load(Path(out_dir) / BEST_MODEL)
+
+
+def _launch(run: Path, processes: int, on_epoch: Callable[[dict], None] | None) -> None:
+    """Run the launcher on ``run``; pass rank 0's progress rows to on_epoch while it trains. An exception from
+    on_epoch stops the processes and propagates; a failed process raises its error here."""
+    command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(processes),
+               "--log_dir", str(run / "log"), sys.executable, "-m", "recommender.ml.distributed", str(run)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    with open(run / "launch.log", "wb") as log:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    offset, started = 0, time.monotonic()
+    try:
+        while True:
+            finished = proc.poll() is not None
+            offset = _relay(run / PROGRESS, offset, on_epoch)
+            if finished:
+                break
+            if TIMEOUT_S is not None and time.monotonic() - started > TIMEOUT_S:
+                raise DistributedTrainingFailed(f"no result after {TIMEOUT_S:.0f} s; logs in {run / 'log'}")
+            time.sleep(0.5)
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
+        for name in (DATASET, SPLIT):
+            (run / name).unlink(missing_ok=True)
+        shutil.rmtree(run / START_FROM, ignore_errors=True)
+    if proc.returncode:
+        if (run / ERROR).exists():
+            from recommender.ml.train import TrainingDiverged
+
+            error = json.loads((run / ERROR).read_text())
+            cls = TrainingDiverged if error["type"] == "TrainingDiverged" else DistributedTrainingFailed
+            raise cls(f"{error['message']} (rank {error['rank']}; logs in {run / 'log'})")
+        tail = (run / "launch.log").read_text(errors="replace")[-1500:]
+        raise DistributedTrainingFailed(f"the launcher exited with {proc.returncode}; logs in {run / 'log'}:\n{tail}")
+
+
+def _relay(path: Path, offset: int, on_epoch) -> int:
+    """Pass the complete rows written to ``path`` after ``offset`` to on_epoch; the new offset."""
+    if not path.exists():
+        return offset
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    complete = data[: data.rfind(b"\n") + 1]
+    for line in complete.splitlines():
+        if on_epoch is not None:
+            on_epoch(json.loads(line))
+    return offset + len(complete)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the launcher (it stops its processes), SIGKILL to its group if it lingers."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+# --- the launched process ---
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train from RUN_DIR: dataset.npz, and (written by launch_train/launch_refit) job.json, split.npz, start_from/.
+
+    Without job.json (a run prepared by hand, e.g. across machines) it trains the holdout model with
+    config.toml's values on temporal_split(dataset) and writes RUN_DIR/holdout and RUN_DIR/result.json.
+    """
+    from recommender.ml import train as trainer
+
+    run = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
+    job = json.loads((run / JOB).read_text()) if (run / JOB).exists() else {}
+    paddle.set_device("cpu")
+    dist.init_parallel_env()
+    writer = rank() == 0
+    out_dir = Path(job.get("out_dir", run))
+    target = out_dir if writer else run / f"rank{rank()}"  # only rank 0's files are kept
+    on_epoch = _progress_writer(run / PROGRESS) if writer else None
+    try:
+        config = load_config(**job.get("config", {}))
+        dataset = Dataset.load(run / DATASET)
+        if job.get("stage") == "refit":
+            start_from = TwoTowerModel.load(run / START_FROM) if (run / START_FROM).exists() else None
+            trainer.refit(dataset, config, job["epochs"], target, start_from=start_from, on_epoch=on_epoch)
+        else:
+            split = _load_split(run / SPLIT) if (run / SPLIT).exists() else temporal_split(dataset.interactions)
+            resume = job.get("resume", False)
+            if resume and not writer and (out_dir / trainer.CHECKPOINT).exists():  # resume from rank 0's state
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy(out_dir / trainer.CHECKPOINT, target / trainer.CHECKPOINT)
+            result = trainer.train(dataset, split, config, target, on_epoch=on_epoch, resume=resume)
+            if writer:
+                summary = {"curve": result.curve, "best_epoch": result.best_epoch, "val_metrics": result.val_metrics}
+                (run / RESULT).write_text(json.dumps(summary))
+    except Exception as exc:
+        (run / ERROR).write_text(json.dumps({"type": type(exc).__name__, "message": str(exc), "rank": rank()}))
+        raise
+    finally:
+        if not writer:
+            shutil.rmtree(target, ignore_errors=True)
+
+
+def _progress_writer(path: Path) -> Callable[[dict], None]:
+    def on_epoch(row: dict) -> None:
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    return on_epoch
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Data-parallel training (config.trainer_processes): two CPU processes really launched through
+``python -m paddle.distributed.launch`` on loopback, against the same training in this process."""
+
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender.ml import distributed
+from recommender.ml.config import load_config
+from recommender.ml.model import TwoTowerModel
+from recommender.ml.split import temporal_split
+from recommender.ml.train import EpochPlan, Sequences, TrainingDiverged, refit, train
+from tests.ml.fixtures import SMALL, tiny_dataset
+
+pytestmark = pytest.mark.slow
+
+# No randomness inside a step (dropouts off): two processes must then make one process's updates, up to the
+# order of float sums.
+EXACT = {**SMALL, "dropout": 0.0, "user_id_dropout": 0.0, "movie_id_dropout": 0.0, "epochs": 3, "patience": 3}
+
+
+@pytest.fixture
+def loopback(monkeypatch):
+    """The launcher's own environment variables: this host as 127.0.0.1, its rendezvous on a port free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("POD_IP", "127.0.0.1")
+    monkeypatch.setenv("PADDLE_MASTER", f"127.0.0.1:{port}")
+    monkeypatch.setattr(distributed, "TIMEOUT_S", 300)  # a hung launch fails the test (a run takes ~10 s)
+
+
+@pytest.fixture(scope="module")
+def data():
+    ds = tiny_dataset()
+    return ds, temporal_split(ds.interactions)
+
+
+def test_two_processes_make_the_single_process_updates_write_its_files_and_refit(data, loopback, tmp_path):
+    ds, split = data
+    single = train(ds, split, load_config(**EXACT), tmp_path / "one")
+    rows = []
+    result = train(ds, split, load_config(trainer_processes=2, **EXACT), tmp_path / "two", on_epoch=rows.append)
+
+    assert [r["epoch"] for r in rows] == [r["epoch"] for r in result.curve] == [1, 2, 3]  # relayed while it ran
+    for one, two in zip(single.curve, result.curve, strict=True):
+        assert two["loss"] == pytest.approx(one["loss"], rel=1e-5)
+        assert two["val_ndcg@10"] == pytest.approx(one["val_ndcg@10"], abs=1e-6)
+    assert result.best_epoch == single.best_epoch
+    assert result.val_metrics["ndcg@10"] == pytest.approx(single.val_metrics["ndcg@10"], abs=1e-6)
+
+    out = tmp_path / "two"
+    assert (out / "holdout" / "model.json").exists() and (out / "checkpoint.pdparams").exists()
+    loaded = TwoTowerModel.load(out / "holdout")
+    vectors = loaded.movie_vectors(ds.catalog)
+    assert np.isfinite(vectors).all()
+    np.testing.assert_allclose(vectors, single.model.movie_vectors(ds.catalog), atol=1e-5)
+    run = out / distributed.RUN_DIR
+    assert not (run / distributed.DATASET).exists() and not (run / "rank1").exists()  # inputs and scratch removed
+
+    rows = []  # the served model: a warm refit on every rating, in two processes, dropouts on
+    model = refit(ds, load_config(**{**SMALL, "trainer_processes": 2}), 2, out, start_from=loaded, on_epoch=rows.append)
+    assert [r["epoch"] for r in rows] == [1, 2] and all(np.isfinite(r["loss"]) for r in rows)
+    assert np.isfinite(TwoTowerModel.load(out / "model").movie_vectors(ds.catalog)).all()
+    assert set(model.encoder.user_ids.tolist()) == set(ds.interactions.user_ids.tolist())
+
+
+def test_a_diverging_process_fails_the_caller_with_the_trainer_error(data, loopback, tmp_path):
+    ds, split = data
+    with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 0"):
+        train(ds, split, load_config(**{**SMALL, "temperature": 0.0, "trainer_processes": 2}), tmp_path)
+
+
+def test_shards_partition_each_batch_and_their_shares_sum_to_one(data, monkeypatch):
+    ds, split = data
+    config = load_config(**SMALL)
+    from recommender.ml.encoder import FeatureEncoder
+
+    encoder = FeatureEncoder.fit(ds.catalog, split.train, max_history=config.max_history, min_token_count=1)
+    plan = EpochPlan(Sequences(ds, split.train, encoder, config), config, epoch=1)
+    monkeypatch.setattr(distributed, "world_size", lambda: 3)
+    for rows in [*plan.batches, plan.batches[0][:2]]:  # the last case leaves rank 2 without a window
+        parts = []
+        for r in range(3):
+            monkeypatch.setattr(distributed, "rank", lambda r=r: r)
+            parts.append(distributed.shard(plan, rows))
+        assert sum(share for _, share in parts) == pytest.approx(1.0)
+        real = [mine for mine, share in parts if share > 0]
+        assert sorted(np.concatenate(real).tolist()) == sorted(rows.tolist())
+
+
+def _processes_reading(path) -> list[int]:
+    """Pids whose command line names ``path`` (the launcher and its workers name the run folder)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(path) in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_an_on_epoch_exception_stops_the_processes_and_propagates(data, loopback, tmp_path):
+    ds, split = data
+
+    def stop(row):
+        raise KeyboardInterrupt  # as an aborted job would
+
+    with pytest.raises(KeyboardInterrupt):
+        train(ds, split, load_config(**{**SMALL, "epochs": 50, "trainer_processes": 2}), tmp_path, on_epoch=stop)
+    deadline = time.monotonic() + 60
+    while _processes_reading(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_reading(tmp_path) == []
