@@ -1,0 +1,348 @@
+"""MovieLens-25M-shaped data: generate, import, export and train, with the wall time and peak RSS of each phase.
+
+    python benchmarks/bench_scale.py [--data /tmp/movielens-25m-synthetic] [--work /tmp/bench-scale]
+        [--phases generate,subset,sqlite,export,train] [--postgres URL] [--train-seconds 300] [--steps 300]
+        [--no-report]
+
+Synthetic files from scripts/make_synthetic_movielens.py --shape 25m (162,541 users, 62,423 movies, 25,000,095
+ratings, ML-1M layout), generated once and reused from --data. Every phase runs in its own process; its peak RSS is
+that process's ru_maxrss (os.wait4), so phases do not hide each other's memory:
+
+- subset: the first --subset-ratings lines (5M) into a fresh SQLite database: the import's memory at 1/25 the size;
+- sqlite: the whole set into a fresh SQLite database (``manage.py migrate`` untimed, then ``import_movielens``);
+- postgres (with --postgres URL, a database this script may drop and create): the same into PostgreSQL;
+- export: recommender.services.dataset.dataset_export() from the SQLite database, saved as .npz for the next phase;
+- train: the temporal split, the trainer's setup (encoder, sequences) and epoch plan with the default config, then
+  training steps until --steps or --train-seconds; the epoch time is projected from the measured time per target.
+
+Each phase's figures are kept in --work/results.json, so ``--phases train`` re-measures one phase and the report is
+written from the latest figures of every phase (docs/benchmarks.md, section "scale").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+SHAPE = (162_541, 62_423, 25_000_095)
+PHASES = ("generate", "subset", "sqlite", "postgres", "export", "train")
+DEFAULT_PHASES = "generate,subset,sqlite,export,train"
+COMMAND = "python benchmarks/bench_scale.py"
+
+
+def run_measured(cmd: list[str], *, env: dict | None = None, log: Path | None = None) -> dict:
+    """Run ``cmd`` to the end; its wall seconds, peak RSS (MiB, the process and the children it waited for) and
+    the load average before and after. Its output goes to ``log``."""
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    with open(log or os.devnull, "w") as out:
+        process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    result = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024),  # KiB on Linux
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "load_before": round(load_before, 1),
+        "load_after": round(os.getloadavg()[0], 1),
+    }
+    if process.returncode != 0:
+        tail = log.read_text()[-2000:] if log else ""
+        raise RuntimeError(f"{' '.join(cmd)} failed ({process.returncode}):\n{tail}")
+    return result
+
+
+def child_json(log: Path) -> dict:
+    """The last line of a child's output that is a JSON object (what the export and train children print)."""
+    for line in reversed(log.read_text().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {}
+
+
+# --- phases (run in this process; each measures a child) ---
+
+
+def phase_generate(args) -> dict:
+    marker = args.data / "shape.json"
+    if marker.exists() and json.loads(marker.read_text()).get("shape") == list(SHAPE):
+        return {**json.loads(marker.read_text()), "reused": True}
+    users, movies, ratings = SHAPE
+    cmd = [sys.executable, "scripts/make_synthetic_movielens.py", str(args.data), "--shape", "25m"]
+    result = run_measured(cmd, log=args.work / "generate.log")
+    result.update(shape=list(SHAPE), bytes=(args.data / "ratings.dat").stat().st_size)
+    marker.write_text(json.dumps(result))
+    return {**result, "reused": False}
+
+
+def _subset(args) -> Path:
+    """--data with ratings.dat cut to its first --subset-ratings lines (users and movies as they are)."""
+    folder = args.work / "subset"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("movies.dat", "users.dat"):
+        (folder / name).unlink(missing_ok=True)
+        (folder / name).symlink_to(args.data / name)
+    with open(args.data / "ratings.dat", "rb") as source, open(folder / "ratings.dat", "wb") as out:
+        for index, line in enumerate(source):
+            if index >= args.subset_ratings:
+                break
+            out.write(line)
+    return folder
+
+
+def _sqlite_url(args, name: str) -> str:
+    path = args.work / f"{name}.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _postgres_url(args) -> str:
+    import psycopg
+
+    server, _, name = args.postgres.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return args.postgres
+
+
+def _import(args, path: Path, database_url: str, name: str) -> dict:
+    env = {**os.environ, "DATABASE_URL": database_url, "RECSITE_VAR_DIR": str(args.work / "var")}
+    manage = [sys.executable, "manage.py"]
+    run_measured([*manage, "migrate", "--noinput"], env=env, log=args.work / f"{name}-migrate.log")
+    log = args.work / f"{name}.log"
+    result = run_measured([*manage, "import_movielens", "--path", str(path), "-v", "2"], env=env, log=log)
+    text = log.read_text()
+    result["importer_log"] = [line for line in text.splitlines() if line.strip()][-12:]
+    own = re.search(r" in (\d+(?:\.\d+)?) s\.", text)
+    result["importer_seconds"] = float(own.group(1)) if own else None
+    ratings = re.search(r"(\d+) ratings", text)
+    result["ratings"] = int(ratings.group(1)) if ratings else None
+    return result
+
+
+def phase_subset(args) -> dict:
+    return _import(args, _subset(args), _sqlite_url(args, "subset"), "subset")
+
+
+def phase_sqlite(args) -> dict:
+    return _import(args, args.data, _sqlite_url(args, "full"), "sqlite")
+
+
+def phase_postgres(args) -> dict:
+    if not args.postgres:
+        raise SystemExit("the postgres phase needs --postgres postgres://user@host:port/database")
+    return _import(args, args.data, _postgres_url(args), "postgres")
+
+
+def phase_export(args) -> dict:
+    database = args.work / "full.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "RECSITE_VAR_DIR": str(args.work / "var")}
+    cmd = [sys.executable, "benchmarks/bench_scale.py", "--child", "export", "--work", str(args.work)]
+    log = args.work / "export.log"
+    return {**run_measured(cmd, env=env, log=log), **child_json(log)}
+
+
+def phase_train(args) -> dict:
+    cmd = [sys.executable, "benchmarks/bench_scale.py", "--child", "train", "--work", str(args.work),
+           "--steps", str(args.steps), "--train-seconds", str(args.train_seconds)]  # fmt: skip
+    log = args.work / "train.log"
+    return {**run_measured(cmd, log=log), **child_json(log)}
+
+
+# --- children (run in their own process) ---
+
+
+def _vm_hwm_mib() -> int:
+    """This process's peak RSS so far (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return 0
+
+
+def child_export(args) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
+    import django
+
+    django.setup()
+    from recommender.services.dataset import catalog_export, interactions_export, users_export
+
+    started = time.perf_counter()
+    catalog, users = catalog_export(), users_export()
+    catalogue_seconds = time.perf_counter() - started
+    interactions = interactions_export()
+    seconds = time.perf_counter() - started
+    from recommender.ml.data import Dataset
+
+    Dataset(catalog, users, interactions).save(args.work / "export.npz")
+    print(json.dumps({
+        "export_seconds": round(seconds, 1), "catalogue_users_seconds": round(catalogue_seconds, 1),
+        "ratings": len(interactions), "movies": len(catalog), "users": len(users),
+        "array_mib": round(sum(a.nbytes for a in (interactions.user_ids, interactions.movie_ids, interactions.scores,
+                                                   interactions.timestamps)) / 2**20),
+        "export_peak_rss_mib": _vm_hwm_mib(),
+    }))  # fmt: skip
+
+
+def child_train(args) -> None:
+    import numpy as np
+
+    from recommender.ml.config import load_config
+    from recommender.ml.data import Dataset
+    from recommender.ml.split import temporal_split
+    from recommender.ml.train import EpochPlan, _setup, batch_loss
+
+    started = time.perf_counter()
+    dataset = Dataset.load(args.work / "export.npz")
+    loaded = _vm_hwm_mib()
+    split = temporal_split(dataset.interactions)
+    config = load_config()
+    model, optimizer, sequences = _setup(dataset, split.train, config)
+    plan = EpochPlan(sequences, config, epoch=1)
+    build_seconds = time.perf_counter() - started
+    built = _vm_hwm_mib()
+    model.net.train()
+    times, targets = [], []
+    steps_started = time.perf_counter()
+    for rows in plan.batches[: args.steps]:
+        t0 = time.perf_counter()
+        batch = sequences.batch(plan.windows, rows, plan.rng)
+        loss = batch_loss(model.net, batch, config)
+        float(loss)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        times.append(time.perf_counter() - t0)
+        targets.append(len(batch["positions"]))
+        if time.perf_counter() - steps_started > args.train_seconds:
+            break
+    per_target = sum(times) / max(sum(targets), 1)
+    print(json.dumps({
+        "negatives": config.negatives, "batch_size": config.batch_size, "max_history": config.max_history,
+        "train_ratings": len(split.train), "windows": len(plan.windows["input"]), "epoch_steps": len(plan.batches),
+        "epoch_targets": plan.total, "build_seconds": round(build_seconds, 1), "loaded_peak_rss_mib": loaded,
+        "built_peak_rss_mib": built, "steps": len(times), "step_median_s": round(float(np.median(times)), 3),
+        "step_mean_s": round(float(np.mean(times)), 3), "targets_per_step": round(float(np.mean(targets))),
+        "projected_epoch_hours": round(per_target * plan.total / 3600, 3), "train_peak_rss_mib": _vm_hwm_mib(),
+    }))  # fmt: skip
+
+
+# --- report ---
+
+
+def _gib(mib) -> str:
+    return f"{mib / 1024:.2f} GiB" if mib is not None else "—"
+
+
+def _duration(hours: float) -> str:
+    return f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+
+
+def report_body(results: dict) -> str:
+    users, movies, ratings = SHAPE
+    lines = [
+        f"Synthetic MovieLens-25M shape in the ML-1M file layout ({users:,} users, {movies:,} movies, {ratings:,} "
+        "ratings, Latin-1 `::`), `scripts/make_synthetic_movielens.py --shape 25m`. One run; every phase in its own "
+        "process, peak RSS = that process's ru_maxrss. Load average (1 min) before → after each phase is shown: "
+        "other engineers' jobs share the 2 cores, so wall times are pessimistic.",
+        "",
+        "| phase | wall | CPU | peak RSS | load avg | notes |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def row(name: str, key: str, notes: str) -> None:
+        r = results.get(key)
+        if r is None:
+            lines.append(f"| {name} | not run | | | | {notes} |")
+            return
+        lines.append(
+            f"| {name} | {r['seconds']:.0f} s | {r.get('cpu_seconds', 0):.0f} s | {_gib(r['peak_rss_mib'])} | "
+            f"{r.get('load_before', '?')} → {r.get('load_after', '?')} | {notes} |"
+        )
+
+    gen = results.get("generate", {})
+    row("generate", "generate", f"{gen.get('bytes', 0) / 2**20:.0f} MiB ratings.dat" + (", measured when the cached "
+        "set was written" if gen.get("reused") else ""))  # fmt: skip
+    for key, label in (("subset", "import, SQLite, first lines only"), ("sqlite", "import, SQLite, whole set"),
+                       ("postgres", "import, PostgreSQL, whole set")):  # fmt: skip
+        r = results.get(key, {})
+        own = r.get("importer_seconds")
+        rate = f"; {r['ratings'] / own:,.0f} ratings/s" if r.get("ratings") and own else ""
+        row(label, key, f"{r.get('ratings') or 0:,} ratings, importer's own time {own} s{rate}")
+    e = results.get("export", {})
+    row("export (dataset_export → arrays)", "export", f"{e.get('ratings', 0):,} ratings in "
+        f"{e.get('export_seconds')} s (catalogue + users {e.get('catalogue_users_seconds')} s); rating arrays "
+        f"{e.get('array_mib')} MiB")  # fmt: skip
+    t = results.get("train", {})
+    row("train: split + setup + epoch plan, then steps", "train", f"data built in {t.get('build_seconds')} s, peak "
+        f"{_gib(t.get('built_peak_rss_mib'))} after building; {t.get('steps')} steps")  # fmt: skip
+    if t:
+        lines += [
+            "",
+            f"Training with the default config at the time of the run (negatives = {t['negatives']}"
+            f"{' (full softmax over the catalogue)' if t['negatives'] == 0 else ''}, batch_size = {t['batch_size']}, "
+            f"max_history = {t['max_history']}): {t['train_ratings']:,} train ratings, {t['windows']:,} history "
+            f"windows, {t['epoch_steps']:,} steps and {t['epoch_targets']:,} next-movie targets per epoch. "
+            f"Measured {t['steps']} steps: median {t['step_median_s']} s, mean {t['step_mean_s']} s, "
+            f"{t['targets_per_step']} targets per step. Projected epoch (measured seconds per target × the epoch's "
+            f"targets): **{_duration(t['projected_epoch_hours'])}** on this machine. Peak RSS: "
+            f"{_gib(t['loaded_peak_rss_mib'])} with the export loaded, {_gib(t['built_peak_rss_mib'])} after the "
+            f"split, encoder, sequences and windows, **{_gib(t['train_peak_rss_mib'])}** after the steps "
+            "(goal ≤ 8 GiB).",
+        ]
+    for key in ("subset", "sqlite", "postgres"):
+        if results.get(key, {}).get("importer_log"):
+            lines += ["", f"Importer log ({key}):", "", "```", *results[key]["importer_log"], "```"]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("/tmp/movielens-25m-synthetic"))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench-scale"))
+    parser.add_argument("--phases", default=DEFAULT_PHASES, help=f"comma-separated, of {', '.join(PHASES)}")
+    parser.add_argument("--postgres", help="database URL for the postgres phase (dropped and created)")
+    parser.add_argument("--subset-ratings", type=int, default=5_000_000)
+    parser.add_argument("--steps", type=int, default=300, help="most training steps to time")
+    parser.add_argument("--train-seconds", type=float, default=300, help="stop timing steps after this long")
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--child", choices=("export", "train"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        {"export": child_export, "train": child_train}[args.child](args)
+        return
+    args.data.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    store = args.work / "results.json"
+    results = json.loads(store.read_text()) if store.exists() else {}
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    for phase in phases:
+        if phase not in PHASES:
+            raise SystemExit(f"unknown phase {phase!r}")
+        print(f"{time.strftime('%H:%M:%S')} {phase} ...", flush=True)
+        results[phase] = globals()[f"phase_{phase}"](args)
+        store.write_text(json.dumps(results, indent=1))
+        print(json.dumps({k: v for k, v in results[phase].items() if k != "importer_log"}), flush=True)
+    body = report_body(results)
+    print(body)
+    if not args.no_report:
+        from benchmarks.report import write_section
+
+        command = COMMAND + (f" --phases {args.phases}" if args.phases != DEFAULT_PHASES else "")
+        print(write_section("scale", "MovieLens-25M-shaped data: import, export, training memory", command, body))
+
+
+if __name__ == "__main__":
+    main()
