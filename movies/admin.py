@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .models import Genre, HiddenMovie, Movie, Profile, Rating
+from .services import feed_changed
 
 User = get_user_model()
 RECENT_RATINGS_SHOWN = 10
@@ -101,8 +102,25 @@ class ProfileAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
+class FeedChangedOnEditMixin:
+    """Edits made here change what the users' suggestions read: mark those users' suggestions stale."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        feed_changed(user_ids=[obj.user_id])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        feed_changed(user_ids=[obj.user_id])
+
+    def delete_queryset(self, request, queryset):
+        user_ids = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        feed_changed(user_ids=user_ids)
+
+
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(FeedChangedOnEditMixin, admin.ModelAdmin):
     list_display = ["movie", "user", "score", "rated_at"]
     list_select_related = ["movie", "user"]
     search_fields = ["movie__title", "user__username", "=user__profile__movielens_id"]
@@ -121,7 +139,7 @@ class RatingAdmin(admin.ModelAdmin):
 
 
 @admin.register(HiddenMovie)
-class HiddenMovieAdmin(admin.ModelAdmin):
+class HiddenMovieAdmin(FeedChangedOnEditMixin, admin.ModelAdmin):
     """Who is not interested in what (support questions: "why is this movie never suggested to me?")."""
 
     list_display = ["movie", "user", "created_at"]

@@ -131,6 +131,9 @@ class Profile(models.Model):
     age = models.PositiveSmallIntegerField(choices=Age.choices, null=True, blank=True)
     occupation = models.PositiveSmallIntegerField(choices=Occupation.choices, null=True, blank=True)
     zip_code = models.CharField(max_length=16, blank=True)
+    # Bumped in the same transaction as every write that changes what the user's suggestions read (a rating, a
+    # "not interested"): it keys the cached suggestion state, so the next request after a write recomputes it.
+    feed_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["id"]

@@ -1,5 +1,5 @@
 """Writes on the catalogue: ratings (rating_*), "not interested" (movie_hide, movie_unhide) and site profiles
-(profile_*)."""
+(profile_*). Each write that changes what a user's suggestions read calls feed_changed in its transaction."""
 
 from datetime import datetime
 
@@ -13,6 +13,13 @@ from recsite.exceptions import ApplicationError, NotFoundError
 from .models import HiddenMovie, Movie, Profile, Rating
 
 User = get_user_model()
+
+
+def feed_changed(*, user_ids) -> None:
+    """These users' suggestions must be recomputed on their next request: bump their profiles' feed_version (one
+    UPDATE, inside the caller's transaction; users without a profile are never cached, see
+    recommender.services.user_state)."""
+    Profile.objects.filter(user_id__in=list(user_ids)).update(feed_version=F("feed_version") + 1)
 
 
 def _score_validate(score) -> int:
@@ -60,11 +67,13 @@ def _rating_set(*, user, movie_id: int, value: int) -> tuple[Rating, bool]:
         Movie.objects.filter(pk=movie_id).update(
             rating_count=F("rating_count") + 1, rating_total=F("rating_total") + value
         )
+        feed_changed(user_ids=[user.pk])
         return rating, True
     delta = value - rating.score
     rating.score, rating.rated_at = value, now
     rating.save(update_fields=["score", "rated_at"])
     Movie.objects.filter(pk=movie_id).update(rating_total=F("rating_total") + delta)
+    feed_changed(user_ids=[user.pk])
     return rating, False
 
 
@@ -78,6 +87,7 @@ def rating_delete(*, user, movie_id: int) -> bool:
     Movie.objects.filter(pk=movie_id).update(
         rating_count=F("rating_count") - 1, rating_total=F("rating_total") - rating.score
     )
+    feed_changed(user_ids=[user.pk])
     return True
 
 
@@ -119,6 +129,7 @@ def rating_restore(
         rating.score, rating.rated_at = value, rated_at
         rating.save(update_fields=["score", "rated_at"])
         Movie.objects.filter(pk=movie_id).update(rating_total=F("rating_total") + delta)
+    feed_changed(user_ids=[user.pk])
     return True
 
 
@@ -145,6 +156,7 @@ def movie_hide(*, user, movie_id: int) -> tuple[HiddenMovie, bool]:
         if existing is None:
             raise
         return existing, False
+    feed_changed(user_ids=[user.pk])
     return hidden, True
 
 
@@ -152,6 +164,8 @@ def movie_hide(*, user, movie_id: int) -> tuple[HiddenMovie, bool]:
 def movie_unhide(*, user, movie_id: int) -> bool:
     """Show a hidden movie in the user's suggestions again; returns whether it was hidden (idempotent)."""
     deleted, _ = HiddenMovie.objects.filter(user=user, movie_id=movie_id).delete()
+    if deleted:
+        feed_changed(user_ids=[user.pk])
     return deleted > 0
 
 

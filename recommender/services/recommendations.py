@@ -1,10 +1,10 @@
 """Recommendations for the site, the API and batch jobs: user vector -> Milvus search -> re-rank -> hydrate.
 
-Freshness: nothing user-specific is cached between requests. Every call reads the user's current ratings (one
-indexed query), so a rating saved now shapes the very next answer, in any process; likewise the movies the user is
-not interested in (one more indexed query, read only when the model serves), excluded like the rated ones. Movie
-rows are cached (see movie_details) because they change only when a movie is edited or re-rated (counters may lag
-by MOVIE_CACHE_SECONDS). Any failure of the vector store or a missing model degrades to popularity, flagged.
+Freshness: the user's vector, exclusions and candidate pool come from user_state, cached under a stamp that every
+rating and "not interested" write bumps in its own transaction, so a write shapes the very next answer, in any
+process. Movie rows are cached (see movie_details) because they change only when a movie is edited or re-rated
+(counters may lag by MOVIE_CACHE_SECONDS). Any failure of the vector store or a missing model degrades to
+popularity, flagged.
 """
 
 import logging
@@ -13,18 +13,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.cache import cache
 
-from movies.models import Movie, Profile
-from movies.selectors import genre_names, hidden_movie_ids, movie_list, movies_by_ids, user_history
+from movies.models import Movie
+from movies.selectors import hidden_movie_ids, movie_list, movies_by_ids
 from recommender.ml.neighbours import blend
 from recommender.serving import LiveModel, NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
+from .user_state import POOL, NoSignal, search, user_state
+
 log = logging.getLogger(__name__)
 
 MOVIE_CACHE_SECONDS = 60
-# Rated movies are excluded inside Milvus ("not in" over ~1,000 ids costs ~5 ms; fetching 1,000 extra hits ~30 ms);
-# only beyond this many does the store over-fetch and drop them (exclude_per_query).
-EXCLUDE_IN_FILTER_MAX = 5000
 LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
 
 
@@ -100,39 +99,6 @@ def _fallback(reason: str, **kwargs) -> Recommendations:
 # --- personalised -----------------------------------------------------------------------------------------
 
 
-def _tower_inputs(user) -> dict:
-    """What the user tower reads, as it is now: demographics and every current rating (two indexed queries)."""
-    profile = Profile.objects.filter(user_id=user.pk).values_list("gender", "age", "occupation").first()
-    gender, age, occupation = profile or ("", 0, None)
-    history = user_history(user_id=user.pk)
-    return {"user_id": user.pk, "gender": gender, "age": age, "occupation": occupation, "history": history}
-
-
-def _has_signal(inputs: dict) -> bool:
-    """Anything for the user tower to read: a rating or a demographic."""
-    return bool(inputs["history"][0] or inputs["gender"] or inputs["age"] or inputs["occupation"] is not None)
-
-
-def known_genres() -> set[str]:
-    """Genre names the filter builder may accept (movies.selectors.genre_names, cached): anything else is refused."""
-    return set(genre_names())
-
-
-def _excluded(user, history: tuple[list[int], list[int]]) -> set[int]:
-    """What a user's suggestions leave out: the movies rated (from the history already read) and those hidden."""
-    return set(history[0]) | hidden_movie_ids(user_id=user.pk)
-
-
-def _search(live: LiveModel, vector, *, k, rated: set[int], genre, year_min, year_max) -> list[tuple[int, float]]:
-    store = get_vector_store()
-    filters = {"year_min": year_min, "year_max": year_max, "collection": live.collection}
-    if genre:
-        filters.update(genres=[genre], known_genres=known_genres())
-    if len(rated) <= EXCLUDE_IN_FILTER_MAX:
-        return store.search(vector, k=k, exclude_ids=rated, **filters)
-    return store.search_many(vector[None, :], k=k, exclude_per_query=[rated], **filters)[0]
-
-
 def _explore(hits: list[tuple[int, float]], k: int, explore: float) -> list[tuple[int, float]]:
     """Reserve round(k * explore) slots for the best-matched movies with few ratings (exploration weight)."""
     slots = round(k * explore)
@@ -177,29 +143,29 @@ def _because(live: LiveModel, picks: list[int], history: tuple[list[int], list[i
 def recommend_for_user(
     *, user, k: int = 10, genre=None, year_min=None, year_max=None, explore: float = 0.0, max_per_genre=None
 ) -> Recommendations:
-    """Top-k movies for a user from the live model; popularity (flagged) when no model or store can serve."""
+    """Top-k movies for a user from the live model; popularity (flagged) when no model or store can serve.
+
+    Unfiltered requests are cut from the user's candidate pool (user_state); a genre or year filter, or a pool
+    too small for k, asks Milvus again with the same user vector."""
     kwargs = {"k": k, "user": user, "genre": genre, "year_min": year_min, "year_max": year_max}
     if user is None or not getattr(user, "is_authenticated", False):
         return popular_movies(**kwargs)
-    inputs = _tower_inputs(user)
-    history = inputs["history"]
-    if not _has_signal(inputs):
-        return _fallback("no ratings or profile yet: popular movies", **kwargs)
+    wanted = k * 5 if (explore or max_per_genre) else k
     try:
-        live = live_model()
-        vector = live.user_vector(**inputs)
-        pool = k * 5 if (explore or max_per_genre) else k
-        excluded = _excluded(user, history)
-        hits = _search(live, vector, k=pool, rated=excluded, genre=genre, year_min=year_min, year_max=year_max)
+        live, state = user_state(user)
+        if genre or year_min is not None or year_max is not None or wanted > POOL:
+            hits = search(live, state.vector, k=wanted, excluded=state.excluded, genre=genre,
+                          year_min=year_min, year_max=year_max)  # fmt: skip
+        else:
+            hits = state.pool[:wanted]
+    except NoSignal as exc:
+        return _fallback(str(exc), **kwargs)
     except (NoLiveModel, VectorStoreError) as exc:
         log.warning("recommendations for user %s fall back to popularity: %s", user.pk, exc)
         return _fallback(str(exc), **kwargs)
     hits = _diversify(_explore(hits, len(hits) if max_per_genre else k, explore), k, max_per_genre)
-    items = _hydrate(hits, _because(live, [m for m, _ in hits], history))
+    items = _hydrate(hits, _because(live, [m for m, _ in hits], state.history))
     return Recommendations(items=items, model_version=live.version.number)
-
-
-HOME_POOL = 200  # one Milvus search feeds "for you" and every genre row of the home page
 
 
 @dataclass
@@ -234,30 +200,34 @@ def _home_fallback(user, k: int, rows: int, row_k: int) -> HomeRows:
 def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
     """The logged-in home page: "for you" plus a few "<genre> for you" rows, no movie twice.
 
-    One user vector and one Milvus search (HOME_POOL candidates) serve every row; a genre row that the pool
-    cannot fill gets its own genre-filtered search. Without a model every row is the popularity fallback.
+    Every row is cut from the user's candidate pool (user_state: one user vector, one Milvus search, cached
+    until the user's next rating); a genre row that the pool cannot fill gets its own genre-filtered search.
+    Without a model every row is the popularity fallback.
     """
-    inputs = _tower_inputs(user) if getattr(user, "is_authenticated", False) else None
-    if inputs is None or not _has_signal(inputs):
+    if not getattr(user, "is_authenticated", False):
         return _home_fallback(user, k, rows, row_k)
     try:
-        live = live_model()
-        rated = _excluded(user, inputs["history"])
-        vector = live.user_vector(**inputs)
-        pool = _search(live, vector, k=HOME_POOL, rated=rated, genre=None, year_min=None, year_max=None)
+        live, state = user_state(user)
+    except NoSignal:
+        return _home_fallback(user, k, rows, row_k)
     except (NoLiveModel, VectorStoreError) as exc:
         log.warning("home rows for user %s fall back to popularity: %s", user.pk, exc)
         return _home_fallback(user, k, rows, row_k)
+    pool = state.pool
     picks = {"": pool[:k]}
     shown = {m for m, _ in pool[:k]}
     for genre in _leaning_genres([live.genres.get(m, frozenset()) for m, _ in pool[:k]], rows):
         hits = [h for h in pool if h[0] not in shown and genre in live.genres.get(h[0], ())]
         if len(hits) < row_k:  # the pool is thin in this genre: ask Milvus for this genre alone
-            more = _search(live, vector, k=row_k, rated=rated | shown, genre=genre, year_min=None, year_max=None)
+            try:
+                more = search(live, state.vector, k=row_k, excluded=state.excluded | shown, genre=genre)
+            except VectorStoreError as exc:
+                log.warning("home row %s for user %s is cut short: %s", genre, user.pk, exc)
+                more = []
             hits += [h for h in more if h not in hits]
         picks[genre] = hits[:row_k]
         shown.update(m for m, _ in picks[genre])
-    because = _because(live, list(shown), inputs["history"])
+    because = _because(live, list(shown), state.history)
     movies = movie_details(list(shown) + list(because.values()))  # one cache read for every row (not the pool)
     version = live.version.number
     made = {g: Recommendations(items=_hydrate(h, because, movies), model_version=version) for g, h in picks.items()}
@@ -294,16 +264,20 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
 
 
 def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
-    """Order the given movies for the user by model score (personalised ranking)."""
+    """Order the given movies for the user by model score (personalised ranking; a user with nothing for the
+    tower to read is ranked by the vector of a blank user)."""
     ids = list(dict.fromkeys(int(m) for m in movie_ids))
     try:
-        live = live_model()
+        try:
+            live, vector = (state := user_state(user))[0], state[1].vector
+        except NoSignal:
+            live = live_model()
+            vector = live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=([], []))
     except (NoLiveModel, VectorStoreError) as exc:
         counts = dict(Movie.objects.filter(pk__in=ids).values_list("id", "rating_count"))
         top = max(counts.values(), default=1) or 1
         scored = sorted(((m, counts[m] / top) for m in ids if m in counts), key=lambda h: -h[1])
         return Recommendations(items=_hydrate(scored), fallback=True, fallback_reason=str(exc))
-    vector = live.user_vector(**_tower_inputs(user))
     known = [m for m in ids if m in live.row_of]
     scores = live.vectors_for(known) @ vector if known else np.zeros(0)
     scored = sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1])

@@ -165,6 +165,9 @@ MILVUS_COLLECTION_PREFIX = env.str("MILVUS_COLLECTION_PREFIX", default="movies_v
 MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=10.0)  # seconds, the deadline of each Milvus call
 # HNSW search beam floor; 0 = max(64, 2 x results). Raise it for catalogues far beyond MovieLens (see README).
 MILVUS_SEARCH_EF = env.int("MILVUS_SEARCH_EF", default=0)
+# A user's vector and candidate pool are cached until their next rating or "not interested" (the write bumps a
+# stamp the cache key holds: recommender/services/user_state.py); this bounds an entry's life. 0: never cached.
+RECS_CACHE_SECONDS = env.int("RECS_CACHE_SECONDS", default=600)
 # Circuit breaker (recommender/vectorstore/breaker.py), for a Milvus server: after this many consecutive failed
 # calls, or one that ran out MILVUS_TIMEOUT, calls fail at once (the popularity fallback) for this many seconds,
 # then one probe decides whether it closes again.

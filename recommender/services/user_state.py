@@ -1,0 +1,78 @@
+"""A user's suggestion state: what the user tower read, the user vector, the movies left out and the best POOL
+candidates of one unfiltered Milvus search — computed once, then shared by every row of a page and every request
+until something it depends on changes.
+
+Cached under the user's profile stamp (``Profile.feed_version``, bumped in the transaction of every rating or
+"not interested" write, see movies.services.feed_changed) and demographics, and only used while the model version
+it was computed with still serves. So a write shows on the very next request, in any process and with any cache
+backend (the stamp is read from the database with the demographics, one query that was needed anyway), and a
+repeat visit costs one query and one cache read. Users without a profile are computed on every request.
+RECS_CACHE_SECONDS bounds the life of an entry (0: no caching).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+from movies.models import Profile
+from movies.selectors import genre_names, hidden_movie_ids, user_history
+from recommender.serving import LiveModel, live_model
+from recommender.vectorstore import get_vector_store
+
+POOL = 200  # candidates kept per user: "for you" and the home page's genre rows are cut from them
+# Excluded movies are left out inside Milvus ("not in" over ~1,000 ids costs ~5 ms; fetching 1,000 extra hits
+# ~30 ms); only beyond this many does the store over-fetch and drop them (exclude_per_query).
+EXCLUDE_IN_FILTER_MAX = 5000
+
+
+class NoSignal(Exception):
+    """Nothing for the user tower to read (no rating, blank profile): callers fall back to popularity."""
+
+
+@dataclass
+class UserState:
+    model: tuple[int, str]  # (version number, collection) the vector and pool were computed with
+    history: tuple[list[int], list[int]]  # (movie ids, scores) oldest first, as the tower read them
+    excluded: set[int]  # rated or "not interested"
+    vector: np.ndarray
+    pool: list[tuple[int, float]]  # the best POOL unfiltered hits, best first
+
+
+def search(live: LiveModel, vector, *, k: int, excluded: set[int], genre=None, year_min=None, year_max=None):
+    """One Milvus search of the live collection, leaving out ``excluded`` (inside Milvus up to
+    EXCLUDE_IN_FILTER_MAX ids, by over-fetching beyond)."""
+    store = get_vector_store()
+    filters = {"year_min": year_min, "year_max": year_max, "collection": live.collection}
+    if genre:
+        filters.update(genres=[genre], known_genres=set(genre_names()))
+    if len(excluded) <= EXCLUDE_IN_FILTER_MAX:
+        return store.search(vector, k=k, exclude_ids=excluded, **filters)
+    return store.search_many(vector[None, :], k=k, exclude_per_query=[excluded], **filters)[0]
+
+
+def user_state(user) -> tuple[LiveModel, UserState]:
+    """The live model and the user's state, from the cache when still valid.
+
+    Raises NoSignal, or NoLiveModel / VectorStoreError (recommender.serving) when no model can serve.
+    """
+    row = Profile.objects.filter(user_id=user.pk).values_list("gender", "age", "occupation", "feed_version").first()
+    gender, age, occupation, stamp = row or ("", 0, None, None)
+    key = f"user-state:{user.pk}:{stamp}:{gender}:{age}:{occupation}"
+    seconds = settings.RECS_CACHE_SECONDS
+    cached = cache.get(key) if stamp is not None and seconds > 0 else None
+    history = cached.history if cached is not None else user_history(user_id=user.pk)
+    if not (history[0] or gender or age or occupation is not None):
+        raise NoSignal("no ratings or profile yet: popular movies")
+    live = live_model()
+    if cached is not None and cached.model == (live.version.number, live.collection):
+        return live, cached
+    inputs = {"user_id": user.pk, "gender": gender, "age": age, "occupation": occupation, "history": history}
+    vector = live.user_vector(**inputs)
+    excluded = set(history[0]) | hidden_movie_ids(user_id=user.pk)
+    pool = search(live, vector, k=POOL, excluded=excluded)
+    state = UserState((live.version.number, live.collection), history, excluded, vector, pool)
+    if stamp is not None and seconds > 0:
+        cache.set(key, state, seconds)
+    return live, state
