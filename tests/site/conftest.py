@@ -10,11 +10,9 @@ from tests.factories import UserFactory, movies_create
 
 
 @pytest.fixture(autouse=True)
-def no_live_model(request, monkeypatch):
-    """No trained model (the service serves its flagged popularity fallback, no Milvus start), except in tests
-    marked slow, which train a tiny real model (test_with_model.py)."""
-    if request.node.get_closest_marker("slow"):
-        return
+def no_live_model(monkeypatch):
+    """No trained model (the service serves its flagged popularity fallback, no Milvus start); the site with a real
+    tiny model is tested in tests/live_model."""
 
     def _none():
         raise NoLiveModel("no collection is live in Milvus")

@@ -1,4 +1,5 @@
-"""train_model / evaluate_model / batch_recommend through call_command on a tiny trained model."""
+"""train_model / evaluate_model / batch_recommend through call_command on the package's tiny model (v1, trained by
+`train_model` in conftest.py), and the quality gate refusing a version that learned nothing."""
 
 import json
 from io import StringIO
@@ -14,10 +15,11 @@ from recommender.vectorstore import get_vector_store
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-def test_train_model_records_a_complete_version(trained):
-    version, output = trained
-    assert version.status == ModelVersion.Status.ACTIVE
-    assert version.gate_reason and version.gate_passed is not None
+def test_train_model_records_a_complete_version(training):
+    version, output = training
+    assert version.status == ModelVersion.Status.ACTIVE  # activated by the pipeline: conftest forces nothing
+    assert version.gate_passed is True and "beats MostPop" in version.gate_reason
+    assert version.metrics["model"]["ndcg@10"] > version.metrics["baselines"]["MostPop"]["ndcg@10"]
     assert set(version.metrics["baselines"]) == {"MostPop", "ItemKNN", "EASE", "ALS"}
     for key in ("recall@10", "ndcg@10", "hit@50", "precision@20", "coverage@50", "ndcg@10_se"):
         assert 0.0 <= version.metrics["model"][key] <= 1.0
@@ -28,7 +30,7 @@ def test_train_model_records_a_complete_version(trained):
     served = Path(version.artifact_path)
     assert served.name == "model" and (served.parent / "holdout" / "model.json").exists()
     assert (served / "neighbours.npz").exists()
-    assert [row["stage"] for row in [version.progress]] == ["done"]
+    assert version.progress["stage"] == "done"
     # the printed table has the model and every baseline
     for label in ("two-tower", "MostPop", "ItemKNN", "EASE", "ALS", "gate:"):
         assert label in output
@@ -96,7 +98,7 @@ def test_refit_serves_the_newest_ratings_and_the_gate_rescores_the_active_versio
     from recommender.ml.model import TwoTowerModel
     from recommender.services.vectors import model_version_activate
 
-    v1 = trained[0]
+    v1 = trained
     fresh = Movie.objects.create(id=61, title="Brand new film 61", year=2026)
     latest = Rating.objects.order_by("-rated_at").values_list("rated_at", flat=True).first()
     users = list(Profile.objects.exclude(movielens_id=None).values_list("user_id", flat=True)[:12])
@@ -124,6 +126,34 @@ def test_refit_serves_the_newest_ratings_and_the_gate_rescores_the_active_versio
             get_vector_store().drop_collection(2)
         Rating.objects.filter(movie=fresh).delete()
         fresh.delete()
+
+
+def test_a_version_the_gate_refuses_stays_inactive_and_unserved(trained, tmp_path, settings):
+    """v2 learns nothing (learning rate 0): the gate compares it with v1 re-scored on the same split and refuses
+    it; it is kept (inactive, with its reason and metrics) but never indexed, and v1 keeps serving."""
+    import shutil
+
+    from recommender.services.recommendations import recommend_for_user
+    from tests.tiny import TINY_TRAIN_CONFIG
+
+    config = tmp_path / "untrained.toml"
+    config.write_text("".join(f"{k} = {v}\n" for k, v in {**TINY_TRAIN_CONFIG, "learning_rate": 0.0}.items()))
+    out = StringIO()
+    try:
+        call_command("train_model", "--config", str(config), "--epochs", "1", stdout=out, verbosity=0)
+        v2 = ModelVersion.objects.get(number=2)
+        assert v2.status == ModelVersion.Status.INACTIVE and v2.gate_passed is False
+        assert "worse than the active version" in v2.gate_reason or "does not beat MostPop" in v2.gate_reason
+        assert f"gate: refused - {v2.gate_reason}" in out.getvalue()
+        assert v2.metrics["active"]["version"] == 1 and not v2.collection_name
+        assert get_vector_store().list_versions() == [1] and get_vector_store().live_version() == 1
+        ModelVersion.objects.get(number=1, status=ModelVersion.Status.ACTIVE)
+        user = Profile.objects.get(movielens_id=7).user
+        assert recommend_for_user(user=user, k=5).model_version == 1
+    finally:
+        for number in set(get_vector_store().list_versions()) - {1}:
+            get_vector_store().drop_collection(number)
+        shutil.rmtree(Path(settings.MODEL_DIR) / "v2", ignore_errors=True)
 
 
 def test_batch_recommend_retries_a_search_that_timed_out(trained, tmp_path, monkeypatch, caplog):

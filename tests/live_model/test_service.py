@@ -1,7 +1,7 @@
-"""The recommendation service against a real tiny model and real Milvus Lite: freshness, cold start, fallback."""
+"""The recommendation service against the package's real tiny model and real Milvus Lite: freshness (the one
+service-level test of it; the end-to-end one is in test_api.py), cold start, fallback, similar movies."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.test import override_settings
 
@@ -11,15 +11,14 @@ from recommender.services.batch import candidates_recall
 from recommender.services.recommendations import rank_for_user, recommend_for_user, similar_movies
 from recommender.serving import registry
 from recommender.vectorstore import reset_vector_store
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 @pytest.fixture
 def newcomer(trained):
-    user = get_user_model().objects.create_user("newcomer", password="pw-newcomer-1")
-    Profile.objects.create(user=user)
-    return user
+    return UserFactory(username="newcomer")
 
 
 def ids(result):
@@ -30,7 +29,7 @@ def test_rated_movies_are_never_returned_and_each_item_has_a_reason(trained):
     user = Profile.objects.get(movielens_id=7).user
     rated = set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
     result = recommend_for_user(user=user, k=10)
-    assert result.fallback is False and result.model_version == trained[0].number
+    assert result.fallback is False and result.model_version == trained.number
     assert len(ids(result)) == 10 and not rated & set(ids(result))
     assert all(item.because is not None and item.because.pk in rated for item in result.items)
     scores = [item.score for item in result.items]
@@ -123,7 +122,7 @@ def test_warm_up_loads_the_live_model_before_any_request(trained, caplog):
     registry.reset()
     with caplog.at_level("INFO", logger="recommender.serving"):
         warm_up()
-    assert f"warm-up: model v{trained[0].number} ready" in caplog.text
+    assert f"warm-up: model v{trained.number} ready" in caplog.text
     registry.reset()
     reset_vector_store()
     with override_settings(MILVUS_URI="http://127.0.0.1:9", MILVUS_TIMEOUT=1.0), caplog.at_level("INFO"):

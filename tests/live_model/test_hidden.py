@@ -1,5 +1,5 @@
-"""Hidden movies never come back with a real tiny model serving (trained once for this module, Milvus Lite in a
-temporary folder): "for you", the home page's genre rows, similar movies, the API's recommendations."""
+"""Hidden movies never come back with the package's real tiny model serving (Milvus Lite in a temporary folder):
+"for you", the home page's genre rows, similar movies, the API's recommendations."""
 
 import pytest
 from django.db import connection
@@ -9,18 +9,10 @@ from django.urls import reverse
 from movies.services import movie_hide
 from recommender.services.recommendations import recommend_for_user, recommend_home, similar_movies
 from tests.factories import UserFactory, token_client
-from tests.tiny import tiny_model_serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 JSON = {"HTTP_ACCEPT": "application/json"}
 HORROR = [4, 10, 16, 22, 28]  # tiny catalogue: movie m has genre GENRES[(m - 1) % 6]
-
-
-@pytest.fixture(scope="module")
-def trained(django_db_setup, django_db_blocker):
-    """Catalogue + an active tiny model, committed for this module and removed afterwards."""
-    with django_db_blocker.unblock(), tiny_model_serving() as version:
-        yield version
 
 
 @pytest.fixture
