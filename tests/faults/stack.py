@@ -1,8 +1,9 @@
-"""A live stack on loopback for the fault scenarios: a Milvus Lite server, redis-server and gunicorn, as processes.
+"""A live stack on loopback for the fault scenarios: a Milvus Lite server, redis-server and gunicorn, as processes
+(tests/faults/processes.py, re-exported here), and the scenarios run against them.
 
 Used by tests/faults/test_dead_services.py (which asserts on what the scenarios measure) and by
-benchmarks/bench_faults.py (which prints it). Every process is started in its own session and killed by kill_all()
-or the owner's finalizer; every wait is bounded.
+benchmarks/bench_faults.py (which prints it). Every process is started in its own session and killed by its owner
+(tests.support.running, or the benchmark's finally); every wait is bounded.
 
 The scenarios (milvus_hang, milvus_kill, redis_stop, redis_hang) send requests one after another while a service is
 hung or dead and return a Measured: the answers, how long each took, and how long the site took to recover after
@@ -11,240 +12,29 @@ the service came back, without restarting the web server.
 
 from __future__ import annotations
 
-import http.client
-import json
-import os
-import shutil
 import signal
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import quote
 
-from tests.support import free_port, listening, running, wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-# The web server's Milvus settings in the scenarios: short, so that a run takes seconds.
-MILVUS_TIMEOUT, BREAKER_FAILURES, BREAKER_SECONDS = 2.0, 3, 3.0
-REQUEST_TIMEOUT = 60.0
-
-
-class Service:
-    """One child process on a fixed loopback port; start() can be called again after kill() (same port)."""
-
-    name = "service"
-
-    def __init__(self, port: int, log: Path) -> None:
-        self.port, self.log, self.proc = port, log, None
-
-    def argv(self) -> list[str]:
-        raise NotImplementedError
-
-    def env(self) -> dict | None:
-        return None
-
-    def start(self, timeout: float = 60.0) -> None:
-        with self.log.open("ab") as out:  # the child keeps its own handle
-            self.proc = subprocess.Popen(
-                self.argv(), cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        wait_until(self._up, timeout, f"{self.name} on port {self.port}")
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited ({self.proc.returncode}):\n{self.tail()}")
-        return listening(self.port)
-
-    def tail(self, n: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
-
-    def signal(self, number: int) -> None:
-        os.killpg(self.proc.pid, number)
-
-    def kill(self) -> None:
-        """SIGKILL the process group (a stopped process dies too); idempotent."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(timeout=30)
-
-
-class MilvusLite(Service):
-    name = "milvus-lite server"
-
-    def __init__(self, folder: Path, log: Path) -> None:
-        super().__init__(free_port(), log)
-        self.folder = folder
-
-    @property
-    def uri(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def argv(self) -> list[str]:
-        exe = str(BIN / "milvus-lite")
-        return [exe, "server", "--data-dir", str(self.folder), "--host", "127.0.0.1", "--port", str(self.port)]
-
-
-def redis_server_path() -> str | None:
-    return shutil.which("redis-server")
-
-
-class Redis(Service):
-    name = "redis-server"
-
-    def __init__(self, log: Path) -> None:
-        super().__init__(free_port(), log)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def argv(self) -> list[str]:
-        return [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                "no"]  # fmt: skip
-
-    def keys(self) -> int:
-        """Keys in the database (a fresh connection each time: the server may have been restarted)."""
-        import redis
-
-        client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
-        try:
-            return int(client.dbsize())
-        finally:
-            client.close()
-
-
-@contextmanager
-def redis_running(log: Path) -> Iterator[Redis]:
-    """A redis-server for one test (skipped when there is none), killed at the end whatever happens."""
-    import pytest
-
-    if redis_server_path() is None:
-        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
-    with running(Redis(log)) as server:
-        yield server
-
-
-class Web(Service):
-    """gunicorn on recsite.wsgi with the base settings (as serve_all runs it), one worker with 4 threads."""
-
-    name = "gunicorn"
-
-    def __init__(self, log: Path, environment: dict) -> None:
-        super().__init__(free_port(), log)
-        self.environment = environment
-
-    def argv(self) -> list[str]:
-        return [str(BIN / "gunicorn"), "recsite.wsgi:application", "--config", "python:recsite.gunicorn_conf",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "4", "--timeout", "120"]  # fmt: skip
-
-    def env(self) -> dict:
-        return self.environment
-
-    def start(self, timeout: float = 120.0) -> None:
-        super().start(timeout)
-        wait_until(lambda: get(self.port, "/api/schema/").status == 200, timeout, "the web server's first answer")
-
-
-def web_environment(*, var_dir: Path, database: str, milvus: str, redis: str = "", **extra: str) -> dict:
-    """The web server's environment: the base settings with every documented variable set here, none inherited."""
-    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV"}
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(
-        DJANGO_SETTINGS_MODULE="recsite.settings.base",
-        RECSITE_ENV_FILE=os.devnull,
-        RECSITE_VAR_DIR=str(var_dir),
-        DATABASE_URL=database,
-        MILVUS_URI=milvus,
-        MILVUS_TIMEOUT=str(MILVUS_TIMEOUT),
-        MILVUS_BREAKER_FAILURES=str(BREAKER_FAILURES),
-        MILVUS_BREAKER_SECONDS=str(BREAKER_SECONDS),
-        DEBUG="false",
-        ALLOWED_HOSTS="127.0.0.1",
-        API_THROTTLE_USER="100000/minute",
-        API_THROTTLE_ANON="100000/minute",
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    if redis:
-        env["REDIS_URL"] = redis
-    return env
-
-
-# --- HTTP -----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    path: str
-    status: int  # 0: no answer (connection refused or reset, timeout)
-    seconds: float
-    body: str = ""
-    at: float = 0.0  # time.monotonic() when the request was sent
-    headers: list = field(default_factory=list)
-    personalised: bool = False  # asked for the user's personal suggestions (which search Milvus)
-
-    @property
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-def request(port: int, method: str, path: str, *, cookie: str = "", token: str = "", body=None, headers=None):
-    all_headers = {"Accept": "application/json" if path.startswith("/api/") else "text/html", **(headers or {})}
-    if cookie:
-        all_headers["Cookie"] = cookie
-    if token:
-        all_headers["Authorization"] = f"Token {token}"
-    if isinstance(body, dict):
-        body, all_headers["Content-Type"] = json.dumps(body), "application/json"
-    started = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    try:
-        conn.request(method, path, body=body, headers=all_headers)
-        response = conn.getresponse()
-        text = response.read().decode("utf-8", "replace")
-        return Answer(path, response.status, time.monotonic() - started, text, started, response.getheaders())
-    except OSError as exc:
-        return Answer(path, 0, time.monotonic() - started, repr(exc), started)
-    finally:
-        conn.close()
-
-
-def get(port: int, path: str, **kwargs) -> Answer:
-    return request(port, "GET", path, **kwargs)
-
-
-def login(port: int, username: str, password: str) -> str:
-    """The session cookie of a user, through the site's log-in form (CSRF included)."""
-    page = get(port, "/accounts/login/")
-    assert page.status == 200, (page.status, page.body[:300])
-    csrf = next(v for k, v in page.headers if k.lower() == "set-cookie" and "csrftoken=" in v)
-    csrf = csrf.split("csrftoken=")[1].split(";")[0]
-    form_token = page.body.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
-    answer = request(
-        port,
-        "POST",
-        "/accounts/login/",
-        cookie=f"csrftoken={csrf}",
-        body=f"username={quote(username)}&password={quote(password)}&csrfmiddlewaretoken={form_token}",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Referer": f"http://127.0.0.1:{port}/accounts/login/",
-        },
-    )
-    cookies = "; ".join(v for k, v in answer.headers if k.lower() == "set-cookie")
-    assert answer.status == 302 and "sessionid=" in cookies, (answer.status, cookies, answer.body[:300])
-    return f"csrftoken={csrf}; sessionid={cookies.split('sessionid=')[1].split(';')[0]}"
-
+from .processes import (  # noqa: F401 - the stack's processes and HTTP, for the tests and benchmarks/bench_faults.py
+    BREAKER_FAILURES,
+    BREAKER_SECONDS,
+    MILVUS_TIMEOUT,
+    ROOT,
+    Answer,
+    MilvusLite,
+    Redis,
+    Web,
+    get,
+    login,
+    redis_running,
+    redis_server_path,
+    request,
+    web_environment,
+)
 
 PERSONAL_MARK = "Popular picks for now."  # the home page's banner when it serves the popularity fallback
 
