@@ -1,5 +1,5 @@
 """/api/me/hidden/: your "not interested" movies (never anyone else's): list, hide, unhide; hidden movies leave your
-recommendations (the popularity fallback here; the model's answer in test_hidden_with_model.py)."""
+recommendations (the popularity fallback here; the model's answer in tests/live_model/test_hidden.py)."""
 
 import pytest
 
