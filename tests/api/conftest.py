@@ -3,19 +3,18 @@
 import pytest
 from rest_framework.test import APIClient
 
-from recommender.services import recommendations
-from recommender.serving import NoLiveModel
+from recommender.serving import NoLiveModel, registry
 from tests.factories import MovieFactory, UserFactory, token_client
 
 
-def no_live_model():
+def no_live_model(*args, **kwargs):
     raise NoLiveModel("no collection is live in Milvus")
 
 
 @pytest.fixture
 def without_model(monkeypatch):
     """No trained model: services answer with their flagged popularity fallback (no Milvus start)."""
-    monkeypatch.setattr(recommendations, "live_model", no_live_model)
+    monkeypatch.setattr(registry, "get", no_live_model)  # every caller of live_model() (services, user_state)
 
 
 @pytest.fixture

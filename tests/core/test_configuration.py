@@ -75,6 +75,7 @@ VALUES = {
     "LOGIN_FAILURES_WINDOW_SECONDS": ("60", "s.LOGIN_FAILURES_WINDOW_SECONDS"),
     "LOG_LEVEL": ("WARNING", "logging.getLogger().level"),
     "MILVUS_SEARCH_EF": ("512", "s.MILVUS_SEARCH_EF"),
+    "RECS_CACHE_SECONDS": ("0", "s.RECS_CACHE_SECONDS"),
     "LOG_FORMAT": ("json", "s.LOGGING['handlers']['console']['formatter']"),
     "DEBUG": ("false", "s.DEBUG"),
 }

@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from movies.models import Movie
-from recommender.services import recommendations
-from recommender.serving import NoLiveModel
+from recommender.serving import NoLiveModel, registry
 from tests.factories import UserFactory, movies_create
 
 
@@ -14,10 +13,10 @@ def no_live_model(monkeypatch):
     """No trained model (the service serves its flagged popularity fallback, no Milvus start); the site with a real
     tiny model is tested in tests/live_model."""
 
-    def _none():
+    def _none(*args, **kwargs):
         raise NoLiveModel("no collection is live in Milvus")
 
-    monkeypatch.setattr(recommendations, "live_model", _none)
+    monkeypatch.setattr(registry, "get", _none)  # every caller of live_model() (services, user_state)
 
 
 @pytest.fixture

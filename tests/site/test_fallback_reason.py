@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from recommender import serving
 from recommender.presentation import FALLBACK_REASON_PUBLIC
-from recommender.services import recommendations
 from recommender.vectorstore import reset_vector_store
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +16,7 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 
 @pytest.fixture
 def dead_milvus(settings, monkeypatch):
-    monkeypatch.setattr(recommendations, "live_model", serving.live_model)  # the real one (conftest stubs it)
+    monkeypatch.delattr(serving.registry, "get")  # the real one (conftest stubs it on the instance)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -1,9 +1,10 @@
-"""Template helpers: query-string preserving links, star strings, poster letters, the staff model-status badge."""
+"""Template helpers: query-string preserving links, movie cards and their forms (rendered by web/cards.py), star
+strings, poster letters, the staff model-status badge."""
 
 from django import template
 
-from movies.titles import search_key
 from recommender.selectors import model_version_active, training_notice
+from web import cards
 
 register = template.Library()
 
@@ -20,22 +21,27 @@ def query_replace(context, **changes) -> str:
     return params.urlencode()
 
 
-@register.filter
-def stars(value) -> str:
-    """4 -> "★★★★☆"; 3.6 -> "★★★★☆" (rounded); empty for no value."""
-    if value in (None, ""):
-        return ""
-    full = max(0, min(5, round(float(value))))
-    return "★" * full + "☆" * (5 - full)
+register.filter("stars", cards.stars)
+register.filter("poster_letter", cards.poster_letter)
 
 
-@register.filter
-def poster_letter(movie) -> str:
-    """The letter on a movie's placeholder poster: "G" for "The Godfather" (the search key skips the article).
+@register.simple_tag(takes_context=True)
+def movie_card(context, movie, own=None, because=None, rate=False, keep_hidden=False):
+    """A movie card (web/cards.py): title, meta, average, the reason, the star form if ``rate``, "not interested"."""
+    return cards.movie_card(cards.page_of(context), movie=movie, own=own, because=because, rate=rate,
+                            keep_hidden=keep_hidden)  # fmt: skip
 
-    Computed from the title, not read from the column: cached movie rows may predate it (no query per card).
-    """
-    return (search_key(movie.title)[:1] or movie.display_title[:1]).upper()
+
+@register.simple_tag(takes_context=True)
+def rate_form(context, movie, score=None, compact=False):
+    """The star rating form of a movie (web/cards.py), the user's ``score`` checked."""
+    return cards.rate_form(cards.page_of(context), movie=movie, score=score, compact=compact)
+
+
+@register.simple_tag(takes_context=True)
+def hide_form(context, movie, hidden=False, compact=False):
+    """ "Not interested" / "Show again" for a movie (web/cards.py)."""
+    return cards.hide_form(cards.page_of(context), movie=movie, hidden=hidden, compact=compact)
 
 
 @register.filter
