@@ -2,28 +2,26 @@
 
 Freshness: the user's vector, exclusions and candidate pool come from user_state, cached under a stamp that every
 rating and "not interested" write bumps in its own transaction, so a write shapes the very next answer, in any
-process. Movie rows are cached (see movie_details) because they change only when a movie is edited or re-rated
-(counters may lag by MOVIE_CACHE_SECONDS). Any failure of the vector store or a missing model degrades to
-popularity, flagged.
+process. Movie rows come from movie_rows.movie_details (in-process and shared caches). Any failure of the vector
+store or a missing model degrades to popularity, flagged.
 """
 
 import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.core.cache import cache
 
 from movies.models import Movie
-from movies.selectors import hidden_movie_ids, movie_list, movies_by_ids
+from movies.selectors import hidden_movie_ids, movie_list
 from recommender.ml.neighbours import blend
 from recommender.serving import LiveModel, NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
+from .movie_rows import movie_details
 from .user_state import POOL, NoSignal, search, user_state
 
 log = logging.getLogger(__name__)
 
-MOVIE_CACHE_SECONDS = 60
 LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
 
 
@@ -40,22 +38,6 @@ class Recommendations:
     fallback: bool = False
     fallback_reason: str = ""
     model_version: int | None = None
-
-
-# --- movie details (DB + cache) ---------------------------------------------------------------------------
-
-
-def movie_details(ids) -> dict[int, Movie]:
-    """Movies by id with genres, from the cache where possible (one get_many, one query for the misses)."""
-    ids = [int(i) for i in ids]
-    keys = {f"movie:{i}": i for i in ids}
-    found = {keys[k]: m for k, m in cache.get_many(list(keys)).items()}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        fresh = movies_by_ids(missing)
-        cache.set_many({f"movie:{i}": m for i, m in fresh.items()}, MOVIE_CACHE_SECONDS)
-        found.update(fresh)
-    return found
 
 
 def _hydrate(
