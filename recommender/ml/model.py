@@ -16,7 +16,7 @@ from recommender.ml.encoder import FeatureEncoder, MovieFeatures, UserFeatures
 from recommender.ml.net import TwoTowerNet
 
 BATCH = 4096  # movies per forward pass
-USER_BATCH = 256  # users per forward pass (attention memory grows with batch × history²)
+USER_BATCH = 32  # users per forward pass, of similar history length (attention grows with history²)
 
 
 def to_tensors(features: MovieFeatures | UserFeatures, rows: slice | np.ndarray) -> list[paddle.Tensor]:
@@ -87,9 +87,19 @@ class TwoTowerModel:
         return self._run(self.net.movie_vectors, self.encoder.encode_movies(catalog), len(catalog))
 
     def user_vectors(self, users: Users, histories: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """float32 [U, dim], unit rows; histories[i] = (movie ids, ratings) of the user's ratings, oldest first."""
+        """float32 [U, dim], unit rows; histories[i] = (movie ids, ratings) of the user's ratings, oldest first.
+
+        Users go through the network in groups of similar history length, each group trimmed to its own longest
+        history: attention costs history², so one heavy user no longer pads a whole batch of light ones."""
         features = self.encoder.encode_users(users, histories)
-        longest = int(features.history_mask.sum(axis=1).max(initial=1))  # drop all-padding columns: less attention
-        for name in ("history", "history_rating", "history_mask"):
-            setattr(features, name, getattr(features, name)[:, -longest:])
-        return self._run(self.net.user_vectors, features, len(users), USER_BATCH)
+        lengths = features.history_mask.sum(axis=1).astype(np.int64)
+        order = np.argsort(lengths, kind="stable")
+        out = np.zeros((len(users), self.dim), dtype=np.float32)
+        with self._dynamic_mode(), paddle.no_grad():  # in this order: no_grad acts on the dynamic mode's tracer
+            self.net.eval()
+            for start in range(0, len(users), USER_BATCH):
+                rows = order[start : start + USER_BATCH]
+                longest = int(lengths[rows].max(initial=1))  # drop the group's all-padding columns
+                group = [a[rows][:, -longest:] if a.ndim == 2 else a[rows] for a in vars(features).values()]
+                out[rows] = self.net.user_vectors(*[paddle.to_tensor(a) for a in group]).numpy()
+        return out

@@ -5,6 +5,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 CHUNK = 200  # users read from the database and encoded together
 SEARCH_CHUNK = 16  # queries per Milvus call: each over-fetches by the heaviest history in it, so keep calls small
 SEARCH_RETRIES = 3  # a search that times out (a busy machine) is retried after a pause, then the job fails
+SEARCH_THREADS = 2  # Milvus calls in flight while the next chunk is encoded
 
 
 def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
@@ -49,11 +51,12 @@ def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collec
     return once()
 
 
-def _top_k_for(users: Users, k: int) -> list[list[int]]:
-    """Top-k movie ids per user through Milvus, never a movie the user rated.
+def _top_k_submit(pool: ThreadPoolExecutor, users: Users, k: int) -> list[tuple[np.ndarray, Future]]:
+    """Encode the users now and queue their Milvus searches on ``pool``: [(rows, future of their top-k lists)].
 
     Users are searched in small groups of similar history length: each group over-fetches only by its own
     longest history, so one heavy user does not make a whole chunk's search slow enough to hit the deadline.
+    The searches run while the caller encodes the next chunk (the Milvus process and the model share the cores).
     """
     live = live_model()
     hist = _histories([int(u) for u in users.user_ids])
@@ -61,12 +64,19 @@ def _top_k_for(users: Users, k: int) -> list[list[int]]:
         (np.array(hist[int(u)][0], dtype=np.int64), np.array(hist[int(u)][1], dtype=np.float32)) for u in users.user_ids
     ]
     vectors = live.model.user_vectors(users, pairs)
-    results: list[list[int]] = [[] for _ in pairs]
     by_length = np.argsort([len(p[0]) for p in pairs], kind="stable")
-    for start in range(0, len(by_length), SEARCH_CHUNK):
-        rows = by_length[start : start + SEARCH_CHUNK]
-        found = _search_chunk(vectors[rows], k, [pairs[r][0] for r in rows], live.collection)
-        for r, items in zip(rows, found, strict=True):
+    groups = [by_length[start : start + SEARCH_CHUNK] for start in range(0, len(by_length), SEARCH_CHUNK)]
+    return [
+        (rows, pool.submit(_search_chunk, vectors[rows], k, [pairs[r][0] for r in rows], live.collection))
+        for rows in groups
+    ]
+
+
+def _top_k_collect(n: int, searches: list[tuple[np.ndarray, Future]]) -> list[list[int]]:
+    """Top-k movie ids per user (never a movie the user rated), in the users' order, once their searches end."""
+    results: list[list[int]] = [[] for _ in range(n)]
+    for rows, future in searches:
+        for r, items in zip(rows, future.result(), strict=True):
             results[r] = items
     return results
 
@@ -111,21 +121,34 @@ def batch_recommend_write(
 
 
 def _write(path: Path, chosen: list[tuple[int, int]], k: int, fmt: str, on_progress) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with path.open("w", newline="", encoding="utf-8") as fh, ThreadPoolExecutor(SEARCH_THREADS) as pool:
         writer = csv.writer(fh) if fmt == "csv" else None
         if writer:
             writer.writerow(["user_id", "rank", "movie_id"])
-        for start in range(0, len(chosen), CHUNK):
-            chunk = chosen[start : start + CHUNK]
-            users = users_export([pk for pk, _ in chunk])
+
+        def emit(chunk, users, searches) -> None:
             by_pk = dict(chunk)
-            for pk, items in zip(users.user_ids, _top_k_for(users, k), strict=True):
+            for pk, items in zip(users.user_ids, _top_k_collect(len(chunk), searches), strict=True):
                 if writer:
                     writer.writerows([by_pk[int(pk)], rank, m] for rank, m in enumerate(items, 1))
                 else:
                     fh.write(json.dumps({"user_id": by_pk[int(pk)], "items": items}) + "\n")
+
+        pending, done = None, 0
+        for start in range(0, len(chosen), CHUNK):  # encode chunk i+1 while chunk i's searches run
+            chunk = chosen[start : start + CHUNK]
+            users = users_export([pk for pk, _ in chunk])
+            submitted = (chunk, users, _top_k_submit(pool, users, k))
+            if pending is not None:
+                emit(*pending)
+                done += len(pending[0])
+                if on_progress:
+                    on_progress(done, len(chosen))
+            pending = submitted
+        if pending is not None:
+            emit(*pending)
             if on_progress:
-                on_progress(min(start + CHUNK, len(chosen)), len(chosen))
+                on_progress(len(chosen), len(chosen))
 
 
 def candidates_recall(*, histories: list[list[int]], top_k: int) -> list[list[int]]:
