@@ -36,14 +36,11 @@ import json
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from movies.models import Rating
-from recommender.models import ModelVersion
 from recommender.services.training import model_version_create, model_version_pipeline_run
-from recommender.services.vectors import model_version_activate
-from tests.tiny import PASSWORD, TINY_TRAIN_CONFIG, tiny_catalogue_create
+from tests.tiny import PASSWORD, TINY_TRAIN_CONFIG, gate_passed_or_fail, tiny_catalogue_create
 tiny_catalogue_create()
 version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
-if version.status != ModelVersion.Status.ACTIVE:
-    model_version_activate(version=version)
+gate_passed_or_fail(version)  # the pipeline's own gate activates the tiny model: never forced
 user = get_user_model().objects.get(username="ml1")
 rated = set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
 print("SETUP", json.dumps({"token": Token.objects.create(user=user).key, "password": PASSWORD,
