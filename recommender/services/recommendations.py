@@ -14,7 +14,7 @@ import numpy as np
 from movies.models import Movie
 from movies.selectors import hidden_movie_ids, movie_list
 from recommender.ml.neighbours import blend
-from recommender.serving import LiveModel, NoLiveModel, live_model
+from recommender.serving import NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
 from .movie_rows import movie_details
@@ -110,18 +110,6 @@ def _diversify(hits: list[tuple[int, float]], k: int, max_per_genre: int | None)
     return kept
 
 
-def _because(live: LiveModel, picks: list[int], history: tuple[list[int], list[int]]) -> dict[int, int]:
-    """For each pick, the rated movie closest to it in vector space (preferring movies rated 4-5)."""
-    rated_ids, scores = history
-    liked = [m for m, s in zip(rated_ids, scores, strict=True) if s >= 4] or list(rated_ids)
-    liked = [m for m in liked if m in live.row_of]
-    if not liked or not picks:
-        return {}
-    sims = live.vectors_for(picks) @ live.vectors_for(liked).T  # [P, L]
-    known = [m for m in picks if m in live.row_of]
-    return {pick: liked[int(j)] for pick, j in zip(known, sims.argmax(axis=1), strict=True)}
-
-
 def recommend_for_user(
     *, user, k: int = 10, genre=None, year_min=None, year_max=None, explore: float = 0.0, max_per_genre=None
 ) -> Recommendations:
@@ -146,7 +134,7 @@ def recommend_for_user(
         log.warning("recommendations for user %s fall back to popularity: %s", user.pk, exc)
         return _fallback(str(exc), **kwargs)
     hits = _diversify(_explore(hits, len(hits) if max_per_genre else k, explore), k, max_per_genre)
-    items = _hydrate(hits, _because(live, [m for m, _ in hits], state.history))
+    items = _hydrate(hits, state.reasons(live, [m for m, _ in hits]))
     return Recommendations(items=items, model_version=live.version.number)
 
 
@@ -209,7 +197,7 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
             hits += [h for h in more if h not in hits]
         picks[genre] = hits[:row_k]
         shown.update(m for m, _ in picks[genre])
-    because = _because(live, list(shown), state.history)
+    because = state.reasons(live, list(shown))
     movies = movie_details(list(shown) + list(because.values()))  # one cache read for every row (not the pool)
     version = live.version.number
     made = {g: Recommendations(items=_hydrate(h, because, movies), model_version=version) for g, h in picks.items()}
