@@ -22,6 +22,7 @@ from recommender.serving import LiveModel, live_model
 from recommender.vectorstore import get_vector_store
 
 POOL = 200  # candidates kept per user: "for you" and the home page's genre rows are cut from them
+REASONS_FROM = 500  # "Because you rated X": X among the user's most recent liked movies
 # Excluded movies are left out inside Milvus ("not in" over ~1,000 ids costs ~5 ms; fetching 1,000 extra hits
 # ~30 ms); only beyond this many does the store over-fetch and drop them (exclude_per_query).
 EXCLUDE_IN_FILTER_MAX = 5000
@@ -32,10 +33,11 @@ class NoSignal(Exception):
 
 
 def because(live: LiveModel, picks: list[int], history: tuple[list[int], list[int]]) -> dict[int, int]:
-    """For each pick, the rated movie closest to it in vector space (preferring movies rated 4-5)."""
+    """For each pick, the rated movie closest to it in vector space (preferring movies rated 4-5, among the
+    REASONS_FROM most recent: a heavy user's whole history would cost a [200 x 2,000] product per state)."""
     rated_ids, scores = history
     liked = [m for m, s in zip(rated_ids, scores, strict=True) if s >= 4] or list(rated_ids)
-    liked = [m for m in liked if m in live.row_of]
+    liked = [m for m in liked[-REASONS_FROM:] if m in live.row_of]
     known = [m for m in picks if m in live.row_of]
     if not liked or not known:
         return {}
