@@ -25,6 +25,7 @@ from pathlib import Path
 from benchmarks.report import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
+CACHE_OFF = ", cache off"  # RECS_CACHE_SECONDS=0: every request reads the history and searches Milvus
 SETUP = """
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
@@ -110,26 +111,33 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
         )
-        web = subprocess.Popen([str(bin_dir / "gunicorn"), "recsite.wsgi:application", "--bind",
-                                f"127.0.0.1:{web_port}", "--config", "python:recsite.gunicorn_conf", "--workers", "2",
-                                "--threads", "4", "--log-level", "warning"], env=env, cwd=ROOT,
-                               start_new_session=True)  # fmt: skip
-        wait_listening(web_port, 120, web, "gunicorn")
-        time.sleep(5)  # both workers load the model (post_worker_init)
         base = f"http://127.0.0.1:{web_port}"
-        runs = [("anonymous home page", "/", "anonymous", [])]
+        runs = [("anonymous home page", "/", [], "")]
         for label, (count, token, session) in users.items():
-            runs += [(f"GET /api/me/recommendations/?k=10 ({label} user, {count} ratings)",
-                      "/api/me/recommendations/?k=10", label, [f"Authorization: Token {token}"]),
-                     (f"logged-in home page ({label} user, {count} ratings)", "/", label,
-                      [f"Cookie: sessionid={session}"])]  # fmt: skip
+            for cache_note in ("", CACHE_OFF):
+                runs += [(f"GET /api/me/recommendations/?k=10 ({label} user, {count} ratings){cache_note}",
+                          "/api/me/recommendations/?k=10", [f"Authorization: Token {token}"], cache_note),
+                         (f"logged-in home page ({label} user, {count} ratings){cache_note}", "/",
+                          [f"Cookie: sessionid={session}"], cache_note)]  # fmt: skip
         rows = []
-        for name, path, _, headers in runs:
-            wrk(base + path, headers, 3, args.connections)  # warm
-            r = wrk(base + path, headers, args.seconds, args.connections)
-            rows.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['requests']} | "
-                        f"{r['non2xx']} |")  # fmt: skip
-            print(rows[-1], flush=True)
+        for cache_note in ("", CACHE_OFF):  # one server with the per-user cache, one without
+            server_env = env | ({"RECS_CACHE_SECONDS": "0"} if cache_note else {})
+            web = subprocess.Popen([str(bin_dir / "gunicorn"), "recsite.wsgi:application", "--bind",
+                                    f"127.0.0.1:{web_port}", "--config", "python:recsite.gunicorn_conf", "--workers",
+                                    "2", "--threads", "4", "--log-level", "warning"], env=server_env, cwd=ROOT,
+                                   start_new_session=True)  # fmt: skip
+            wait_listening(web_port, 120, web, "gunicorn")
+            time.sleep(5)  # both workers load the model (post_worker_init)
+            for name, path, headers, note in runs:
+                if note != cache_note:
+                    continue
+                wrk(base + path, headers, 3, args.connections)  # warm
+                r = wrk(base + path, headers, args.seconds, args.connections)
+                rows.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['requests']} | "
+                            f"{r['non2xx']} |")  # fmt: skip
+                print(rows[-1], flush=True)
+            os.killpg(web.pid, signal.SIGTERM)
+            web.wait(timeout=30)
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     finally:
         for proc in (web, milvus):
@@ -140,8 +148,11 @@ def main() -> None:
     body = (
         f"wrk, {args.connections} connections, 2 threads, {args.seconds} s per row after a 3 s warm-up, on loopback; "
         "server: gunicorn 2 workers × 4 threads (as serve_all runs it), DEBUG off, SQLite, Milvus Lite server, "
-        "local-memory cache; ML-1M-size synthetic data, untrained default model. Server and client share the "
-        f"2 cores; load average at the end {load}.\n\n"
+        'local-memory cache; ML-1M-size synthetic data, untrained default model. Rows marked "cache off" ran '
+        "on a second server with RECS_CACHE_SECONDS=0: every request reads the user's history and hidden movies, "
+        "runs the user tower and searches Milvus, as the first request after a rating does; the other rows reuse "
+        "the user's cached vector and candidates (recommender/services/user_state.py), as every repeat visit "
+        f"does. Server and client share the 2 cores; load average at the end {load}.\n\n"
         "| request | req/s | p50 ms | p99 ms | requests | non-2xx |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
     print(body)
