@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from movies.selectors import SORTS, movie_list, movies_by_ids
-from recommender.services.recommendations import similar_movies
+from recommender.services.recommendations import Source, similar_movies
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
 from .fields import FallbackReasonField, GenreField, k_query_field, year_query_field, years_check
@@ -36,6 +36,11 @@ class MovieSerializer(serializers.Serializer):
 class ScoredMovieSerializer(serializers.Serializer):
     movie = MovieSerializer()
     score = serializers.FloatField()
+    source = serializers.ChoiceField(
+        choices=[s.value for s in Source],
+        help_text="Where the movie came from: co_ratings (rated by the same people), vectors (nearest movie "
+        "vectors in Milvus), co_ratings+vectors (both), popularity (no model serving).",
+    )
 
 
 def movie_or_404(movie_id: int):
@@ -103,7 +108,7 @@ class MovieSimilarApi(Api):
         model_version = serializers.IntegerField(allow_null=True)
 
     @extend_schema(
-        summary="Movies similar to this one (nearest movie vectors)",
+        summary="Movies similar to this one (co-ratings blended with the nearest movie vectors)",
         parameters=query_parameters,
         responses={200: OutputSerializer, **errors(401, 404, 429)},
     )

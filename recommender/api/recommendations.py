@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from movies.models import Profile
 from recommender.services.batch import candidates_recall
-from recommender.services.recommendations import rank_for_user, recommend_for_user
+from recommender.services.recommendations import Source, rank_for_user, recommend_for_user
 
 from .base import Api, errors
 from .fields import (
@@ -31,6 +31,11 @@ class RecommendedItemSerializer(serializers.Serializer):
     score = serializers.FloatField()
     reason = serializers.SerializerMethodField(help_text='"because you rated <title>", or null.')
     because_movie_id = serializers.IntegerField(source="because.pk", allow_null=True, default=None)
+    source = serializers.ChoiceField(
+        choices=[s.value for s in Source],
+        help_text="Where the movie came from: two_tower (a search with the user's vector), popularity (cold start "
+        "or fallback); similar movies: co_ratings, vectors, or co_ratings+vectors.",
+    )
 
     def get_reason(self, item) -> str | None:
         return f"because you rated {item.because.title}" if item.because is not None else None

@@ -8,6 +8,7 @@ store or a missing model degrades to popularity, flagged.
 
 import logging
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -25,11 +26,22 @@ log = logging.getLogger(__name__)
 LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
 
 
+class Source(StrEnum):
+    """Where a recommended movie came from (the API's ``source``)."""
+
+    TWO_TOWER = "two_tower"  # a Milvus search with the user's vector (or the user tower's score of given movies)
+    POPULARITY = "popularity"  # the most-rated movies: cold start and fallback
+    CO_RATINGS = "co_ratings"  # similar movies: rated by the same people
+    VECTORS = "vectors"  # similar movies: the nearest movie vectors in Milvus
+    BOTH = "co_ratings+vectors"  # similar movies found by both
+
+
 @dataclass
 class RecommendedItem:
     movie: Movie
     score: float
     because: Movie | None = None
+    source: Source = Source.TWO_TOWER
 
 
 @dataclass
@@ -41,16 +53,22 @@ class Recommendations:
 
 
 def _hydrate(
-    scored: list[tuple[int, float]], because: dict[int, int] | None = None, movies: dict[int, Movie] | None = None
+    scored: list[tuple[int, float]],
+    because: dict[int, int] | None = None,
+    movies: dict[int, Movie] | None = None,
+    *,
+    source: Source | dict[int, Source],
 ) -> list[RecommendedItem]:
-    """Movie rows for (movie id, score) pairs, with the reason movie; ``movies`` when the caller read them already."""
+    """Movie rows for (movie id, score) pairs, with the reason movie and the source (one for all, or per movie);
+    ``movies`` when the caller read them already."""
     if movies is None:
         movies = movie_details([m for m, _ in scored] + list((because or {}).values()))
     items = []
     for movie_id, score in scored:
         if movie_id in movies:
             reason = movies.get((because or {}).get(movie_id))
-            items.append(RecommendedItem(movie=movies[movie_id], score=float(score), because=reason))
+            where = source[movie_id] if isinstance(source, dict) else source
+            items.append(RecommendedItem(movie=movies[movie_id], score=float(score), because=reason, source=where))
     return items
 
 
@@ -69,7 +87,7 @@ def popular_movies(
     )  # fmt: skip
     rows = list(qs.values_list("id", "rating_count")[:k])
     top = max([c for _, c in rows], default=1) or 1
-    return Recommendations(items=_hydrate([(m, c / top) for m, c in rows]))
+    return Recommendations(items=_hydrate([(m, c / top) for m, c in rows], source=Source.POPULARITY))
 
 
 def _fallback(reason: str, **kwargs) -> Recommendations:
@@ -134,7 +152,7 @@ def recommend_for_user(
         log.warning("recommendations for user %s fall back to popularity: %s", user.pk, exc)
         return _fallback(str(exc), **kwargs)
     hits = _diversify(_explore(hits, len(hits) if max_per_genre else k, explore), k, max_per_genre)
-    items = _hydrate(hits, state.reasons(live, [m for m, _ in hits]))
+    items = _hydrate(hits, state.reasons(live, [m for m, _ in hits]), source=Source.TWO_TOWER)
     return Recommendations(items=items, model_version=live.version.number)
 
 
@@ -200,7 +218,10 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
     because = state.reasons(live, list(shown))
     movies = movie_details(list(shown) + list(because.values()))  # one cache read for every row (not the pool)
     version = live.version.number
-    made = {g: Recommendations(items=_hydrate(h, because, movies), model_version=version) for g, h in picks.items()}
+    made = {
+        g: Recommendations(items=_hydrate(h, because, movies, source=Source.TWO_TOWER), model_version=version)
+        for g, h in picks.items()
+    }
     return HomeRows(made.pop(""), [(g, r) for g, r in made.items() if r.items])
 
 
@@ -230,7 +251,11 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
         return result
     co_rated = live.neighbours.of(movie_id)[: max(k, SIMILAR_POOL)] if live.neighbours else []
     co_rated = [hit for hit in co_rated if hit[0] not in hidden]
-    return Recommendations(items=_hydrate(blend(co_rated, by_vector, k)), model_version=live.version.number)
+    both, ids_co = {m for m, _ in co_rated} & {m for m, _ in by_vector}, {m for m, _ in co_rated}
+    sources = {m: Source.BOTH if m in both else Source.CO_RATINGS if m in ids_co else Source.VECTORS
+               for m, _ in co_rated + by_vector}  # fmt: skip
+    items = _hydrate(blend(co_rated, by_vector, k), source=sources)
+    return Recommendations(items=items, model_version=live.version.number)
 
 
 def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
@@ -247,8 +272,10 @@ def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
         counts = dict(Movie.objects.filter(pk__in=ids).values_list("id", "rating_count"))
         top = max(counts.values(), default=1) or 1
         scored = sorted(((m, counts[m] / top) for m in ids if m in counts), key=lambda h: -h[1])
-        return Recommendations(items=_hydrate(scored), fallback=True, fallback_reason=str(exc))
+        return Recommendations(
+            items=_hydrate(scored, source=Source.POPULARITY), fallback=True, fallback_reason=str(exc)
+        )
     known = [m for m in ids if m in live.row_of]
     scores = live.vectors_for(known) @ vector if known else np.zeros(0)
     scored = sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1])
-    return Recommendations(items=_hydrate(scored), model_version=live.version.number)
+    return Recommendations(items=_hydrate(scored, source=Source.TWO_TOWER), model_version=live.version.number)

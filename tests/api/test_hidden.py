@@ -82,6 +82,7 @@ def test_hidden_movies_leave_the_recommendations(clients, users, movies):
         alice.post("/api/me/hidden/", {"movie_id": movie_id}, format="json")
     after = alice.get("/api/me/recommendations/?k=5").json()
     assert after["fallback"] is True and [i["movie"]["id"] for i in after["items"]] == [3, 5, 6, 7, 8]
+    assert {i["source"] for i in after["items"]} == {"popularity"}
     bob = clients["other"]  # Bob's list is his own
     assert [i["movie"]["id"] for i in bob.get("/api/me/recommendations/?k=3").json()["items"]] == [1, 2, 3]
 

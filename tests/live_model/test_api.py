@@ -31,7 +31,8 @@ def test_a_rating_changes_the_next_recommendations(trained, newcomer):
     assert ids_after != [item["movie"]["id"] for item in before["items"]]
     assert not {1, 4, 10, 16, 22} & set(ids_after)
     item = after["items"][0]
-    assert set(item) == {"movie", "score", "reason", "because_movie_id"}
+    assert set(item) == {"movie", "score", "reason", "because_movie_id", "source"}
+    assert {i["source"] for i in after["items"]} == {"two_tower"}
     assert item["because_movie_id"] in {1, 4, 10, 16, 22}
     assert item["reason"] == f"because you rated {Movie.objects.get(pk=item['because_movie_id']).title}"
 
@@ -55,6 +56,8 @@ def test_rank_similar_and_user_recommendations(trained, newcomer):
     similar = client.get("/api/movies/3/similar/?k=4").json()
     assert similar["fallback"] is False and len(similar["items"]) == 4
     assert 3 not in [i["movie"]["id"] for i in similar["items"]]
+    assert {i["source"] for i in similar["items"]} <= {"co_ratings", "vectors", "co_ratings+vectors"}
+    assert {i["source"] for i in ranked["items"]} == {"two_tower"}
     staff = token_client(UserFactory(username="ops", staff=True))
     theirs = staff.get("/api/users/7/recommendations/?k=6").json()
     assert theirs["fallback"] is False and len(theirs["items"]) == 6
