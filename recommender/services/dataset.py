@@ -4,7 +4,7 @@ import numpy as np
 from django.db import connection
 
 from movies.models import Movie, Profile, Rating
-from recommender.ml.data import Catalog, Dataset, Interactions, Users
+from recommender.ml.data import INT32_MAX, Catalog, Dataset, Interactions, Users
 
 
 def catalog_export() -> Catalog:
@@ -54,12 +54,15 @@ def interactions_export(chunk: int | None = None) -> Interactions:
     chunk = chunk or EXPORT_CHUNK
     sql = f"SELECT user_id, movie_id, score, {_epoch_sql()} FROM movies_rating"  # noqa: S608 (no user input)
     capacity = Rating.objects.count() + chunk  # ratings added meanwhile grow the arrays below
-    columns = [np.empty(capacity, dtype=dtype) for dtype in (np.int64, np.int64, np.float32, np.int64)]
+    # ids int32 as Interactions keeps them (widened here at the first id that does not fit), so no copy is made
+    columns = [np.empty(capacity, dtype=dtype) for dtype in (np.int32, np.int32, np.float32, np.int64)]
     filled = 0
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(chunk):
             block = np.array(rows, dtype=np.int64).reshape(-1, 4)  # one chunk: user, movie, score, timestamp
+            if columns[0].dtype == np.int32 and (block[:, :2].min() < 0 or block[:, :2].max() > INT32_MAX):
+                columns[:2] = [column.astype(np.int64) for column in columns[:2]]
             if filled + len(block) > len(columns[0]):
                 columns = [np.concatenate([column, np.empty_like(column)]) for column in columns]
             for column, values in zip(columns, block.T, strict=True):

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from movies.models import Profile, Rating
+from recommender.ml import data
 from recommender.ml.data import Interactions
 from recommender.services import dataset as export
 
@@ -56,6 +57,15 @@ def test_ratings_added_after_the_count_still_fit(monkeypatch):
     monkeypatch.setattr(Rating.objects, "count", lambda: 0)  # as if every rating arrived after the count
     got = export.interactions_export(chunk=2)
     assert len(got) == 8
+    assert as_rows(got) == as_rows(export.interactions_export())
+
+
+def test_ids_too_large_for_int32_widen_the_arrays(monkeypatch):
+    run_import("--path", str(ML1M))
+    monkeypatch.setattr(export, "INT32_MAX", 2)  # as if ids above 2 did not fit 31 bits
+    monkeypatch.setattr(data, "INT32_MAX", 2)
+    got = export.interactions_export(chunk=3)
+    assert got.movie_ids.dtype == np.int64
     assert as_rows(got) == as_rows(export.interactions_export())
 
 
