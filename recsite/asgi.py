@@ -7,18 +7,10 @@ For more information on this file, see
 https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
 """
 
-import os
-
-# Set before numpy loads OpenBLAS: a web process answers many small requests at once, and BLAS threads on small
-# matrices (the user tower, "because you rated") cost more than they save: 40 -> 17 ms for a request that
-# recomputes the user's suggestions, measured at load 5 on 2 cores. Training workers keep their threads.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 from django.core.asgi import get_asgi_application
 
-from recsite.envfile import env_file_read
+from recsite.envfile import web_process_environment
 
-env_file_read()  # DJANGO_SETTINGS_MODULE may come from .env
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
+web_process_environment()  # .env, the settings module, BLAS threads: before Django loads the apps
 
 application = get_asgi_application()
