@@ -11,8 +11,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from tqdm import tqdm
 
+from movies.models import Profile
 from movies.selectors import genre_names_forget
 
 from .dataset import Dataset
@@ -124,6 +126,8 @@ def _write(dataset: Dataset, staged: int, log: Callable[[str], None]) -> dict[st
     movies = movies_write(dataset.movies, genre_ids)
     log(f"Wrote genres, users and movies in {time.perf_counter() - started:.1f} s")
     ratings = ratings_write(staged)
+    if ratings.created or ratings.updated:  # whose suggestions changed is not tracked: every user's recompute
+        Profile.objects.update(feed_version=F("feed_version") + 1)
     log(f"Wrote ratings at {time.perf_counter() - started:.1f} s")
     movie_counters_recompute()
     log(f"Recomputed movie counters at {time.perf_counter() - started:.1f} s; committing")

@@ -122,10 +122,12 @@ def test_dry_run_validates_and_writes_nothing():
 def test_rerun_of_the_same_files_changes_nothing():
     run_import("--path", str(ML1M))
     before = snapshot()
+    stamps = sorted(Profile.objects.values_list("user_id", "feed_version"))
 
     out = run_import("--path", str(ML1M))
 
     assert snapshot() == before
+    assert sorted(Profile.objects.values_list("user_id", "feed_version")) == stamps  # cached suggestions stand
     for kind in ("users", "movies", "genres", "ratings"):
         assert f"{kind}: 0 created, 0 updated" in out
 
@@ -133,6 +135,7 @@ def test_rerun_of_the_same_files_changes_nothing():
 def test_rerun_with_changed_values_updates_them(ml1m_dir):
     run_import("--path", str(ml1m_dir))
     ids_before = sorted(Rating.objects.values_list("id", flat=True))
+    stamps = dict(Profile.objects.values_list("user_id", "feed_version"))
     rewrite(ml1m_dir / "movies.dat", "Quiet Meridian (1972)", "Quiet Méridien (1973)")
     rewrite(ml1m_dir / "movies.dat", "Animation|Children's|Comedy", "Comedy|Fantasy")
     rewrite(ml1m_dir / "users.dat", "2::M::56::16::70072", "2::F::50::16::70073")
@@ -153,6 +156,8 @@ def test_rerun_with_changed_values_updates_them(ml1m_dir):
     assert rating("ml4", 5).rated_at == datetime.fromtimestamp(978824299, UTC)
     assert sorted(Rating.objects.values_list("id", flat=True)) == ids_before  # updated in place, not re-created
     assert_counters_match_ratings()
+    after = dict(Profile.objects.values_list("user_id", "feed_version"))
+    assert after == {user: stamp + 1 for user, stamp in stamps.items()}  # every user's suggestions recompute
 
 
 def test_ratings_missing_from_the_file_are_left_alone(ml1m_dir):
