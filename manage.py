@@ -10,7 +10,7 @@ def main():
     from recsite.envfile import env_file_read
 
     env_file_read()  # DJANGO_SETTINGS_MODULE may come from .env, like every other variable
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _setup_env(broker: str, backend: str, var_dir: str, polling: float | None) -> dict:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "recsite.settings.base",
+        "DJANGO_SETTINGS_MODULE": "recsite.settings.local",
         "RECSITE_VAR_DIR": var_dir,
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": backend,

@@ -93,7 +93,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
     env.update(RECSITE_VAR_DIR=str(work), DEBUG="false", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),
                API_THROTTLE_USER="1000000/minute",  # measure the server, not the per-user throttle
-               DJANGO_SETTINGS_MODULE="recsite.settings.base",
+               DJANGO_SETTINGS_MODULE="recsite.settings.local",
                MILVUS_URI=f"http://127.0.0.1:{milvus_port}")  # fmt: skip
     bin_dir = Path(sys.executable).parent
     lite_env = {k: v for k, v in env.items() if k != "MILVUS_URI"}

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 WORK = Path(tempfile.mkdtemp(prefix="recsite-bench-serving-"))
-os.environ.update(RECSITE_VAR_DIR=str(WORK), DJANGO_SETTINGS_MODULE="recsite.settings.base", LOG_LEVEL="WARNING")
+os.environ.update(RECSITE_VAR_DIR=str(WORK), DJANGO_SETTINGS_MODULE="recsite.settings.local", LOG_LEVEL="WARNING")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in a web process (recsite/wsgi.py)
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("MILVUS_URI", None)

@@ -25,7 +25,7 @@ def ml100k_path(path: str | Path | None = None) -> Path:
 def _importer_parse(location: Path):
     """movies.importing's own parse and validation; its package imports the Django models, so Django is set up
     first (settings only: no database is opened)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
     import django
 
     django.setup()

@@ -13,7 +13,7 @@ from celery.signals import beat_init, worker_init, worker_ready
 from .envfile import env_file_read
 
 env_file_read()  # DJANGO_SETTINGS_MODULE and CELERY_BROKER_POLLING_INTERVAL may come from .env
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
 
 
 def _sqla_polling_interval_set() -> None:

@@ -1,1 +1,2 @@
-"""Settings package: `base` is the embedded default, `production` hardens it; both read the environment."""
+"""Settings package: `base` (everything from the environment, safe defaults), `local` (development defaults for
+one machine: the embedded default), `production` (refuses to start without real secrets), `test`."""

@@ -1,8 +1,10 @@
-"""Base settings: everything comes from the environment; the defaults give the embedded mode.
+"""Base settings: everything comes from the environment, and nothing unsafe is a default.
 
-Embedded default (no variable set): SQLite and Milvus Lite under ``var/``, local-memory cache,
-Celery with a SQLite-backed broker. Production sets DATABASE_URL, REDIS_URL, CELERY_BROKER_URL,
-MILVUS_URI, SECRET_KEY and ALLOWED_HOSTS (see ``.env.example``).
+The services default to the embedded mode (no variable set): SQLite and Milvus Lite under ``var/``,
+local-memory cache, Celery with a SQLite-backed broker. Production sets DATABASE_URL, REDIS_URL,
+CELERY_BROKER_URL, MILVUS_URI (see ``.env.example``). Used alone, these settings run with DEBUG off, no secret
+key and no allowed host: ``local`` (the default of manage.py, wsgi.py, asgi.py and the Celery app) adds the
+development defaults for one machine, ``production`` insists on real values, ``test`` builds on ``local``.
 """
 
 from pathlib import Path
@@ -19,10 +21,9 @@ env = environ.Env()
 VAR_DIR = Path(env.str("RECSITE_VAR_DIR", default=str(BASE_DIR / "var")))  # every default path derives from it
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env.bool("DEBUG", default=True)
-# A development key is fine only in the embedded mode; production.py refuses to start without one.
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-embedded-mode-only-not-for-production")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")  # empty: Django refuses to sign anything (local.py has a dev key)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

@@ -1,10 +1,10 @@
-"""Test settings: the base settings with fast hashing and an isolated var/ folder per run."""
+"""Test settings: the local (development) settings with fast hashing and an isolated var/ folder per run."""
 
 import os
 import tempfile
 from pathlib import Path
 
-from .base import *  # noqa: F403
+from .local import *  # noqa: F403
 
 # Each test run writes artifacts and Milvus Lite files into its own temporary folder.
 TEST_VAR_DIR = Path(os.environ.get("RECSITE_TEST_VAR_DIR") or tempfile.mkdtemp(prefix="recsite-test-"))

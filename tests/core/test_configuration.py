@@ -125,7 +125,7 @@ def test_every_variable_works_from_the_environment_and_from_the_env_file(tmp_pat
     values = {name: value.format(tmp=tmp_path) for name, (value, _) in VALUES.items()}
     empty = tmp_path / "empty.env"
     empty.write_text("")
-    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.base"}
+    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.local"}
 
     default = printed(shell(SEEN_CODE, empty, **base), "SEEN")
     from_environment = printed(shell(SEEN_CODE, empty, **base, **values), "SEEN")
@@ -141,7 +141,7 @@ def test_every_variable_works_from_the_environment_and_from_the_env_file(tmp_pat
 def test_the_environment_wins_over_the_env_file(tmp_path):
     env_file = write_env_file(tmp_path / ".env", {"MILVUS_ALIAS": "from_file", "MILVUS_TIMEOUT": "4"})
     code = "from django.conf import settings as s; print('SEEN', '[\"%s\", %s]' % (s.MILVUS_ALIAS, s.MILVUS_TIMEOUT))"
-    result = shell(code, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.base", MILVUS_ALIAS="from_env")
+    result = shell(code, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.local", MILVUS_ALIAS="from_env")
     assert printed(result, "SEEN") == ["from_env", 4.0]
 
 
@@ -153,7 +153,7 @@ def test_every_default_path_follows_recsite_var_dir_from_the_env_file(tmp_path):
         "print('SEEN', json.dumps([str(s.VAR_DIR), s.DATABASES['default']['NAME'], s.MILVUS_URI, str(s.MODEL_DIR),"
         "str(s.BATCH_DIR), str(s.STATIC_ROOT), s.CELERY_BROKER_URL]))"
     )
-    paths = printed(shell(code, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.base"), "SEEN")
+    paths = printed(shell(code, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.local"), "SEEN")
     outside = [path for path in paths if str(var_dir) not in path]
     assert outside == [], f"not under RECSITE_VAR_DIR={var_dir}: {outside}"
     assert var_dir.is_dir()
@@ -215,10 +215,10 @@ def test_a_milvus_lite_path_in_milvus_uri_opens_the_store(tmp_path, source):
     if source == "environment":
         env_file = tmp_path / "empty.env"
         env_file.write_text("")
-        result = shell(STORE_CODE, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.base", **variables)
+        result = shell(STORE_CODE, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.local", **variables)
     else:
         env_file = write_env_file(tmp_path / ".env", variables)
-        result = shell(STORE_CODE, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.base")
+        result = shell(STORE_CODE, env_file, DJANGO_SETTINGS_MODULE="recsite.settings.local")
     seen = printed(result, "SEEN")
     assert seen == {"uri": uri, "versions": [], "live": None, "environment": uri}  # children still inherit it
     assert "Illegal uri" not in result.stderr

@@ -37,7 +37,8 @@ def recsite_containers() -> list[dict]:
 
 
 def test_every_variable_the_files_set_is_read_by_the_settings():
-    known = settings_variables() | {"POD_NAME"}  # POD_NAME: the worker's own name in its Celery node name
+    # POD_NAME: the worker's own name in its Celery node name; DJANGO_SETTINGS_MODULE: read by the entry points
+    known = settings_variables() | {"POD_NAME", "DJANGO_SETTINGS_MODULE"}
     assert {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MILVUS_URI", "LOG_FORMAT"} <= known
     services = compose()["services"]
     for name in ("web", "worker-training", "worker-default", "beat"):
@@ -71,3 +72,12 @@ def test_probes_point_at_the_health_routes():
     probes = {p: web[p]["httpGet"]["path"] for p in ("readinessProbe", "livenessProbe", "startupProbe")}
     assert probes == {"readinessProbe": "/readyz", "livenessProbe": "/healthz", "startupProbe": "/healthz"}
     assert "/readyz" in " ".join(compose()["services"]["web"]["healthcheck"]["test"])
+
+
+def test_deployments_choose_settings_without_development_defaults():
+    modules = {compose()["services"][name]["environment"]["DJANGO_SETTINGS_MODULE"] for name in ("web", "beat")}
+    config_map = next(doc for doc in k8s() if doc["kind"] == "ConfigMap")
+    assert modules | {config_map["data"]["DJANGO_SETTINGS_MODULE"]} <= {
+        "recsite.settings.base",
+        "recsite.settings.production",
+    }

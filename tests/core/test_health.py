@@ -21,7 +21,7 @@ print(json.dumps({"code": response.status_code, **response.json()}))
 def probe(tmp_path: Path, **environment) -> dict:
     """GET /readyz in a fresh process with these settings (a real failure, no mock)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "MILVUS_URI"}}
-    env.update(DJANGO_SETTINGS_MODULE="recsite.settings.base", RECSITE_VAR_DIR=str(tmp_path),
+    env.update(DJANGO_SETTINGS_MODULE="recsite.settings.local", RECSITE_VAR_DIR=str(tmp_path),
                ALLOWED_HOSTS="testserver", MILVUS_TIMEOUT="2", **environment)  # fmt: skip
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

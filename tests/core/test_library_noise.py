@@ -42,7 +42,7 @@ def environment(tmp_path: Path) -> dict:
         if not k.startswith(("DJANGO_", "RECSITE_", "PYTHON")) and k != "OMP_NUM_THREADS"
     }
     env.update(PYTHONPATH=str(ROOT), RECSITE_ENV_FILE=os.devnull, RECSITE_VAR_DIR=str(tmp_path),
-               DJANGO_SETTINGS_MODULE="recsite.settings.base", LOG_LEVEL="INFO")  # fmt: skip
+               DJANGO_SETTINGS_MODULE="recsite.settings.local", LOG_LEVEL="INFO")  # fmt: skip
     return env
 
 

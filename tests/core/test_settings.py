@@ -53,7 +53,7 @@ def test_environment_selects_database_and_cache(tmp_path):
         "from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.CACHES['default']['BACKEND'])"
     )
-    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.base", "RECSITE_VAR_DIR": str(tmp_path)}
+    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.local", "RECSITE_VAR_DIR": str(tmp_path)}
     default = manage("shell", "-c", code, **base)
     assert "sqlite3" in default.stdout and str(tmp_path) in default.stdout and "LocMemCache" in default.stdout
     env = {
@@ -71,7 +71,7 @@ def test_sqlite_queues_concurrent_writers_and_postgres_options_are_unchanged(tmp
         "mode = c.cursor().execute('PRAGMA journal_mode').fetchone()[0] if c.vendor == 'sqlite' else None;"
         "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}), 'journal_mode': mode}))"
     )
-    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.base", "RECSITE_VAR_DIR": str(tmp_path)}
+    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.local", "RECSITE_VAR_DIR": str(tmp_path)}
     default = json.loads(manage("shell", "-c", code, **base).stdout.strip().splitlines()[-1])
     assert default["options"]["transaction_mode"] == "IMMEDIATE"
     assert default["options"]["timeout"] >= 5
@@ -79,3 +79,16 @@ def test_sqlite_queues_concurrent_writers_and_postgres_options_are_unchanged(tmp
     assert default["journal_mode"] == "wal"
     scaled = manage("shell", "-c", code, **base, DATABASE_URL="postgres://postgres@127.0.0.1:5432/recsite")
     assert json.loads(scaled.stdout.strip().splitlines()[-1])["options"] == {}, scaled.stderr[-2000:]
+
+
+def test_base_is_safe_by_default_and_local_adds_the_development_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEBUG", raising=False)
+    code = "import json; from django.conf import settings as s; print(json.dumps([s.DEBUG, s.ALLOWED_HOSTS]))"
+    quiet = {"RECSITE_VAR_DIR": str(tmp_path), "RECSITE_ENV_FILE": "/dev/null"}  # no .env file either
+    base = manage("shell", "-c", code, DJANGO_SETTINGS_MODULE="recsite.settings.base", **quiet)
+    assert json.loads(base.stdout.strip().splitlines()[-1]) == [False, []], base.stderr[-2000:]
+    signing = manage("shell", "-c", "from django.core import signing; signing.dumps(1)",
+                     DJANGO_SETTINGS_MODULE="recsite.settings.base", **quiet)  # fmt: skip
+    assert signing.returncode != 0 and "SECRET_KEY" in signing.stderr  # no key to sign with
+    local = manage("shell", "-c", code, DJANGO_SETTINGS_MODULE="recsite.settings.local", **quiet)
+    assert json.loads(local.stdout.strip().splitlines()[-1]) == [True, ["127.0.0.1", "localhost", "testserver"]]

@@ -19,7 +19,7 @@ print(json.dumps([p["num_threads"] for p in threadpoolctl.threadpool_info() if p
 
 def blas_threads(module: str, tmp_path) -> list[int]:
     env = {k: v for k, v in os.environ.items() if k not in {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}}
-    env.update(DJANGO_SETTINGS_MODULE="recsite.settings.base", RECSITE_VAR_DIR=str(tmp_path))
+    env.update(DJANGO_SETTINGS_MODULE="recsite.settings.local", RECSITE_VAR_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", CODE, module], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=120, check=True)  # fmt: skip
     return __import__("json").loads(out.stdout.strip().splitlines()[-1])

@@ -153,7 +153,7 @@ def web_environment(*, var_dir: Path, database: str, milvus: str, redis: str = "
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV"}
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(
-        DJANGO_SETTINGS_MODULE="recsite.settings.base",
+        DJANGO_SETTINGS_MODULE="recsite.settings.local",
         RECSITE_ENV_FILE=os.devnull,
         RECSITE_VAR_DIR=str(var_dir),
         DATABASE_URL=database,

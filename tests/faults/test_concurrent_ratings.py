@@ -1,7 +1,7 @@
 """Fault test: 60 simultaneous rating PUTs over HTTP against a real server process never answer 5xx.
 
 The server is ``manage.py runserver`` (threaded, as ``serve_all`` runs it) on loopback with the default
-settings (``recsite.settings.base``), opening this run's test database: a SQLite file on the embedded default,
+settings (``recsite.settings.local``), opening this run's test database: a SQLite file on the embedded default,
 test_<name> on PostgreSQL (CI's second run). Half the requests are 30 users rating one movie at the same
 instant; the other half is one user PUTting a rating of a movie they had not rated, 30 times at once.
 """
@@ -83,7 +83,7 @@ def server(transactional_db, tmp_path):
         k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "MILVUS_URI", "PYTHONPATH"}
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="recsite.settings.base",  # the default set-up, not the test settings
+        DJANGO_SETTINGS_MODULE="recsite.settings.local",  # the default set-up, not the test settings
         RECSITE_VAR_DIR=str(tmp_path),
         DATABASE_URL=server_database_url(),
         DEBUG="false",

@@ -36,7 +36,7 @@ def server(request, transactional_db, tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in DOCUMENTED and not k.startswith("RECSITE_")}
     env.update(
-        DJANGO_SETTINGS_MODULE="recsite.settings.base",
+        DJANGO_SETTINGS_MODULE="recsite.settings.local",
         RECSITE_ENV_FILE=os.devnull,
         RECSITE_VAR_DIR=str(tmp_path),
         DATABASE_URL=child_database_url(),

@@ -58,7 +58,7 @@ def clicks_with_the_broker_down(tmp_path):
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "RECSITE_", "DJANGO_", "REDIS_"))}
     env = {
         **keep,
-        "DJANGO_SETTINGS_MODULE": "recsite.settings.base",
+        "DJANGO_SETTINGS_MODULE": "recsite.settings.local",
         "RECSITE_ENV_FILE": os.devnull,
         "RECSITE_VAR_DIR": str(tmp_path),
         "DATABASE_URL": child_database_url(),
