@@ -2,73 +2,36 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .breaker import CircuitBreaker
+from .connection import (
+    INDEX_ALREADY_EXISTS_CODE,
+    NOT_LOADED_CODE,
+    LiveCollectionError,
+    MilvusConnection,
+    VectorStoreError,
+)
 from .filters import ML1M_GENRES, as_movie_id, as_movie_ids, build_filter
-from .lite import LiteRegistry, client_error_message
 from .pymilvus_env import pymilvus_import
 from .schema import INDEX_TYPES, INSERT_BATCH, iter_row_batches, make_index_params, make_schema, search_params
 
 logger = logging.getLogger(__name__)
 
 MAX_TOP_K = 16384  # Milvus's topk ceiling
-# Milvus error codes (MilvusException.code) that are answers about data, not a broken connection:
-COLLECTION_NOT_FOUND_CODE = 100  # the collection (or the alias's target) does not exist
-NOT_LOADED_CODE = 101  # the collection exists but is not loaded: "call load() before search/get/query"
-INDEX_ALREADY_EXISTS_CODE = 35  # create_index on a field that already has this index (legacy ErrorCode)
-PARAMETER_INVALID_CODE = 1100  # a request Milvus refused as invalid (bad name, filter or parameter)
-NOT_TRANSPORT_CODES = (COLLECTION_NOT_FOUND_CODE, NOT_LOADED_CODE, INDEX_ALREADY_EXISTS_CODE, PARAMETER_INVALID_CODE)
-PROBE_WAIT_SECONDS = 0.25  # how long a refused caller waits for the breaker's probe (a live server answers in ms)
-# gRPC channel options for a Milvus server. pymilvus pings every 10 s; a gRPC server (Lite included) answers
-# pings more often than every 5 min during a long call (a 100k HNSW build) with GOAWAY "too_many_pings", and
-# pymilvus then retries it. A fresh channel gets its own subchannels (gRPC shares them per target by default,
-# so a new channel would inherit the old one's reconnect back-off), and the back-off is capped at 1 s: a
-# restarted server is found again within a second, not after gRPC's default of up to 120 s.
-SERVER_GRPC_OPTIONS = {
-    "grpc.keepalive_time_ms": 330_000,
-    "grpc.use_local_subchannel_pool": 1,
-    "grpc.initial_reconnect_backoff_ms": 200,
-    "grpc.min_reconnect_backoff_ms": 200,
-    "grpc.max_reconnect_backoff_ms": 1000,
-}
-
-
 # Reads see this client's own writes (what the indexing process and the tests need) without waiting for every
 # node's time tick, as "Strong" would on a Milvus server (~200 ms a search); other processes read after the
 # collection is flushed, indexed and loaded, and only then pointed at by the alias. Lite has one node: all equal.
 CONSISTENCY = "Session"
 
 
-class VectorStoreError(Exception):
-    """Any failure of the vector store itself (connection, missing collection, Milvus error)."""
-
-
-class LiveCollectionError(VectorStoreError):
-    """Refused: the operation would drop or rebuild the collection the alias serves from."""
-
-
-class VectorStore:
-    """All Milvus access for movie vectors through one client.
-
-    Milvus Lite (a .db path): every call holds one lock per path. The embedded server runs inside this process
-    and milvus_lite's engine is single-writer per collection (see milvus_lite/adapter/grpc/server.py); the
-    lock also guards the embedded server's lifetime (LiteRegistry). It cannot hang apart from this process.
-
-    A Milvus server (http://...): no lock around calls. pymilvus's client is a gRPC channel and stub, which
-    are thread-safe, and its ConnectionManager and caches take their own locks; only connecting and dropping
-    the client are serialised. Each RPC has the deadline `timeout`, and a circuit breaker (breaker.py) refuses
-    calls at once for `breaker_seconds` after `breaker_failures` consecutive transport failures or one
-    timeout, then probes the server in the background and closes again when it answers.
-    """
+class VectorStore(MilvusConnection):
+    """All Milvus access for movie vectors: versioned collections, the serving alias, searches (the client, its
+    locking and the circuit breaker: connection.py)."""
 
     def __init__(
         self,
@@ -89,163 +52,13 @@ class VectorStore:
             raise ValueError("alias and prefix must be Milvus identifiers (letters, digits, underscore)")
         if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be HNSW, IVF_FLAT or FLAT, got {index_type!r}")
-        self.is_lite = not re.match(r"^(https?|tcp|unix)://", uri) and not uri.startswith("unix:")
-        if self.is_lite:
-            if not uri.endswith(".db"):
-                raise ValueError(f"a Milvus Lite path must end with .db (pymilvus routes on it): {uri!r}")
-            uri = str(Path(uri).expanduser().resolve())
-        self.uri, self.token, self.alias, self.prefix = uri, token, alias, prefix
-        self.timeout, self.index_type, self.metric = float(timeout), index_type, metric
+        super().__init__(
+            uri, token=token, timeout=timeout, breaker_failures=breaker_failures, breaker_seconds=breaker_seconds
+        )
+        self.alias, self.prefix, self.index_type, self.metric = alias, prefix, index_type, metric
         self.search_ef = max(int(search_ef), 0)  # HNSW ef floor (schema.search_params); 0 = by limit only
         self.build_timeout = max(float(build_timeout), self.timeout)  # index builds outlast a search deadline
         self.known_genres: set[str] = set(ML1M_GENRES)  # for callers without a catalogue list (filters.py)
-        # Lite: the per-path lock around every call; a server: no lock around calls
-        self._lock = LiteRegistry.lock_for(uri) if self.is_lite else contextlib.nullcontext()
-        self._connect_lock = threading.RLock()  # connecting and dropping the client
-        self._client = None
-        self._closed = False
-        # Lite runs inside this process: nothing to break away from
-        self.breaker = None if self.is_lite else CircuitBreaker(breaker_failures, breaker_seconds)
-
-    # --- connection -------------------------------------------------------------------------
-
-    def _client_get(self, *, probe: bool = False):
-        """The client, connected lazily (under the connect lock) so a dead store never breaks process start-up."""
-        client = self._client
-        if client is not None:
-            return client
-        with self._connect_lock:
-            if self._client is not None:
-                return self._client
-            refusal = not probe and self.breaker and self.breaker.refusal()
-            if refusal:  # a connect that failed while this thread waited for the lock opened the breaker
-                raise VectorStoreError(f"vector store {self.uri} unavailable: {refusal}")
-            return self._connect()
-
-    def _connect(self):
-        pymilvus_import()
-        from pymilvus import MilvusClient
-
-        if self.is_lite:
-            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
-            LiteRegistry.acquire(self.uri)
-            options = {"grpc_options": {"grpc.keepalive_time_ms": SERVER_GRPC_OPTIONS["grpc.keepalive_time_ms"]}}
-        else:  # a channel of its own (closed with the client), so a reconnect really gets a fresh one
-            options = {"grpc_options": dict(SERVER_GRPC_OPTIONS), "dedicated": True}
-        try:
-            client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout, **options)
-        except Exception:
-            if self.is_lite:
-                LiteRegistry.release(self.uri)
-            raise
-        self._client = client
-        try:
-            self._load_live(client)  # after a restart nothing is loaded: load before the first search
-        except Exception as exc:  # the alias may not exist yet; searches will say so themselves
-            if not self.is_lite and self._is_transport_error(exc):
-                self._drop_client(client)
-                raise
-            logger.info("vector store %s: live collection not loaded at connect: %s", self.uri, exc)
-        return client
-
-    @contextlib.contextmanager
-    def _calling(self, what: str, *, probe: bool = False) -> Iterator:
-        """Hand out the client (holding the lock for Lite) and turn every failure into a VectorStoreError;
-        refused at once while the circuit breaker is open."""
-        if not probe:
-            self._closed = False
-            self._breaker_check(what)
-        with self._lock:
-            client, started = None, time.monotonic()
-            try:
-                client = self._client_get(probe=probe)
-                yield client
-            except (VectorStoreError, ValueError) as exc:
-                if not _closed_channel(exc):
-                    raise
-                # another thread dropped this client while the call ran: a transport failure, not counted
-                raise VectorStoreError(f"{what} failed ({self.uri}): the connection was reset, try again") from exc
-            except Exception as exc:
-                message = client_error_message(exc, self.uri)
-                if not self._is_transport_error(exc):
-                    if self.breaker:
-                        self.breaker.success()  # the server answered (about missing or unloaded data)
-                    raise VectorStoreError(f"{what} failed ({self.uri}): {message}") from exc
-                if client is None or client is self._client:  # a stale client's failures were counted already
-                    self._drop_client(client)  # reconnect on the next call (a restarted server gets a fresh channel)
-                    self._failure_record(what, message, time.monotonic() - started, exc)
-                raise VectorStoreError(f"{what} failed ({self.uri}): {message}") from exc
-            else:
-                if self.breaker:
-                    self.breaker.success()
-
-    # --- circuit breaker (server URIs) ------------------------------------------------------------
-
-    def _breaker_check(self, what: str) -> None:
-        """Raise at once while the breaker is open; once its cool-down is over, probe the server in the
-        background and wait for that a fraction of a second (a live server answers in milliseconds)."""
-        if self.breaker is None or self.breaker.refusal() is None:
-            return
-        if self.breaker.probe_claim():
-            probe = threading.Thread(target=self._probe, name="milvus-breaker-probe", daemon=True)
-            probe.start()
-            probe.join(PROBE_WAIT_SECONDS)
-        refusal = self.breaker.refusal()
-        if refusal:
-            raise VectorStoreError(f"{what} skipped: vector store {self.uri} unavailable, {refusal}")
-
-    def _probe(self) -> None:
-        """The half-open state's one trial call: reconnect if needed and (re)load the live collection."""
-        try:
-            if self._closed:
-                return
-            with self._calling("probe", probe=True) as client:
-                self._load_live(client)
-            logger.warning("vector store %s: answering again, circuit closed", self.uri)
-        except Exception as exc:  # recorded by _calling; the store stays open for another cool-down
-            logger.info("vector store %s: probe failed, circuit stays open: %s", self.uri, exc)
-        finally:
-            self.breaker.probe_done()
-
-    def _failure_record(self, what: str, message: str, elapsed: float, exc: Exception) -> None:
-        if self.breaker is None:
-            return
-        timed_out = elapsed >= 0.9 * self.timeout or "DEADLINE_EXCEEDED" in f"{exc!r} {exc.__cause__!r}"
-        if self.breaker.failure(f"{what}: {message[:200]}", timed_out=timed_out):
-            logger.warning(
-                "vector store %s: circuit open for %.0f s after %s (%.1f s): %s",
-                self.uri,
-                self.breaker.seconds,
-                "a timeout" if timed_out else f"{self.breaker.failures_to_open} failures",
-                elapsed,
-                message[:300],
-            )
-
-    def _is_transport_error(self, exc: Exception) -> bool:
-        """Not a Milvus answer about data: for Lite, only non-Milvus failures (restarting the embedded
-        server on a logical error would only cost a reload); for a server, anything but 'missing/not loaded'."""
-        code = getattr(exc, "code", None)
-        if self.is_lite:
-            return code is None
-        return code not in NOT_TRANSPORT_CODES
-
-    def _drop_client(self, client=None) -> None:
-        """Forget and close the client (only `client`, when given: another thread may have reconnected)."""
-        with self._connect_lock:
-            current = self._client
-            if current is None or (client is not None and current is not client):
-                return
-            self._client = None
-            with contextlib.suppress(Exception):
-                current.close()
-            if self.is_lite:
-                LiteRegistry.release(self.uri)
-
-    def close(self) -> None:
-        """Close the client; for Lite the embedded server stops when its last store closes (frees the dir lock)."""
-        with self._lock:
-            self._closed = True
-            self._drop_client()
 
     # --- names and versions -----------------------------------------------------------------
 
@@ -498,8 +311,3 @@ class VectorStore:
             for name in client.list_collections(timeout=self.timeout):
                 if self._version_of(name) is not None:
                     client.drop_collection(name, timeout=self.timeout)
-
-
-def _closed_channel(exc: BaseException) -> bool:
-    """grpc's ValueError for a call on a channel another thread closed (it dropped the client meanwhile)."""
-    return isinstance(exc, ValueError) and "closed channel" in str(exc)
