@@ -1,19 +1,21 @@
 """MovieLens-25M-shaped data: generate, import, export and train, with the wall time and peak RSS of each phase.
 
     python benchmarks/bench_scale.py [--data /tmp/movielens-25m-synthetic] [--work /tmp/bench-scale]
-        [--phases generate,subset,sqlite,export,train] [--postgres URL] [--train-seconds 300] [--steps 300]
-        [--no-report]
+        [--phases generate,subset,sqlite,export,train] [--postgres URL] [--train-seconds 300]
+        [--steps 300] [--subset-ratings 5000000] [--no-report]
 
 Synthetic files from scripts/make_synthetic_movielens.py --shape 25m (162,541 users, 62,423 movies, 25,000,095
 ratings, ML-1M layout), generated once and reused from --data. Every phase runs in its own process; its peak RSS is
 that process's ru_maxrss (os.wait4), so phases do not hide each other's memory:
 
-- subset: the first --subset-ratings lines (5M) into a fresh SQLite database: the import's memory at 1/25 the size;
+- subset: the first --subset-ratings lines (5M) into a fresh SQLite database: the import at a fifth of the size;
 - sqlite: the whole set into a fresh SQLite database (``manage.py migrate`` untimed, then ``import_movielens``);
-- postgres (with --postgres URL, a database this script may drop and create): the same into PostgreSQL;
+- postgres-subset, postgres (with --postgres URL, a database this script may drop and create): the subset, the
+  whole set into PostgreSQL;
 - export: recommender.services.dataset.dataset_export() from the SQLite database, saved as .npz for the next phase;
 - train: the temporal split, the trainer's setup (encoder, sequences) and epoch plan with the default config, then
-  training steps until --steps or --train-seconds; the epoch time is projected from the measured time per target.
+  training steps until --steps or --train-seconds, the epoch's largest batch first (the step needing the most
+  memory); the epoch time is projected from the measured time per target.
 
 Each phase's figures are kept in --work/results.json, so ``--phases train`` re-measures one phase and the report is
 written from the latest figures of every phase (docs/benchmarks.md, section "scale").
@@ -35,9 +37,15 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 SHAPE = (162_541, 62_423, 25_000_095)
-PHASES = ("generate", "subset", "sqlite", "postgres", "export", "train")
+PHASES = ("generate", "subset", "sqlite", "postgres-subset", "postgres", "export", "train")
 DEFAULT_PHASES = "generate,subset,sqlite,export,train"
 COMMAND = "python benchmarks/bench_scale.py"
+
+
+def git_revision() -> str:
+    from benchmarks.report import git_revision as revision
+
+    return revision()
 
 
 def run_measured(cmd: list[str], *, env: dict | None = None, log: Path | None = None) -> dict:
@@ -146,6 +154,12 @@ def phase_postgres(args) -> dict:
     return _import(args, args.data, _postgres_url(args), "postgres")
 
 
+def phase_postgres_subset(args) -> dict:
+    if not args.postgres:
+        raise SystemExit("the postgres-subset phase needs --postgres postgres://user@host:port/database")
+    return _import(args, _subset(args), _postgres_url(args), "postgres-subset")
+
+
 def phase_export(args) -> dict:
     database = args.work / "full.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "RECSITE_VAR_DIR": str(args.work / "var")}
@@ -216,7 +230,9 @@ def child_train(args) -> None:
     model.net.train()
     times, targets = [], []
     steps_started = time.perf_counter()
-    for rows in plan.batches[: args.steps]:
+    worst = int(np.argmax(plan.targets))  # the epoch's largest batch first: the step that needs the most memory
+    order = [worst] + [b for b in range(len(plan.batches)) if b != worst]
+    for rows in (plan.batches[b] for b in order[: args.steps]):
         t0 = time.perf_counter()
         batch = sequences.batch(plan.windows, rows, plan.rng)
         loss = batch_loss(model.net, batch, config)
@@ -235,6 +251,7 @@ def child_train(args) -> None:
         "epoch_targets": plan.total, "build_seconds": round(build_seconds, 1), "loaded_peak_rss_mib": loaded,
         "built_peak_rss_mib": built, "steps": len(times), "step_median_s": round(float(np.median(times)), 3),
         "step_mean_s": round(float(np.mean(times)), 3), "targets_per_step": round(float(np.mean(targets))),
+        "largest_step_targets": int(plan.targets[worst]), "largest_step_s": round(times[0], 1),
         "projected_epoch_hours": round(per_target * plan.total / 3600, 3), "train_peak_rss_mib": _vm_hwm_mib(),
     }))  # fmt: skip
 
@@ -254,9 +271,12 @@ def report_body(results: dict) -> str:
     users, movies, ratings = SHAPE
     lines = [
         f"Synthetic MovieLens-25M shape in the ML-1M file layout ({users:,} users, {movies:,} movies, {ratings:,} "
-        "ratings, Latin-1 `::`), `scripts/make_synthetic_movielens.py --shape 25m`. One run; every phase in its own "
-        "process, peak RSS = that process's ru_maxrss. Load average (1 min) before → after each phase is shown: "
-        "other engineers' jobs share the 2 cores, so wall times are pessimistic.",
+        "ratings, Latin-1 `::`), `scripts/make_synthetic_movielens.py --shape 25m`. One run of each phase, each in its "
+        "own process (peak RSS = that process's ru_maxrss; `manage.py` alone starts at ~0.48 GiB); the phases may "
+        "come from separate invocations (their commits: "
+        + ", ".join(f"{key} {r['commit']}" for key, r in results.items() if isinstance(r, dict) and r.get("commit"))
+        + "). Load average (1 min) before → after each phase is shown: other engineers' jobs share the 2 cores, so "
+        "wall times are pessimistic.",
         "",
         "| phase | wall | CPU | peak RSS | load avg | notes |",
         "|---|---|---|---|---|---|",
@@ -269,13 +289,14 @@ def report_body(results: dict) -> str:
             return
         lines.append(
             f"| {name} | {r['seconds']:.0f} s | {r.get('cpu_seconds', 0):.0f} s | {_gib(r['peak_rss_mib'])} | "
-            f"{r.get('load_before', '?')} → {r.get('load_after', '?')} | {notes} |"
+            f"{r.get('load_before', '—')} → {r.get('load_after', '—')} | {notes} |"
         )
 
     gen = results.get("generate", {})
     row("generate", "generate", f"{gen.get('bytes', 0) / 2**20:.0f} MiB ratings.dat" + (", measured when the cached "
         "set was written" if gen.get("reused") else ""))  # fmt: skip
     for key, label in (("subset", "import, SQLite, first lines only"), ("sqlite", "import, SQLite, whole set"),
+                       ("postgres-subset", "import, PostgreSQL, first lines only"),
                        ("postgres", "import, PostgreSQL, whole set")):  # fmt: skip
         r = results.get(key, {})
         own = r.get("importer_seconds")
@@ -289,6 +310,7 @@ def report_body(results: dict) -> str:
     row("train: split + setup + epoch plan, then steps", "train", f"data built in {t.get('build_seconds')} s, peak "
         f"{_gib(t.get('built_peak_rss_mib'))} after building; {t.get('steps')} steps")  # fmt: skip
     if t:
+        movies = results.get("export", {}).get("movies") or SHAPE[1]
         lines += [
             "",
             f"Training with the default config at the time of the run (negatives = {t['negatives']}"
@@ -296,15 +318,43 @@ def report_body(results: dict) -> str:
             f"max_history = {t['max_history']}): {t['train_ratings']:,} train ratings, {t['windows']:,} history "
             f"windows, {t['epoch_steps']:,} steps and {t['epoch_targets']:,} next-movie targets per epoch. "
             f"Measured {t['steps']} steps: median {t['step_median_s']} s, mean {t['step_mean_s']} s, "
-            f"{t['targets_per_step']} targets per step. Projected epoch (measured seconds per target × the epoch's "
+            f"{t['targets_per_step']} targets per step; the first was the epoch's largest batch "
+            f"({t.get('largest_step_targets')} targets, {t.get('largest_step_s')} s), so the peak includes the "
+            "biggest step. Projected epoch (measured seconds per target × the epoch's "
             f"targets): **{_duration(t['projected_epoch_hours'])}** on this machine. Peak RSS: "
             f"{_gib(t['loaded_peak_rss_mib'])} with the export loaded, {_gib(t['built_peak_rss_mib'])} after the "
-            f"split, encoder, sequences and windows, **{_gib(t['train_peak_rss_mib'])}** after the steps "
-            "(goal ≤ 8 GiB).",
+            f"split, encoder, sequences and windows, **{_gib(t['train_peak_rss_mib'])}** "
+            f"({t['train_peak_rss_mib'] * 2**20 / 1e9:.2f} GB) after the steps (goal ≤ 8 GB). Of that, the trainer's "
+            f"own arrays: the epoch's input and target windows, [{t['windows']:,} × {t['max_history']}] int64 each "
+            f"({2 * t['windows'] * t['max_history'] * 8 / 2**30:.2f} GiB together), and in the largest step "
+            f"[{t['largest_step_targets']:,} × {movies:,}] float32 logits "
+            f"({t['largest_step_targets'] * movies * 4 / 2**30:.2f} GiB per tensor of that size, several live "
+            "through the backward pass).",
         ]
-    for key in ("subset", "sqlite", "postgres"):
-        if results.get(key, {}).get("importer_log"):
-            lines += ["", f"Importer log ({key}):", "", "```", *results[key]["importer_log"], "```"]
+    before = results.get("train-before")  # an earlier measurement kept for comparison (with its note)
+    if before:
+        lines += [
+            "",
+            f"{before['note']}: peak {_gib(before['built_peak_rss_mib'])} after building the training data, "
+            f"{_gib(before['train_peak_rss_mib'])} after {before['steps']} steps (median {before['step_median_s']} s, "
+            f"{before['targets_per_step']} targets per step).",
+        ]
+    sub, whole, pg_sub, pg = (results.get(k, {}) for k in ("subset", "sqlite", "postgres-subset", "postgres"))
+    if sub and whole:
+        lines += [
+            "",
+            f"Import memory against the number of ratings: SQLite {_gib(sub['peak_rss_mib'])} for "
+            f"{sub['ratings']:,} ratings, {_gib(whole['peak_rss_mib'])} for {whole['ratings']:,}"
+            + (f"; PostgreSQL {_gib(pg_sub['peak_rss_mib'])} and {_gib(pg['peak_rss_mib'])}" if pg_sub and pg else "")
+            + ". The importer holds one chunk of ratings at a time (tests/movies/test_import_streaming.py checks the "
+            "Python heap does not grow with them); the SQLite difference is SQLite's own memory inside the process "
+            "(its page cache is capped at 256 MiB while importing), PostgreSQL keeps its caches in the server. "
+            "The rest is the ~0.48 GiB `manage.py` starts with and the 162,541 users and their profiles.",
+        ]
+    for key in ("sqlite", "postgres"):  # the importer's own stage timings (-v 2), whole set
+        log = [line for line in results.get(key, {}).get("importer_log", []) if not line.startswith(" ")]
+        if log:
+            lines += ["", f"Importer log, {key}, whole set:", "", "```", *log, "```"]
     return "\n".join(lines)
 
 
@@ -318,6 +368,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="most training steps to time")
     parser.add_argument("--train-seconds", type=float, default=300, help="stop timing steps after this long")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--report-only", action="store_true", help="run no phase: write the report from results.json")
     parser.add_argument("--child", choices=("export", "train"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -327,12 +378,13 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     store = args.work / "results.json"
     results = json.loads(store.read_text()) if store.exists() else {}
-    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    phases = [] if args.report_only else [p.strip() for p in args.phases.split(",") if p.strip()]
     for phase in phases:
         if phase not in PHASES:
             raise SystemExit(f"unknown phase {phase!r}")
         print(f"{time.strftime('%H:%M:%S')} {phase} ...", flush=True)
-        results[phase] = globals()[f"phase_{phase}"](args)
+        results[phase] = globals()[f"phase_{phase.replace('-', '_')}"](args)
+        results[phase]["commit"] = git_revision()
         store.write_text(json.dumps(results, indent=1))
         print(json.dumps({k: v for k, v in results[phase].items() if k != "importer_log"}), flush=True)
     body = report_body(results)
@@ -341,6 +393,8 @@ def main() -> None:
         from benchmarks.report import write_section
 
         command = COMMAND + (f" --phases {args.phases}" if args.phases != DEFAULT_PHASES else "")
+        if args.report_only:
+            command = f"{COMMAND} --phases {','.join(key for key in PHASES if key in results)}"
         print(write_section("scale", "MovieLens-25M-shaped data: import, export, training memory", command, body))
 
 
