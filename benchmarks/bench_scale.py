@@ -187,7 +187,7 @@ def _vm_hwm_mib() -> int:
 
 
 def child_export(args) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.base")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
     import django
 
     django.setup()
