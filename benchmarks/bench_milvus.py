@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ef", default="0", help="comma-separated HNSW ef floors (MILVUS_SEARCH_EF) to compare")
     parser.add_argument("--milvus-server", metavar="URI", help="measure only this Milvus server (http://host:19530); "
                         "writes the 'milvus-server' section")  # fmt: skip
+    parser.add_argument("--section", default="milvus-server", help="with --milvus-server: the section to write "
+                        "(e.g. milvus-server-1m for a run of the largest catalogue alone)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.milvus_server:
         return server_main(args, argv)
@@ -189,7 +191,8 @@ def server_main(args, argv) -> None:
         + TABLE_HEAD
         + "\n".join(rows)
     )
-    report(args, argv, "milvus-server", "Milvus vector search on a Milvus server", body)
+    title = "Milvus vector search on a Milvus server" + ("" if args.section == "milvus-server" else f" ({args.sizes})")
+    report(args, argv, args.section, title, body)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
 """MovieLens-25M-shaped data: generate, import, export and train, with the wall time and peak RSS of each phase.
 
-    python benchmarks/bench_scale.py [--data /tmp/movielens-25m-synthetic] [--work /tmp/bench-scale]
-        [--phases generate,subset,sqlite,export,train] [--postgres URL] [--train-seconds 300]
-        [--steps 300] [--subset-ratings 5000000] [--no-report]
+    python benchmarks/bench_scale.py [--data DIR] [--work DIR] [--phases generate,subset,sqlite,export,train]
+        [--postgres URL] [--train-seconds 300] [--steps 300] [--subset-ratings 5000000] [--no-report]
 
 Synthetic files from scripts/make_synthetic_movielens.py --shape 25m (162,541 users, 62,423 movies, 25,000,095
 ratings, ML-1M layout), generated once and reused from --data. Every phase runs in its own process; its peak RSS is
@@ -17,9 +16,8 @@ that process's ru_maxrss (os.wait4), so phases do not hide each other's memory:
   training steps until --steps or --train-seconds, the epoch's largest batch first (the step needing the most
   memory); the epoch time is projected from the measured time per target.
 
-Each phase's figures are kept in --work/results.json, so ``--phases train`` re-measures one phase and the report is
-written from the latest figures of every phase (docs/benchmarks.md, section "scale").
-"""
+Each phase's figures are kept in --work/results.json: ``--phases train`` re-measures one phase; the report (section
+"scale" of docs/benchmarks.md) is written from the latest figures of every phase."""
 
 from __future__ import annotations
 
