@@ -258,16 +258,22 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
     return Recommendations(items=items, model_version=live.version.number)
 
 
+def _rank_vector(user):
+    """(live model, the user's vector): the cached state's, or a blank user's when the tower has nothing to read."""
+    try:
+        live, state = user_state(user)
+        return live, state.vector
+    except NoSignal:
+        live = live_model()
+        return live, live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=([], []))
+
+
 def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
     """Order the given movies for the user by model score (personalised ranking; a user with nothing for the
     tower to read is ranked by the vector of a blank user)."""
     ids = list(dict.fromkeys(int(m) for m in movie_ids))
     try:
-        try:
-            live, vector = (state := user_state(user))[0], state[1].vector
-        except NoSignal:
-            live = live_model()
-            vector = live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=([], []))
+        live, vector = _rank_vector(user)
     except (NoLiveModel, VectorStoreError) as exc:
         counts = dict(Movie.objects.filter(pk__in=ids).values_list("id", "rating_count"))
         top = max(counts.values(), default=1) or 1
