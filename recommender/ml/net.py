@@ -17,9 +17,31 @@ from recommender.ml.encoder import N_AGES, N_OCCUPATIONS, N_YEARS
 NEG_INF = -1e9
 
 
+class Linear(nn.Linear):
+    """nn.Linear with the bias added through a rank-1 product (ones [N, 1] @ bias [1, out]): the same values and
+    parameters, but the bias gradient is then a matrix product, where Paddle's CPU backward of a broadcast add
+    reduces the rows ~50x slower (measured on [6,400 x 256]: 10.8 ms against 0.14 ms; 64 -> 128 layer, forward
+    and backward, 7.9 -> 2.3 ms)."""
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        rows = x.reshape([-1, x.shape[-1]])  # [N, in]
+        y = paddle.matmul(rows, self.weight)
+        if self.bias is not None:
+            y = y + paddle.matmul(paddle.ones([rows.shape[0], 1], dtype=y.dtype), self.bias.unsqueeze(0))
+        return y.reshape([*x.shape[:-1], y.shape[-1]])
+
+
+def use_fast_linear(layer: nn.Layer) -> None:
+    """Make every nn.Linear inside ``layer`` (Paddle's attention and feed-forward projections) a Linear above;
+    parameters and their names are untouched, so saved models load as before."""
+    for sub in layer.sublayers(include_self=True):
+        if type(sub) is nn.Linear:
+            sub.__class__ = Linear
+
+
 def tower(in_dim: int, config: TrainConfig) -> nn.Sequential:
     """The MLP both towers share in shape: in -> hidden -> ReLU -> out (normalised by the caller)."""
-    return nn.Sequential(nn.Linear(in_dim, config.hidden_dim), nn.ReLU(), nn.Linear(config.hidden_dim, config.out_dim))
+    return nn.Sequential(Linear(in_dim, config.hidden_dim), nn.ReLU(), Linear(config.hidden_dim, config.out_dim))
 
 
 def l2_normalise(x: paddle.Tensor) -> paddle.Tensor:
@@ -33,13 +55,16 @@ def weighted_mean(emb: paddle.Tensor, weight: paddle.Tensor) -> paddle.Tensor:
     return total / (weight.sum(axis=1, keepdim=True) + 1e-6)
 
 
-def causal_mask(mask: paddle.Tensor) -> paddle.Tensor:
-    """Additive attention mask [B, 1, L, L]: position i sees positions j <= i that are not padding (and itself)."""
+def causal_mask(mask: paddle.Tensor, heads: int) -> paddle.Tensor:
+    """Additive attention mask [B, heads, L, L]: position i sees positions j <= i that are not padding (and itself).
+    Expanded to every head once here: adding a [B, 1, L, L] mask to each block's [B, heads, L, L] scores is a
+    broadcast add, 5x slower on CPU than the same-shape add."""
     length = mask.shape[1]
     ones = paddle.ones([length, length], dtype="float32")
     allowed = paddle.tril(ones).unsqueeze(0) * mask.unsqueeze(1)  # [B, L, L] keys: earlier and real
     allowed = paddle.maximum(allowed, paddle.eye(length, dtype="float32").unsqueeze(0))  # padding rows see themselves
-    return ((1.0 - allowed) * NEG_INF).unsqueeze(1)
+    additive = ((1.0 - allowed) * NEG_INF).unsqueeze(1)
+    return paddle.expand(additive, [additive.shape[0], heads, length, length])
 
 
 class TwoTowerNet(nn.Layer):
@@ -69,6 +94,7 @@ class TwoTowerNet(nn.Layer):
             attn_dropout=0.0, act_dropout=0.0,  # attention weights cost ~20% of a training step
         )  # fmt: skip
         self.attention = nn.TransformerEncoder(layer, c.attention_blocks, norm=nn.LayerNorm(d))
+        use_fast_linear(self.attention)
         self.history_dropout = nn.Dropout(c.dropout)
         user_in = (c.id_dim if c.use_user_id else 0) + 3 * c.demographic_dim + d
         self.user_mlp = tower(user_in, c)
@@ -94,7 +120,7 @@ class TwoTowerNet(nn.Layer):
         positions = paddle.arange(window - length, window, dtype="int64").unsqueeze(0)  # [1, L]; last = newest
         x = self.history(history) * self.config.history_dim**0.5 + self.history_rating(history_rating)
         x = self.history_dropout(x + self.position(positions)) * history_mask.unsqueeze(-1)  # [B, L, d]
-        return self.attention(x, src_mask=causal_mask(history_mask))
+        return self.attention(x, src_mask=causal_mask(history_mask, self.config.attention_heads))
 
     def static_features(self, index, gender, age, occupation) -> paddle.Tensor:
         """User id (if used) and demographics [B] each -> [B, s]."""

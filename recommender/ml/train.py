@@ -150,8 +150,8 @@ def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
     users = net.user_head(paddle.gather(static, positions // length), states)  # [P, D]
     movies = net.movie_vectors(*[paddle.to_tensor(a) for a in batch["movies"]])  # [C, D]
     label_col = paddle.to_tensor(batch["label_col"])
-    if "negative_col" not in batch:  # full softmax: the classes are the whole catalogue
-        return F.cross_entropy(users @ movies.T / config.temperature, label_col.unsqueeze(1))
+    if "negative_col" not in batch:  # full softmax over the catalogue; the temperature scales [P, D], not [P, M]
+        return F.cross_entropy((users / config.temperature) @ movies.T, label_col.unsqueeze(1))
     target = paddle.gather(movies, label_col)  # [P, D]
     negative = paddle.gather(movies, paddle.to_tensor(batch["negative_col"]))  # [N, D]
     positive_logit = (users * target).sum(axis=1, keepdim=True) / config.temperature  # [P, 1]
