@@ -1,6 +1,7 @@
-"""The live model inside this process: which version serves (read from the Milvus alias), its user tower and
-the movie vectors as indexing stored them in Milvus (one source of truth: no process recomputes them), used for
-explanations and re-ranking. Reloaded when the alias moves; nothing here touches requests."""
+"""The live model inside this process: which version serves (read from the Milvus alias), its user tower, the
+movie vectors as indexing stored them in Milvus (one source of truth: no process recomputes them), used for
+explanations, and the version's ranker (the second stage) when it has one. Reloaded when the alias moves; nothing
+here touches requests."""
 
 import logging
 import threading
@@ -13,6 +14,7 @@ import numpy as np
 from recommender.ml.data import Users
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
+from recommender.ml.ranker import Ranker
 from recommender.models import ModelVersion
 from recommender.vectorstore import VectorStore, VectorStoreError, get_vector_store
 
@@ -33,6 +35,7 @@ class LiveModel:
     row_of: dict[int, int]
     neighbours: ItemNeighbours | None = None  # co-rating neighbours saved with the model (None for older versions)
     genres: dict[int, frozenset[str]] = field(default_factory=dict)  # movie id -> genre names, at load time
+    ranker: Ranker | None = None  # the second stage, when the version's pipeline kept one
 
     def vectors_for(self, movie_ids) -> np.ndarray:
         rows = [self.row_of[m] for m in movie_ids if m in self.row_of]
@@ -52,6 +55,15 @@ class LiveModel:
 
 class NoLiveModel(Exception):
     """No version is serving (none trained, alias missing, artifact gone): callers fall back to popularity."""
+
+
+def _ranker_or_none(version: ModelVersion) -> Ranker | None:
+    """The version's second stage; a missing or unreadable one leaves the Milvus order (logged), never an error."""
+    try:
+        return Ranker.load(Path(version.artifact_path))
+    except Exception as exc:  # noqa: BLE001 - LightGBM raises its own error type for a damaged model file
+        log.warning("model v%s: ranker not loaded, serving the tower's order: %s", version.number, exc)
+        return None
 
 
 class _Registry:
@@ -109,6 +121,7 @@ class _Registry:
             movie_vectors=vectors.astype(np.float32),
             row_of={int(m): i for i, m in enumerate(ids.tolist())},
             neighbours=ItemNeighbours.load(version.artifact_path),
+            ranker=_ranker_or_none(version),
             genres={int(m): frozenset(g) for m, g in zip(catalog.movie_ids.tolist(), catalog.genres, strict=True)},
         )
 

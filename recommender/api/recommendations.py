@@ -28,7 +28,10 @@ from .permissions import IsStaffOrService
 
 class RecommendedItemSerializer(serializers.Serializer):
     movie = MovieSerializer()
-    score = serializers.FloatField()
+    score = serializers.FloatField(
+        help_text="Higher first. two_tower: the cosine of the user and movie vectors, or the second stage's score when "
+        "the serving version kept a ranker; popularity: rating count over the most rated; similar movies: the blend."
+    )
     reason = serializers.SerializerMethodField(help_text='"because you rated <title>", or null.')
     because_movie_id = serializers.IntegerField(source="because.pk", allow_null=True, default=None)
     source = serializers.ChoiceField(

@@ -39,6 +39,8 @@ class TrainConfig:
     eval_users: int  # holdout users early stopping reads (a fixed sample; 0 = all); final metrics use all
     refit: bool  # after choosing the epoch count on the holdout, fit the served model on every rating
     refit_targets: int  # warm refit length: >= 1 epoch and >= this many targets; 0 = from scratch
+    ranker: bool  # fit the second stage (LightGBM LambdaRank over the tower's candidates); served only if it wins
+    ranker_users: int  # holdout users the ranker is fitted and judged on (a fixed sample; 0 = all)
     max_history: int  # most recent rated movies the user tower reads (the attention window)
     max_title_tokens: int
     min_token_count: int  # title tokens seen fewer times map to the OOV token

@@ -13,11 +13,13 @@ import numpy as np
 from movies.models import Profile, Rating
 from movies.selectors import movielens_ids_unknown
 from recommender.ml.data import Users
-from recommender.serving import live_model
+from recommender.serving import LiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 from recsite.exceptions import ApplicationError
 
 from .dataset import users_export
+from .ranking import rerank
+from .user_state import POOL
 
 log = logging.getLogger(__name__)
 CHUNK = 200  # users read from the database and encoded together
@@ -35,12 +37,11 @@ def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
     return out
 
 
-def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collection: str) -> list[list[int]]:
+def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collection: str):
     """One bounded Milvus call, retried with back-off when the store times out or drops the connection."""
 
-    def once() -> list[list[int]]:
-        hits = get_vector_store().search_many(vectors, k=k, exclude_per_query=exclude, collection=collection)
-        return [[m for m, _ in row] for row in hits]
+    def once() -> list[list[tuple[int, float]]]:
+        return get_vector_store().search_many(vectors, k=k, exclude_per_query=exclude, collection=collection)
 
     for attempt in range(1, SEARCH_RETRIES):
         try:
@@ -51,12 +52,23 @@ def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collec
     return once()
 
 
+def _search_ranked(live: LiveModel, vectors, k: int, histories: list[np.ndarray], users: Users) -> list[list[int]]:
+    """Top-k movie ids per query: Milvus's order, or the version's ranker's over the best POOL hits (as the site)."""
+    found = _search_chunk(vectors, max(k, POOL) if live.ranker else k, histories, live.collection)
+    profiles = zip(users.genders, users.ages.tolist(), users.occupations.tolist(), strict=True)
+    return [
+        [m for m, _ in rerank(live, hits, history, profile)[:k]]
+        for hits, history, profile in zip(found, histories, profiles, strict=True)
+    ]
+
+
 def _top_k_submit(pool: ThreadPoolExecutor, users: Users, k: int) -> list[tuple[np.ndarray, Future]]:
     """Encode the users now and queue their Milvus searches on ``pool``: [(rows, future of their top-k lists)].
 
     Users are searched in small groups of similar history length: each group over-fetches only by its own
     longest history, so one heavy user does not make a whole chunk's search slow enough to hit the deadline.
-    The searches run while the caller encodes the next chunk (the Milvus process and the model share the cores).
+    The searches (and the ranker, when the version has one) run while the caller encodes the next chunk (the Milvus
+    process and the model share the cores).
     """
     live = live_model()
     hist = _histories([int(u) for u in users.user_ids])
@@ -67,7 +79,12 @@ def _top_k_submit(pool: ThreadPoolExecutor, users: Users, k: int) -> list[tuple[
     by_length = np.argsort([len(p[0]) for p in pairs], kind="stable")
     groups = [by_length[start : start + SEARCH_CHUNK] for start in range(0, len(by_length), SEARCH_CHUNK)]
     return [
-        (rows, pool.submit(_search_chunk, vectors[rows], k, [pairs[r][0] for r in rows], live.collection))
+        (
+            rows,
+            pool.submit(
+                _search_ranked, live, vectors[rows], k, [pairs[r][0] for r in rows], users.select(users.user_ids[rows])
+            ),
+        )
         for rows in groups
     ]
 

@@ -1,4 +1,5 @@
-"""Recommendations for the site, the API and batch jobs: user vector -> Milvus search -> re-rank -> hydrate.
+"""Recommendations for the site, the API and batch jobs: user vector -> Milvus search -> the version's ranker
+(when it has one) -> exploration / diversity -> hydrate.
 
 Freshness: the user's vector, exclusions and candidate pool come from user_state, cached under a stamp that every
 rating and "not interested" write bumps in its own transaction, so a write shapes the very next answer, in any
@@ -24,6 +25,7 @@ from .user_state import POOL, NoSignal, search, user_state
 log = logging.getLogger(__name__)
 
 LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
+RANKED_FETCH = 50  # a filtered search fetches at least this many hits when the second stage re-orders them
 
 
 class Source(StrEnum):
@@ -142,8 +144,10 @@ def recommend_for_user(
     try:
         live, state = user_state(user)
         if genre or year_min is not None or year_max is not None or wanted > POOL:
-            hits = search(live, state.vector, k=wanted, excluded=state.excluded, genre=genre,
+            fetch = max(wanted, RANKED_FETCH) if live.ranker else wanted  # the ranker picks from more than k
+            hits = search(live, state.vector, k=fetch, excluded=state.excluded, genre=genre,
                           year_min=year_min, year_max=year_max)  # fmt: skip
+            hits = state.ranked(live, hits)[:wanted]
         else:
             hits = state.pool[:wanted]
     except NoSignal as exc:
@@ -208,7 +212,9 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
         hits = [h for h in pool if h[0] not in shown and genre in live.genres.get(h[0], ())]
         if len(hits) < row_k:  # the pool is thin in this genre: ask Milvus for this genre alone
             try:
-                more = search(live, state.vector, k=row_k, excluded=state.excluded | shown, genre=genre)
+                more = search(live, state.vector, k=max(row_k, RANKED_FETCH) if live.ranker else row_k,
+                              excluded=state.excluded | shown, genre=genre)  # fmt: skip
+                more = state.ranked(live, more)
             except VectorStoreError as exc:
                 log.warning("home row %s for user %s is cut short: %s", genre, user.pk, exc)
                 more = []
@@ -259,21 +265,23 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
 
 
 def _rank_vector(user):
-    """(live model, the user's vector): the cached state's, or a blank user's when the tower has nothing to read."""
+    """(live model, the user's vector, the ranking of scored hits): the cached state's, or a blank user's when the
+    tower has nothing to read (whose order is the tower's)."""
     try:
         live, state = user_state(user)
-        return live, state.vector
+        return live, state.vector, lambda hits: state.ranked(live, hits)
     except NoSignal:
         live = live_model()
-        return live, live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=([], []))
+        vector = live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=([], []))
+        return live, vector, lambda hits: hits
 
 
 def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
-    """Order the given movies for the user by model score (personalised ranking; a user with nothing for the
-    tower to read is ranked by the vector of a blank user)."""
+    """Order the given movies for the user: the tower's scores, then the version's ranker when it has one
+    (personalised ranking; a user with nothing for the tower to read is ranked by the vector of a blank user)."""
     ids = list(dict.fromkeys(int(m) for m in movie_ids))
     try:
-        live, vector = _rank_vector(user)
+        live, vector, ranked = _rank_vector(user)
     except (NoLiveModel, VectorStoreError) as exc:
         counts = dict(Movie.objects.filter(pk__in=ids).values_list("id", "rating_count"))
         top = max(counts.values(), default=1) or 1
@@ -283,5 +291,5 @@ def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
         )
     known = [m for m in ids if m in live.row_of]
     scores = live.vectors_for(known) @ vector if known else np.zeros(0)
-    scored = sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1])
+    scored = ranked(sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1]))
     return Recommendations(items=_hydrate(scored, source=Source.TWO_TOWER), model_version=live.version.number)

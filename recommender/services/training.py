@@ -1,4 +1,5 @@
-"""The model-version pipeline: train on the holdout split -> evaluate beside baselines -> gate -> refit on every
+"""The model-version pipeline: train on the holdout split -> evaluate beside baselines -> gate -> the second stage
+(a ranker over the holdout model's candidates, kept only when it beats their tower order) -> refit on every
 rating -> index in Milvus -> activate.
 
 The holdout model (fitted on each user's first 80%, early-stopped on the last 20%) is what is measured and gated;
@@ -27,6 +28,7 @@ from recommender.ml.config import load_config
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
+from recommender.ml.ranker import RankContext, Ranker, fit_holdout_ranker
 from recommender.ml.split import temporal_split
 from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, refit_epochs, train
 from recommender.models import ModelVersion
@@ -142,10 +144,26 @@ def _evaluate_stage(version: ModelVersion, dataset, split, result, on_progress: 
     return metrics
 
 
-def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: ProgressFn | None) -> TwoTowerModel:
+def _rank_stage(version: ModelVersion, dataset, split, config, result, on_progress: ProgressFn | None):
+    """The second stage, fitted on the holdout model's candidates: (ranker, report) when kept, else None. Whether
+    it beat the tower's own order (cross-fitted, the same users) is recorded in metrics["ranker"] either way."""
+    if not config.ranker:
+        return None
+    _save(version, progress={"stage": "ranking"})
+    if on_progress:
+        on_progress({"stage": "ranking"})
+    started = time.monotonic()
+    ranker, report = fit_holdout_ranker(
+        result.model, dataset, split, max_users=config.ranker_users, seed=config.seed, threads=config.threads
+    )
+    _save(version, metrics={**version.metrics, "ranker": {**asdict(report), "seconds": time.monotonic() - started}})
+    return (ranker, report) if report.keep else None
+
+
+def _refit_stage(version: ModelVersion, dataset, config, result, kept, on_progress: ProgressFn | None) -> TwoTowerModel:
     """The served model: every rating, warm from the holdout weights for refit_epochs() epochs (from scratch for
     the best epoch count when refit_targets is 0; the holdout model itself when refit is off), with the co-rating
-    neighbours of every movie saved beside it."""
+    neighbours of every movie and the kept ranker (``kept``, from _rank_stage) saved beside it."""
     out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
     if not config.refit:
         result.model.save(out_dir / BEST_MODEL)
@@ -155,7 +173,13 @@ def _refit_stage(version: ModelVersion, dataset, config, result, on_progress: Pr
         epochs = refit_epochs(config, len(dataset.interactions), result.best_epoch)
         start_from = result.model if config.refit_targets > 0 else None  # warm: the holdout weights
         model = refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
-    ItemNeighbours.fit(dataset.interactions, dataset.catalog).save(out_dir / BEST_MODEL)  # for "similar movies"
+    neighbours = ItemNeighbours.fit(dataset.interactions, dataset.catalog)
+    neighbours.save(out_dir / BEST_MODEL)  # for "similar movies" and the ranker's co-rating feature
+    if kept is not None:  # the kept ranker; its features now read every rating, as the refit model does
+        ranker, report = kept
+        Ranker(ranker.booster, RankContext.build(dataset.catalog, dataset.interactions, neighbours)).save(
+            out_dir / BEST_MODEL, report
+        )
     _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/ and the checkpoint sit beside it
     return model
 
@@ -167,7 +191,8 @@ def model_version_pipeline_run(*, version: ModelVersion, on_progress: ProgressFn
         metrics = _evaluate_stage(version, dataset, split, result, on_progress)
         passed, reason = gate_decide(candidate=metrics, active=metrics["active"], active_note=metrics["active_note"])
         _save(version, gate_passed=passed, gate_reason=reason)
-        model = _refit_stage(version, dataset, config, result, on_progress)
+        kept = _rank_stage(version, dataset, split, config, result, on_progress)
+        model = _refit_stage(version, dataset, config, result, kept, on_progress)
         if not passed:
             _save(version, status=Status.INACTIVE, finished_at=timezone.now(), progress={"stage": "done"})
             return version

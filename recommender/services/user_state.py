@@ -1,6 +1,6 @@
 """A user's suggestion state: what the user tower read, the user vector, the movies left out and the best POOL
-candidates of one unfiltered Milvus search — computed once, then shared by every row of a page and every request
-until something it depends on changes.
+candidates of one unfiltered Milvus search (in the second stage's order, services/ranking.py) — computed once,
+then shared by every row of a page and every request until something it depends on changes.
 
 Cached under the user's profile stamp (``Profile.feed_version``, bumped in the transaction of every rating or
 "not interested" write, see movies.services.feed_changed) and demographics, and only used while the model version
@@ -18,10 +18,14 @@ from django.core.cache import cache
 
 from movies.models import Profile
 from movies.selectors import genre_names, hidden_movie_ids, user_history
+from recommender.ml import ranker
 from recommender.serving import LiveModel, live_model
 from recommender.vectorstore import get_vector_store
 
-POOL = 200  # candidates kept per user: "for you" and the home page's genre rows are cut from them
+from .ranking import Profile as Demographics
+from .ranking import rerank
+
+POOL = ranker.POOL  # candidates kept per user (what the ranker was trained to order): every row is cut from them
 REASONS_FROM = 500  # "Because you rated X": X among the user's most recent liked movies
 # Excluded movies are left out inside Milvus ("not in" over ~1,000 ids costs ~5 ms; fetching 1,000 extra hits
 # ~30 ms); only beyond this many does the store over-fetch and drop them (exclude_per_query).
@@ -49,9 +53,10 @@ def because(live: LiveModel, picks: list[int], history: tuple[list[int], list[in
 class UserState:
     model: tuple[int, str]  # (version number, collection) the vector and pool were computed with
     history: tuple[list[int], list[int]]  # (movie ids, scores) oldest first, as the tower read them
+    demographics: Demographics  # (gender, age, occupation) for the ranker
     excluded: set[int]  # rated or "not interested"
     vector: np.ndarray
-    pool: list[tuple[int, float]]  # the best POOL unfiltered hits, best first
+    pool: list[tuple[int, float]]  # the best POOL unfiltered hits, in the ranker's order when there is one
     pool_because: dict[int, int]  # pool movie -> the rated movie it is most like ("Because you rated ...")
 
     def reasons(self, live: LiveModel, picks: list[int]) -> dict[int, int]:
@@ -60,6 +65,10 @@ class UserState:
         found = {m: self.pool_because[m] for m in picks if m in self.pool_because}
         rest = [m for m in picks if m not in found]
         return found | (because(live, rest, self.history) if rest else {})
+
+    def ranked(self, live: LiveModel, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """A filtered search's hits in the second stage's order (as the pool is)."""
+        return rerank(live, hits, self.history[0], self.demographics)
 
 
 def search(live: LiveModel, vector, *, k: int, excluded: set[int], genre=None, year_min=None, year_max=None):
@@ -93,9 +102,10 @@ def user_state(user) -> tuple[LiveModel, UserState]:
     inputs = {"user_id": user.pk, "gender": gender, "age": age, "occupation": occupation, "history": history}
     vector = live.user_vector(**inputs)
     excluded = set(history[0]) | hidden_movie_ids(user_id=user.pk)
-    pool = search(live, vector, k=POOL, excluded=excluded)
+    demographics = (gender or "", age or 0, -1 if occupation is None else occupation)
+    pool = rerank(live, search(live, vector, k=POOL, excluded=excluded), history[0], demographics)
     reasons = because(live, [m for m, _ in pool], history)
-    state = UserState((live.version.number, live.collection), history, excluded, vector, pool, reasons)
+    state = UserState((live.version.number, live.collection), history, demographics, excluded, vector, pool, reasons)
     if stamp is not None and seconds > 0:
         cache.set(key, state, seconds)
     return live, state

@@ -229,6 +229,7 @@ document.addEventListener("change", function (event) {
         (d.elapsed_s ? ", " + minutes(d.elapsed_s) + " so far." : ".");
     }
     if (d.stage === "evaluating") return "Measuring it against the classical baselines.";
+    if (d.stage === "ranking") return "Training the second stage that re-orders each person's candidates.";
     if (d.stage === "refitting") {
       return "Final fit on every rating: " + d.percent + " %" + (d.eta_s ? ", " + minutes(d.eta_s) + " left." : ".");
     }

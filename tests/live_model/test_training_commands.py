@@ -30,6 +30,11 @@ def test_train_model_records_a_complete_version(training):
     served = Path(version.artifact_path)
     assert served.name == "model" and (served.parent / "holdout" / "model.json").exists()
     assert (served / "neighbours.npz").exists()
+    # the second stage was fitted and judged on the holdout; its files sit beside the model only when kept
+    ranker = version.metrics["ranker"]
+    assert ranker["users"] == 40 and 0.0 <= ranker["tower_ndcg10"] <= 1.0 and 0.0 <= ranker["ranked_ndcg10"] <= 1.0
+    assert ranker["keep"] == (ranker["ranked_ndcg10"] - ranker["tower_ndcg10"] > ranker["gain_se"])
+    assert (served / "ranker.txt").exists() == ranker["keep"]
     assert version.progress["stage"] == "done"
     # the printed table has the model and every baseline
     for label in ("two-tower", "MostPop", "ItemKNN", "EASE", "ALS", "gate:"):
