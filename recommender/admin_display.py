@@ -83,6 +83,21 @@ def baseline_rows(metrics: dict) -> list[dict]:
     return [{"name": name, "cells": [metric_format(m.get(key)) for key in BASELINE_COLUMNS]} for name, m in rows]
 
 
+def ranker_summary(metrics: dict) -> str | None:
+    """One sentence on the second stage: how it did against the tower's order on the same users, and whether the
+    version serves it. None when it was not fitted (turned off, or before that stage)."""
+    r = metrics.get("ranker")
+    if not r:
+        return None
+    gain = r["ranked_ndcg10"] - r["tower_ndcg10"]
+    verdict = "served" if r["keep"] else "not served (the tower's order is kept)"
+    return (
+        f"LambdaRank over each user's 200 tower candidates, cross-fitted on {r['users']:,} holdout users: NDCG@10 "
+        f"{r['ranked_ndcg10']:.4f} against the tower's order {r['tower_ndcg10']:.4f} (gain {gain:+.4f}, standard "
+        f"error {r['gain_se']:.4f}); Recall@50 {r['ranked_recall50']:.4f} against {r['tower_recall50']:.4f}: {verdict}."
+    )
+
+
 def config_rows(config: dict) -> list[tuple[str, str]]:
     """(setting, value) pairs by name (PostgreSQL's jsonb keeps no insertion order, so none is promised)."""
     return [(key, value if isinstance(value, str) else json.dumps(value)) for key, value in sorted(config.items())]

@@ -20,6 +20,7 @@ from recommender.admin_display import (
     baseline_rows,
     config_rows,
     metric_table,
+    ranker_summary,
     raw_json,
     status_label,
 )
@@ -68,6 +69,7 @@ def version_page_context(version: ModelVersion) -> dict:
         "metric_table": metric_table(version.metrics),
         "baseline_columns": BASELINE_COLUMNS,
         "baseline_rows": baseline_rows(version.metrics),
+        "ranker_summary": ranker_summary(version.metrics),
         "config_rows": config_rows(version.config),
         "raw_json": raw_json(version),
         "can_activate": running is None

@@ -207,6 +207,24 @@ def test_version_page_shows_metric_and_config_tables(staff_client, live_and_cand
     ]
 
 
+def test_version_page_says_whether_the_second_stage_is_served(staff_client, live_and_candidate):
+    candidate = live_and_candidate[1]
+    assert 'id="ranker-summary"' not in version_page(staff_client, candidate)  # not fitted: nothing said
+    ranker = {"users": 943, "tower_ndcg10": 0.2423, "ranked_ndcg10": 0.2386, "tower_recall50": 0.4183,
+              "ranked_recall50": 0.4167, "gain_se": 0.0054, "keep": False}  # fmt: skip
+    candidate.metrics = {**candidate.metrics, "ranker": ranker}
+    candidate.save()
+    said = text(re.search(r'id="ranker-summary">(.*?)</p>', version_page(staff_client, candidate), re.S).group(1))
+    assert said == (
+        "LambdaRank over each user's 200 tower candidates, cross-fitted on 943 holdout users: NDCG@10 0.2386 against "
+        "the tower's order 0.2423 (gain -0.0037, standard error 0.0054); Recall@50 0.4167 against 0.4183: not served "
+        "(the tower's order is kept)."
+    )
+    candidate.metrics["ranker"].update(ranked_ndcg10=0.26, keep=True)
+    candidate.save()
+    assert text(version_page(staff_client, candidate)).count("0.4183: served.") == 1
+
+
 def test_raw_json_is_collapsed_in_details(staff_client, live_and_candidate):
     candidate = live_and_candidate[1]
     body = version_page(staff_client, candidate)
