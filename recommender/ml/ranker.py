@@ -11,7 +11,8 @@ already orders its candidates as well as the ranker can, and then the ranker wou
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import lightgbm as lgb
@@ -116,12 +117,16 @@ class RankerReport:
 class Ranker:
     booster: lgb.Booster
     context: RankContext
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # web threads share one booster
 
     def order(self, candidates: np.ndarray, tower_scores: np.ndarray, history: np.ndarray, user: tuple):
-        """(candidates re-ordered best first, their ranker scores)."""
+        """(candidates re-ordered best first, their ranker scores). One prediction at a time per booster:
+        LightGBM serialises them anyway, and building its predictor from several threads races (LightGBM #6142)."""
         if len(candidates) == 0:
             return candidates, tower_scores
-        score = self.booster.predict(self.context.features(candidates, tower_scores, history, user), num_threads=1)
+        features = self.context.features(candidates, tower_scores, history, user)
+        with self.lock:
+            score = self.booster.predict(features, num_threads=1)
         best = np.argsort(-score, kind="stable")
         return candidates[best], score[best]
 
