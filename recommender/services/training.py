@@ -186,17 +186,27 @@ def _refit_stage(version: ModelVersion, dataset, config, result, kept, on_progre
 
 def model_version_pipeline_run(*, version: ModelVersion, on_progress: ProgressFn | None = None) -> ModelVersion:
     """Run every stage for a queued version; returns it active, inactive (gate refused) or failed."""
+    seconds: dict[str, float] = {}
+
+    def timed(stage: str, fn, *args):
+        """Run one stage and record its wall time in metrics["stage_seconds"] (where a pipeline's time goes)."""
+        started = time.monotonic()
+        out = fn(*args)
+        seconds[stage] = round(time.monotonic() - started, 1)
+        _save(version, metrics={**version.metrics, "stage_seconds": dict(seconds)})
+        return out
+
     try:
-        dataset, split, config, result = _train_stage(version, on_progress)
-        metrics = _evaluate_stage(version, dataset, split, result, on_progress)
+        dataset, split, config, result = timed("training", _train_stage, version, on_progress)
+        metrics = timed("evaluating", _evaluate_stage, version, dataset, split, result, on_progress)
         passed, reason = gate_decide(candidate=metrics, active=metrics["active"], active_note=metrics["active_note"])
         _save(version, gate_passed=passed, gate_reason=reason)
-        kept = _rank_stage(version, dataset, split, config, result, on_progress)
-        model = _refit_stage(version, dataset, config, result, kept, on_progress)
+        kept = timed("ranking", _rank_stage, version, dataset, split, config, result, on_progress)
+        model = timed("refitting", _refit_stage, version, dataset, config, result, kept, on_progress)
         if not passed:
             _save(version, status=Status.INACTIVE, finished_at=timezone.now(), progress={"stage": "done"})
             return version
-        model_version_index(version=version, model=model, catalog=dataset.catalog)
+        timed("indexing", lambda: model_version_index(version=version, model=model, catalog=dataset.catalog))
         model_version_activate(version=version)
         _save(version, finished_at=timezone.now(), progress={"stage": "done"})
     except Exception as exc:  # noqa: BLE001 - any failure must be recorded on the row, then re-raised

@@ -35,6 +35,7 @@ def test_train_model_records_a_complete_version(training):
     assert ranker["users"] == 40 and 0.0 <= ranker["tower_ndcg10"] <= 1.0 and 0.0 <= ranker["ranked_ndcg10"] <= 1.0
     assert ranker["keep"] == (ranker["ranked_ndcg10"] - ranker["tower_ndcg10"] > ranker["gain_se"])
     assert (served / "ranker.txt").exists() == ranker["keep"]
+    assert set(version.metrics["stage_seconds"]) == {"training", "evaluating", "ranking", "refitting", "indexing"}
     assert version.progress["stage"] == "done"
     # the printed table has the model and every baseline
     for label in ("two-tower", "MostPop", "ItemKNN", "EASE", "ALS", "gate:"):
