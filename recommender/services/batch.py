@@ -18,7 +18,7 @@ from recommender.vectorstore import VectorStoreError, get_vector_store
 from recsite.exceptions import ApplicationError
 
 from .dataset import users_export
-from .ranking import rerank
+from .ranking import rerank_many
 from .user_state import POOL
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,8 @@ def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collec
 def _search_ranked(live: LiveModel, vectors, k: int, histories: list[np.ndarray], users: Users) -> list[list[int]]:
     """Top-k movie ids per query: Milvus's order, or the version's ranker's over the best POOL hits (as the site)."""
     found = _search_chunk(vectors, max(k, POOL) if live.ranker else k, histories, live.collection)
-    profiles = zip(users.genders, users.ages.tolist(), users.occupations.tolist(), strict=True)
-    return [
-        [m for m, _ in rerank(live, hits, history, profile)[:k]]
-        for hits, history, profile in zip(found, histories, profiles, strict=True)
-    ]
+    profiles = list(zip(users.genders, users.ages.tolist(), users.occupations.tolist(), strict=True))
+    return [[m for m, _ in hits[:k]] for hits in rerank_many(live, found, histories, profiles)]
 
 
 def _top_k_submit(pool: ThreadPoolExecutor, users: Users, k: int) -> list[tuple[np.ndarray, Future]]:

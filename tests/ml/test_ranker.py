@@ -90,6 +90,12 @@ def test_save_and_load_keep_the_order(tmp_path):
         assert a.tolist() == b.tolist()
         np.testing.assert_allclose(sa, sb, rtol=1e-6)
     assert Ranker.load(tmp_path / "none") is None
+    # several users in one prediction call (batch jobs) order each exactly as one call per user
+    queries = [(candidates[i][: 10 + i], scores[i][: 10 + i], histories[i], ("M", 25, 1)) for i in range(4)]
+    queries.append((candidates[0][:0], scores[0][:0], histories[0], ("M", 25, 1)))  # nothing to order
+    for (a, sa), (b, sb) in zip(again.order_many(queries), [again.order(*q) for q in queries], strict=True):
+        assert a.tolist() == b.tolist()
+        np.testing.assert_allclose(sa, sb, rtol=1e-6)
 
 
 def test_the_holdout_driver_fits_a_real_tiny_model_candidates(tmp_path):
