@@ -19,11 +19,11 @@ from recsite.exceptions import ApplicationError
 
 from .dataset import users_export
 from .ranking import rerank_many
-from .user_state import POOL
+from .user_state import POOL, search
 
 log = logging.getLogger(__name__)
 CHUNK = 200  # users read from the database and encoded together
-SEARCH_CHUNK = 16  # queries per Milvus call: each over-fetches by the heaviest history in it, so keep calls small
+SEARCH_CHUNK = 16  # users per retried group of searches (and per ranker call)
 SEARCH_RETRIES = 3  # a search that times out (a busy machine) is retried after a pause, then the job fails
 SEARCH_THREADS = 2  # Milvus calls in flight while the next chunk is encoded
 
@@ -37,11 +37,14 @@ def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
     return out
 
 
-def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collection: str):
-    """One bounded Milvus call, retried with back-off when the store times out or drops the connection."""
+def _search_chunk(live: LiveModel, vectors: np.ndarray, k: int, exclude: list[np.ndarray]):
+    """One small group of users' searches, each as the site searches (user_state.search: the rated movies left out
+    inside Milvus; a grouped call over-fetched by the group's longest history and was 4x slower at 200 hits), the
+    group retried with back-off when the store times out or drops the connection."""
 
     def once() -> list[list[tuple[int, float]]]:
-        return get_vector_store().search_many(vectors, k=k, exclude_per_query=exclude, collection=collection)
+        pairs = zip(vectors, exclude, strict=True)
+        return [search(live, vector, k=k, excluded=set(rated.tolist())) for vector, rated in pairs]
 
     for attempt in range(1, SEARCH_RETRIES):
         try:
@@ -54,7 +57,7 @@ def _search_chunk(vectors: np.ndarray, k: int, exclude: list[np.ndarray], collec
 
 def _search_ranked(live: LiveModel, vectors, k: int, histories: list[np.ndarray], users: Users) -> list[list[int]]:
     """Top-k movie ids per query: Milvus's order, or the version's ranker's over the best POOL hits (as the site)."""
-    found = _search_chunk(vectors, max(k, POOL) if live.ranker else k, histories, live.collection)
+    found = _search_chunk(live, vectors, max(k, POOL) if live.ranker else k, histories)
     profiles = list(zip(users.genders, users.ages.tolist(), users.occupations.tolist(), strict=True))
     return [[m for m, _ in hits[:k]] for hits in rerank_many(live, found, histories, profiles)]
 
@@ -62,10 +65,9 @@ def _search_ranked(live: LiveModel, vectors, k: int, histories: list[np.ndarray]
 def _top_k_submit(pool: ThreadPoolExecutor, users: Users, k: int) -> list[tuple[np.ndarray, Future]]:
     """Encode the users now and queue their Milvus searches on ``pool``: [(rows, future of their top-k lists)].
 
-    Users are searched in small groups of similar history length: each group over-fetches only by its own
-    longest history, so one heavy user does not make a whole chunk's search slow enough to hit the deadline.
-    The searches (and the ranker, when the version has one) run while the caller encodes the next chunk (the Milvus
-    process and the model share the cores).
+    Users are searched in small groups (of similar history length: similar search cost), each group retried on its
+    own, so one slow call never fails a whole chunk. The searches (and the ranker, when the version has one) run
+    while the caller encodes the next chunk (the Milvus process and the model share the cores).
     """
     live = live_model()
     hist = _histories([int(u) for u in users.user_ids])
