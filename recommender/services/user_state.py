@@ -26,6 +26,7 @@ from .ranking import Profile as Demographics
 from .ranking import rerank
 
 POOL = ranker.POOL  # candidates kept per user (what the ranker was trained to order): every row is cut from them
+STATE_FORMAT = 2  # part of the cache key: bumped when UserState's fields change, so no process reads an older shape
 REASONS_FROM = 500  # "Because you rated X": X among the user's most recent liked movies
 # Excluded movies are left out inside Milvus ("not in" over ~1,000 ids costs ~5 ms; fetching 1,000 extra hits
 # ~30 ms); only beyond this many does the store over-fetch and drop them (exclude_per_query).
@@ -90,7 +91,7 @@ def user_state(user) -> tuple[LiveModel, UserState]:
     """
     row = Profile.objects.filter(user_id=user.pk).values_list("gender", "age", "occupation", "feed_version").first()
     gender, age, occupation, stamp = row or ("", 0, None, None)
-    key = f"user-state:{user.pk}:{stamp}:{gender}:{age}:{occupation}"
+    key = f"user-state:{STATE_FORMAT}:{user.pk}:{stamp}:{gender}:{age}:{occupation}"
     seconds = settings.RECS_CACHE_SECONDS
     cached = cache.get(key) if stamp is not None and seconds > 0 else None
     history = cached.history if cached is not None else user_history(user_id=user.pk)

@@ -17,7 +17,7 @@ from movies.services import (
     rating_upsert,
 )
 from recommender.services.recommendations import recommend_for_user, recommend_home
-from recommender.services.user_state import user_state
+from recommender.services.user_state import STATE_FORMAT, user_state
 from recommender.vectorstore import get_vector_store
 from tests.factories import UserFactory
 
@@ -106,11 +106,19 @@ def test_admin_edits_of_ratings_and_hidden_movies_make_the_next_request_recomput
 def test_a_state_of_another_model_version_is_not_used(fan):
     live, state = user_state(fan)
     stamp = Profile.objects.get(user=fan).feed_version
-    key = f"user-state:{fan.pk}:{stamp}::None:None"
+    key = f"user-state:{STATE_FORMAT}:{fan.pk}:{stamp}::None:None"
     assert cache.get(key) is not None
     state.model, state.pool = (live.version.number + 1, "movies_v999"), []
     cache.set(key, state)  # as if computed while another version served
     assert ids(recommend_for_user(user=fan, k=3))  # recomputed for the version that serves now
+
+
+def test_a_state_cached_by_older_code_is_never_read(fan, searches):
+    """A deploy that changes UserState's fields bumps STATE_FORMAT: what older processes cached (here: the format
+    before the ranker's demographics, under its key) is not under the new key, so no request unpickles it."""
+    stamp = Profile.objects.get(user=fan).feed_version
+    cache.set(f"user-state:{fan.pk}:{stamp}::None:None", object())  # the key of format 1, no format in it
+    assert ids(recommend_for_user(user=fan, k=3)) and len(searches) == 1  # computed afresh
 
 
 @override_settings(RECS_CACHE_SECONDS=0)
