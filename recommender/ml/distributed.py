@@ -207,16 +207,31 @@ def _relay(path: Path, offset: int, on_epoch) -> int:
     return offset + len(complete)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the launcher (it stops its processes), SIGKILL to its group if it lingers."""
+def _stop(proc: subprocess.Popen, grace_s: float = 30.0) -> None:
+    """SIGTERM to the launcher's process group (the launcher and the training processes it started), then SIGKILL
+    to whatever of the group is still there after ``grace_s``: a training process may outlive a launcher that
+    exited at once (Paddle installs its own SIGTERM handler in them), and must not be left running."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
     except ProcessLookupError:
         return
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _group_alive(proc.pid):
+        proc.poll()  # reap the launcher as soon as it exits, so only live processes keep the group
+        time.sleep(0.2)
+    try:
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 # --- the launched process ---
