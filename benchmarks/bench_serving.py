@@ -87,7 +87,7 @@ def install_ranker() -> str:
     from django.core.cache import cache
 
     from recommender.ml.neighbours import ItemNeighbours
-    from recommender.ml.ranker import RankContext, Ranker, fit_holdout_ranker
+    from recommender.ml.ranker import fit_holdout_ranker
     from recommender.ml.split import temporal_split
     from recommender.serving import registry
 
@@ -96,9 +96,8 @@ def install_ranker() -> str:
     live = live_model()
     ranker, report = fit_holdout_ranker(live.model, data, temporal_split(data.interactions),
                                         max_users=config.ranker_users, threads=config.threads)  # fmt: skip
-    path = Path(live.version.artifact_path)
-    context = RankContext.build(data.catalog, data.interactions, ItemNeighbours.fit(data.interactions, data.catalog))
-    Ranker(ranker.booster, context).save(path, report)
+    neighbours = ItemNeighbours.fit(data.interactions, data.catalog)
+    ranker.reading(data.catalog, data.interactions, neighbours).save(Path(live.version.artifact_path), report)
     registry.reset()
     cache.clear()
     return f"ranker fitted on {report.users:,} holdout users in {time.perf_counter() - started:.0f} s"

@@ -60,7 +60,7 @@ class NoLiveModel(Exception):
 def _ranker_or_none(version: ModelVersion) -> Ranker | None:
     """The version's second stage; a missing or unreadable one leaves the Milvus order (logged), never an error."""
     try:
-        return Ranker.load(Path(version.artifact_path))
+        return Ranker.load(version.artifact_path)
     except Exception as exc:  # noqa: BLE001 - LightGBM raises its own error type for a damaged model file
         log.warning("model v%s: ranker not loaded, serving the tower's order: %s", version.number, exc)
         return None

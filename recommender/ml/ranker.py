@@ -119,6 +119,10 @@ class Ranker:
     context: RankContext
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # web threads share one booster
 
+    def reading(self, catalog: Catalog, interactions: Interactions, neighbours: ItemNeighbours) -> Ranker:
+        """The same trees with their features read from other ratings (the served ranker reads every rating)."""
+        return Ranker(self.booster, RankContext.build(catalog, interactions, neighbours))
+
     def order(self, candidates: np.ndarray, tower_scores: np.ndarray, history: np.ndarray, user: tuple):
         """(candidates re-ordered best first, their ranker scores)."""
         return self.order_many([(candidates, tower_scores, history, user)])[0]

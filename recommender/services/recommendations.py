@@ -20,12 +20,11 @@ from recommender.serving import NoLiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
 from .movie_rows import movie_details
-from .user_state import POOL, NoSignal, search, user_state
+from .user_state import POOL, NoSignal, user_state
 
 log = logging.getLogger(__name__)
 
 LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
-RANKED_FETCH = 50  # a filtered search fetches at least this many hits when the second stage re-orders them
 
 
 class Source(StrEnum):
@@ -144,10 +143,7 @@ def recommend_for_user(
     try:
         live, state = user_state(user)
         if genre or year_min is not None or year_max is not None or wanted > POOL:
-            fetch = max(wanted, RANKED_FETCH) if live.ranker else wanted  # the ranker picks from more than k
-            hits = search(live, state.vector, k=fetch, excluded=state.excluded, genre=genre,
-                          year_min=year_min, year_max=year_max)  # fmt: skip
-            hits = state.ranked(live, hits)[:wanted]
+            hits = state.search_ranked(live, k=wanted, genre=genre, year_min=year_min, year_max=year_max)[:wanted]
         else:
             hits = state.pool[:wanted]
     except NoSignal as exc:
@@ -212,9 +208,7 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
         hits = [h for h in pool if h[0] not in shown and genre in live.genres.get(h[0], ())]
         if len(hits) < row_k:  # the pool is thin in this genre: ask Milvus for this genre alone
             try:
-                more = search(live, state.vector, k=max(row_k, RANKED_FETCH) if live.ranker else row_k,
-                              excluded=state.excluded | shown, genre=genre)  # fmt: skip
-                more = state.ranked(live, more)
+                more = state.search_ranked(live, k=row_k, also_excluded=shown, genre=genre)
             except VectorStoreError as exc:
                 log.warning("home row %s for user %s is cut short: %s", genre, user.pk, exc)
                 more = []

@@ -28,7 +28,7 @@ from recommender.ml.config import load_config
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
-from recommender.ml.ranker import RankContext, Ranker, fit_holdout_ranker
+from recommender.ml.ranker import fit_holdout_ranker
 from recommender.ml.split import temporal_split
 from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, refit_epochs, train
 from recommender.models import ModelVersion
@@ -152,11 +152,10 @@ def _rank_stage(version: ModelVersion, dataset, split, config, result, on_progre
     _save(version, progress={"stage": "ranking"})
     if on_progress:
         on_progress({"stage": "ranking"})
-    started = time.monotonic()
     ranker, report = fit_holdout_ranker(
         result.model, dataset, split, max_users=config.ranker_users, seed=config.seed, threads=config.threads
     )
-    _save(version, metrics={**version.metrics, "ranker": {**asdict(report), "seconds": time.monotonic() - started}})
+    _save(version, metrics={**version.metrics, "ranker": asdict(report)})  # its time: stage_seconds["ranking"]
     return (ranker, report) if report.keep else None
 
 
@@ -177,9 +176,7 @@ def _refit_stage(version: ModelVersion, dataset, config, result, kept, on_progre
     neighbours.save(out_dir / BEST_MODEL)  # for "similar movies" and the ranker's co-rating feature
     if kept is not None:  # the kept ranker; its features now read every rating, as the refit model does
         ranker, report = kept
-        Ranker(ranker.booster, RankContext.build(dataset.catalog, dataset.interactions, neighbours)).save(
-            out_dir / BEST_MODEL, report
-        )
+        ranker.reading(dataset.catalog, dataset.interactions, neighbours).save(out_dir / BEST_MODEL, report)
     _save(version, artifact_path=str(out_dir / BEST_MODEL))  # holdout/ and the checkpoint sit beside it
     return model
 

@@ -27,6 +27,7 @@ from .ranking import rerank
 
 POOL = ranker.POOL  # candidates kept per user (what the ranker was trained to order): every row is cut from them
 STATE_FORMAT = 2  # part of the cache key: bumped when UserState's fields change, so no process reads an older shape
+RANKED_FETCH = 50  # a search beyond the pool fetches at least this many hits when the second stage re-orders them
 REASONS_FROM = 500  # "Because you rated X": X among the user's most recent liked movies
 # Excluded movies are left out inside Milvus ("not in" over ~1,000 ids costs ~5 ms; fetching 1,000 extra hits
 # ~30 ms); only beyond this many does the store over-fetch and drop them (exclude_per_query).
@@ -68,8 +69,15 @@ class UserState:
         return found | (because(live, rest, self.history) if rest else {})
 
     def ranked(self, live: LiveModel, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """A filtered search's hits in the second stage's order (as the pool is)."""
+        """Scored hits in the second stage's order (as the pool is)."""
         return rerank(live, hits, self.history[0], self.demographics)
+
+    def search_ranked(self, live: LiveModel, *, k: int, also_excluded: set[int] = frozenset(), **filters):
+        """A search beyond the pool (filters, or more than POOL) with this state's vector, in the second stage's
+        order; with a ranker it chooses from at least RANKED_FETCH hits. Every hit fetched, best first."""
+        excluded = self.excluded | also_excluded if also_excluded else self.excluded
+        hits = search(live, self.vector, k=max(k, RANKED_FETCH) if live.ranker else k, excluded=excluded, **filters)
+        return self.ranked(live, hits)
 
 
 def search(live: LiveModel, vector, *, k: int, excluded: set[int], genre=None, year_min=None, year_max=None):
