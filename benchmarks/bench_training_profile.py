@@ -6,14 +6,18 @@ ML-1M-size random data (benchmarks/bench_model.synthetic_ml1m: 6,040 users × 3,
 its temporal split, the default config. For the full softmax and for 512 / 1,024 sampled negatives: the median
 forward, backward and optimizer time of `--steps` random batches, scaled to an epoch by the targets they held; the
 operator profile of the default (Paddle's profiler, top operators by CPU time); the holdout evaluation on every
-user and on the early-stopping sample (config.eval_users). Writes the "training-profile" section.
+user and on the early-stopping sample (config.eval_users); the speed of the softmax's matrix product in fresh
+processes with MKL's own code path and with the one recommender/ml/cpu.py picks. Writes the "training-profile" section.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -22,6 +26,7 @@ import paddle.profiler as profiler
 from benchmarks.bench_model import synthetic_ml1m
 from benchmarks.report import write_section
 from recommender.ml.config import load_config
+from recommender.ml.cpu import VARIABLE, tune_math_library
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.split import temporal_split
 from recommender.ml.train import EpochPlan, _setup, batch_loss, early_stopping_split
@@ -54,6 +59,38 @@ def time_steps(dataset, split, steps: int, **overrides) -> dict:
             "targets": plan.total, "model": model}  # fmt: skip
 
 
+PRODUCT = """
+import time, numpy as np, paddle
+paddle.set_device("cpu"); paddle.framework.core.set_num_threads(2)
+a, b = np.random.rand(6400, 256).astype("float32"), np.random.rand(256, 3883).astype("float32")
+x, y = paddle.to_tensor(a), paddle.to_tensor(b)
+def median_ms(f):
+    f(); times = []
+    for _ in range(9):
+        t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
+    return 1000 * float(np.median(times))
+print(median_ms(lambda: float((x @ y).sum())), median_ms(lambda: float((a @ b).sum())))
+"""
+
+
+def product_speed() -> list[tuple[str, float]]:
+    """GFLOP/s of the full softmax's forward product ([6,400 × 256] @ [256 × 3,883], 2 threads) in fresh processes:
+    Paddle with MKL's own code path, Paddle with the path the product sets, NumPy (OpenBLAS) for reference."""
+    flop = 2 * 6400 * 256 * 3883 / 1e9
+    mkl_own = {k: v for k, v in os.environ.items() if k != VARIABLE}
+    tuned = dict(mkl_own)
+    path = tune_math_library(tuned)
+    rows, numpy_ms = [], None
+    for label, env in (("Paddle, MKL's own code path", mkl_own), (f"Paddle, {VARIABLE}={path}", tuned)):
+        if env is tuned and path is None:
+            continue  # not an AMD processor: the product leaves MKL's choice
+        out = subprocess.run([sys.executable, "-c", PRODUCT], env=env, capture_output=True, text=True, check=True)
+        paddle_ms, numpy_now = map(float, out.stdout.split()[-2:])
+        numpy_ms = numpy_ms or numpy_now  # from the first process (MKL's OpenMP threads then idle beside OpenBLAS)
+        rows.append((label, flop / paddle_ms * 1000))
+    return rows + [("NumPy (OpenBLAS)", flop / numpy_ms * 1000)]
+
+
 def operator_profile(dataset, split, steps: int) -> list[tuple[str, float]]:
     config = load_config()
     model, optimizer, sequences = _setup(dataset, split.train, config)
@@ -82,6 +119,15 @@ def operator_profile(dataset, split, steps: int) -> list[tuple[str, float]]:
     return [(name, ms / whole) for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:8]]
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0] if names else platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
@@ -106,9 +152,11 @@ def main() -> None:
         evaluate_model(model, dataset, watched, ks=(10,))
         timings[label] = time.perf_counter() - started
     ops = operator_profile(dataset, split, min(args.steps, 8))
+    speeds = product_speed()
     shutil.rmtree("profiler_log", ignore_errors=True)  # Paddle's profiler writes its trace here
     load = os.getloadavg()
     body = (
+        f"{cpu_model()}; {VARIABLE}={os.environ.get(VARIABLE, 'unset')}. "
         f"ML-1M-size random data, {len(split.train):,} train ratings; "
         f"default config, 32 windows per step, Paddle CPU, 2 threads; median of {args.steps} steps; load average "
         f"{load[0]:.1f} / {load[1]:.1f}.\n\n| loss | forward ms | backward ms | optimizer ms | epoch s (scaled) |\n"
@@ -118,6 +166,8 @@ def main() -> None:
         + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         + ".\n\nCPU kernels of the default step (share of kernel time): "
         + ", ".join(f"{name} {share:.0%}" for name, share in ops)
+        + ".\n\nThe softmax's forward product ([6,400 × 256] @ [256 × 3,883], 2 threads, fresh process each): "
+        + ", ".join(f"{label} {gflops:.0f} GFLOP/s" for label, gflops in speeds)
         + ".\n\nThe softmax over the whole catalogue ([targets × 256] @ [256 × 3,706] forward, two more products "
         "backward) is the largest cost; 512 sampled negatives would halve the epoch but lose quality on ML-100K "
         "(served, 3 seeds: NDCG@10 0.227 vs 0.236), so the default keeps the full softmax. What the trainer now "
