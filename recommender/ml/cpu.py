@@ -1,12 +1,11 @@
 """Let Paddle's math library use the vector instructions an AMD processor has.
 
 Paddle's CPU wheel ships Intel's MKLML (MKL 2019-2020), which picks its matrix-product code by CPU vendor: on an AMD
-EPYC with AVX-512 it runs a generic path at about a third of the speed NumPy's OpenBLAS reaches on the same cores
-([6,400 × 256] @ [256 × 3,883]: 75 against 207 GFLOP/s, 226 with MKL's AVX-512 path; an ML-1M-size training epoch
-118 s against 43 s, benchmarks/bench_training_profile). That MKL honours
-MKL_DEBUG_CPU_TYPE, read at its first product, so this sets it before any Paddle work when the processor is AMD and
-has every instruction set the chosen path uses. Intel processors are left to MKL's own choice, a value the user set
-is kept, and newer MKL releases ignore the variable.
+EPYC with AVX-512 it runs a generic path at a third of the speed of its own AVX-512 path on the same cores
+([6,400 × 256] @ [256 × 3,883], 2 threads: 76 against 225 GFLOP/s; an ML-1M-size training epoch 118 s against
+43 s; benchmarks/bench_training_profile). That MKL honours MKL_DEBUG_CPU_TYPE, read at its first product, so this
+sets it before any Paddle work when the processor is AMD and has every instruction set the chosen path uses. Intel
+processors are left to MKL's own choice, a value the user set is kept, and newer MKL releases ignore the variable.
 """
 
 from __future__ import annotations
