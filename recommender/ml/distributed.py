@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -40,6 +41,8 @@ PROGRESS, RESULT, ERROR = "progress.jsonl", "result.json", "error.json"
 PARTS, COLUMNS = ("train", "test"), ("user_ids", "movie_ids", "scores", "timestamps")  # split.npz arrays
 TIMEOUT_S: float | None = None  # a bound on one launch (the tests set one); training itself has none
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the recommender package (for the workers' path)
+OWNER = "RECSITE_TRAINING_OWNER"  # "pid:start time" of the process that launched the run, which the processes watch
+OWNER_POLL_S = 1.0
 
 
 class DistributedTrainingFailed(RuntimeError):
@@ -162,7 +165,8 @@ def _launch(run: Path, processes: int, on_epoch: Callable[[dict], None] | None) 
     on_epoch stops the processes and propagates; a failed process raises its error here."""
     command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(processes),
                "--log_dir", str(run / "log"), sys.executable, "-m", "recommender.ml.distributed", str(run)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           OWNER: process_identity(os.getpid()) or ""}  # fmt: skip
     with open(run / "launch.log", "wb") as log:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     offset, started = 0, time.monotonic()
@@ -234,7 +238,34 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def process_identity(pid: int) -> str | None:
+    """A live process's "pid:start time" (Linux /proc; None when it is gone, a zombie, or there is no /proc): the
+    start time tells it from a later process the kernel gives the same pid."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    state, start_time = fields[0], fields[19]  # /proc/PID/stat fields 3 and 22
+    return None if state in "ZXx" else f"{pid}:{start_time}"
+
+
 # --- the launched process ---
+
+
+def watch_owner(identity: str) -> threading.Thread:
+    """SIGKILL this process's group (the launcher and every training process: start_new_session made it theirs)
+    once the process that launched the run is gone. _stop runs in that process, so a caller killed with SIGKILL (a
+    Celery worker's pool process, say) would otherwise leave the training running with no one to read it."""
+    pid = int(identity.split(":", 1)[0])
+
+    def watch() -> None:
+        while process_identity(pid) == identity:
+            time.sleep(OWNER_POLL_S)
+        os.killpg(0, signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, name="training-owner-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -246,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     from recommender.ml import train as trainer
 
     run = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
+    if os.environ.get(OWNER):  # launched by _launch (a run prepared by hand across machines has no owner here)
+        watch_owner(os.environ[OWNER])
     job = json.loads((run / JOB).read_text()) if (run / JOB).exists() else {}
     paddle.set_device("cpu")
     dist.init_parallel_env()

@@ -1,7 +1,11 @@
 """Data-parallel training (config.trainer_processes): two CPU processes really launched through
 ``python -m paddle.distributed.launch`` on loopback, against the same training in this process."""
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -116,3 +120,48 @@ def test_an_on_epoch_exception_stops_the_processes_and_propagates(data, loopback
     while _processes_reading(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _processes_reading(tmp_path) == []
+
+
+OWNER = """
+import sys
+from recommender.ml.config import load_config
+from recommender.ml.split import temporal_split
+from recommender.ml.train import train
+from tests.ml.fixtures import SMALL, tiny_dataset
+ds = tiny_dataset()
+config = load_config(**{**SMALL, "epochs": 1000, "patience": 1000, "trainer_processes": 2})
+train(ds, temporal_split(ds.interactions), config, sys.argv[1])
+"""
+
+
+def test_a_caller_killed_with_sigkill_leaves_no_training_process_behind(loopback, tmp_path):
+    """The caller (a Celery pool process in the product) dies without running _stop: the launched processes see
+    it gone and end their group themselves."""
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], cwd=distributed.ROOT, env=dict(os.environ))
+    try:
+        progress = tmp_path / distributed.RUN_DIR / distributed.PROGRESS
+        deadline = time.monotonic() + 120
+        while not progress.exists() and owner.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert progress.exists(), "the launched processes never trained"
+        launched = [pid for pid in _processes_reading(tmp_path) if pid != owner.pid]
+        assert launched  # the launcher and its two training processes, still training
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while _processes_reading(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_reading(tmp_path) == []
+
+
+def test_process_identity_tells_a_live_process_from_a_gone_one():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        identity = distributed.process_identity(child.pid)
+        assert identity is not None and identity.startswith(f"{child.pid}:")
+        assert distributed.process_identity(os.getpid()) != identity
+    finally:
+        child.kill()
+        child.wait()
+    assert distributed.process_identity(child.pid) is None
