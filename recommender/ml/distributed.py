@@ -41,7 +41,7 @@ PROGRESS, RESULT, ERROR = "progress.jsonl", "result.json", "error.json"
 PARTS, COLUMNS = ("train", "test"), ("user_ids", "movie_ids", "scores", "timestamps")  # split.npz arrays
 TIMEOUT_S: float | None = None  # a bound on one launch (the tests set one); training itself has none
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the recommender package (for the workers' path)
-OWNER = "RECSITE_TRAINING_OWNER"  # "pid:start time" of the process that launched the run, which the processes watch
+OWNER = "RECSITE_TRAINING_OWNER"  # "pid:start time" of the process that launched the run: the processes watch it
 OWNER_POLL_S = 1.0
 
 
@@ -163,6 +163,7 @@ def launch_refit(dataset: Dataset, config: TrainConfig, epochs: int, out_dir: Pa
 def _launch(run: Path, processes: int, on_epoch: Callable[[dict], None] | None) -> None:
     """Run the launcher on ``run``; pass rank 0's progress rows to on_epoch while it trains. An exception from
     on_epoch stops the processes and propagates; a failed process raises its error here."""
+    run = Path(run).resolve()  # the training processes' command lines name it: _stop finds them by it
     command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(processes),
                "--log_dir", str(run / "log"), sys.executable, "-m", "recommender.ml.distributed", str(run)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -180,7 +181,7 @@ def _launch(run: Path, processes: int, on_epoch: Callable[[dict], None] | None) 
                 raise DistributedTrainingFailed(f"no result after {TIMEOUT_S:.0f} s; logs in {run / 'log'}")
             time.sleep(0.5)
     except BaseException:
-        _stop(proc)
+        _stop(proc, run)
         raise
     finally:
         for name in (DATASET, SPLIT):
@@ -211,23 +212,44 @@ def _relay(path: Path, offset: int, on_epoch) -> int:
     return offset + len(complete)
 
 
-def _stop(proc: subprocess.Popen, grace_s: float = 30.0) -> None:
-    """SIGTERM to the launcher's process group (the launcher and the training processes it started), then SIGKILL
-    to whatever of the group is still there after ``grace_s``: a training process may outlive a launcher that
-    exited at once (Paddle installs its own SIGTERM handler in them), and must not be left running."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def _stop(proc: subprocess.Popen, run: Path, grace_s: float = 30.0) -> None:
+    """SIGTERM to the launcher's process group, then SIGKILL to whatever of it is still there after ``grace_s``,
+    and to every training process of ``run``. The launcher passes SIGTERM on to the training processes, but it
+    starts each in a session of its own (os.setsid), so one it had not started yet, or one that outlives it,
+    is out of the group's reach: those are found by their command line."""
+    _signal_all(proc, run, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and _group_alive(proc.pid):
+    while time.monotonic() < deadline and (_group_alive(proc.pid) or _training_processes(run)):
         proc.poll()  # reap the launcher as soon as it exits, so only live processes keep the group
         time.sleep(0.2)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    _signal_all(proc, run, signal.SIGKILL)
     proc.wait()
+
+
+def _signal_all(proc: subprocess.Popen, run: Path, signum: int) -> None:
+    """``signum`` to the launcher's process group and to each training process of ``run``."""
+    kills = [lambda: os.killpg(proc.pid, signum)]
+    kills += [lambda pid=pid: os.kill(pid, signum) for pid in _training_processes(run)]
+    for kill in kills:
+        try:
+            kill()
+        except ProcessLookupError:
+            pass
+
+
+def _training_processes(run: Path) -> list[int]:
+    """Live training processes of ``run``, not the launcher, whose command line names it too (Linux /proc; none
+    found elsewhere)."""
+    wanted = f"recommender.ml.distributed\0{run}\0".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            if wanted in cmdline and b"paddle.distributed.launch" not in cmdline and process_identity(int(entry.name)):
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def _group_alive(pgid: int) -> bool:
@@ -252,14 +274,15 @@ def process_identity(pid: int) -> str | None:
 # --- the launched process ---
 
 
-def watch_owner(identity: str) -> threading.Thread:
-    """SIGKILL this process's group (the launcher and every training process: start_new_session made it theirs)
-    once the process that launched the run is gone. _stop runs in that process, so a caller killed with SIGKILL (a
-    Celery worker's pool process, say) would otherwise leave the training running with no one to read it."""
-    pid = int(identity.split(":", 1)[0])
+def watch_owner(*identities: str) -> threading.Thread:
+    """SIGKILL this training process (and its own process group: the launcher gives each its own session) once
+    any of ``identities`` is gone: the process that launched the run, whose _stop would otherwise never run if it
+    was killed with SIGKILL (a Celery worker's pool process, say), and the launcher, which exits when its training
+    processes do. Without it they would train on, or wait for dead peers, with no one to read them."""
+    watched = [(int(identity.split(":", 1)[0]), identity) for identity in identities if identity]
 
     def watch() -> None:
-        while process_identity(pid) == identity:
+        while all(process_identity(pid) == identity for pid, identity in watched):
             time.sleep(OWNER_POLL_S)
         os.killpg(0, signal.SIGKILL)
 
@@ -278,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
 
     run = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
     if os.environ.get(OWNER):  # launched by _launch (a run prepared by hand across machines has no owner here)
-        watch_owner(os.environ[OWNER])
+        watch_owner(os.environ[OWNER], process_identity(os.getppid()) or "")
     job = json.loads((run / JOB).read_text()) if (run / JOB).exists() else {}
     paddle.set_device("cpu")
     dist.init_parallel_env()

@@ -96,6 +96,19 @@ def test_shards_partition_each_batch_and_their_shares_sum_to_one(data, monkeypat
         assert sorted(np.concatenate(real).tolist()) == sorted(rows.tolist())
 
 
+def _describe(pids: list[int]) -> list[str]:
+    """What each left-over process is (for a failing assertion): pid, process group, state and command line."""
+    out = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            out.append(f"{pid} pgid {stat[2]} state {stat[0]}: {cmdline[:300]}")
+        except OSError:
+            out.append(f"{pid} (gone)")
+    return out
+
+
 def _processes_reading(path) -> list[int]:
     """Pids whose command line names ``path`` (the launcher and its workers name the run folder)."""
     pids = []
@@ -119,7 +132,7 @@ def test_an_on_epoch_exception_stops_the_processes_and_propagates(data, loopback
     deadline = time.monotonic() + 60
     while _processes_reading(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _processes_reading(tmp_path) == []
+    assert _describe(_processes_reading(tmp_path)) == []
 
 
 OWNER = """
@@ -134,9 +147,10 @@ train(ds, temporal_split(ds.interactions), config, sys.argv[1])
 """
 
 
-def test_a_caller_killed_with_sigkill_leaves_no_training_process_behind(loopback, tmp_path):
-    """The caller (a Celery pool process in the product) dies without running _stop: the launched processes see
-    it gone and end their group themselves."""
+@pytest.mark.parametrize("victim", ["caller", "launcher"])
+def test_a_caller_or_launcher_killed_with_sigkill_leaves_no_training_process_behind(victim, loopback, tmp_path):
+    """The caller (a Celery pool process in the product) or the launcher dies without running _stop: the training
+    processes see it gone and end themselves (the launcher exits when they do)."""
     owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], cwd=distributed.ROOT, env=dict(os.environ))
     try:
         progress = tmp_path / distributed.RUN_DIR / distributed.PROGRESS
@@ -144,15 +158,47 @@ def test_a_caller_killed_with_sigkill_leaves_no_training_process_behind(loopback
         while not progress.exists() and owner.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert progress.exists(), "the launched processes never trained"
-        launched = [pid for pid in _processes_reading(tmp_path) if pid != owner.pid]
-        assert launched  # the launcher and its two training processes, still training
+        trainers = distributed._training_processes(tmp_path / distributed.RUN_DIR)
+        assert len(trainers) == 2  # both still training
+        if victim == "launcher":
+            launcher = [pid for pid in _processes_reading(tmp_path) if pid not in trainers and pid != owner.pid]
+            assert len(launcher) == 1
+            os.kill(launcher[0], signal.SIGKILL)
+        else:
+            owner.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while distributed._training_processes(tmp_path / distributed.RUN_DIR) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _describe(distributed._training_processes(tmp_path / distributed.RUN_DIR)) == []
     finally:
         owner.send_signal(signal.SIGKILL)
         owner.wait()
     deadline = time.monotonic() + 30
     while _processes_reading(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _processes_reading(tmp_path) == []
+    assert _describe(_processes_reading(tmp_path)) == []
+
+
+def test_stop_reaches_a_training_process_outside_the_launchers_group(tmp_path):
+    """The launcher starts each training process in a session of its own: one it never signalled (started after
+    its SIGTERM handler ran) is found by its command line and stopped too."""
+    run = tmp_path / distributed.RUN_DIR
+    sleep = "import time; time.sleep(120)"
+    launcher = subprocess.Popen([sys.executable, "-c", sleep, "paddle.distributed.launch"], start_new_session=True)
+    stray = subprocess.Popen([sys.executable, "-c", sleep, "recommender.ml.distributed", str(run)],
+                             start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while stray.pid not in distributed._training_processes(run) and time.monotonic() < deadline:
+            time.sleep(0.1)  # until the interpreter has replaced the fork's command line
+        assert distributed._training_processes(run) == [stray.pid]
+        distributed._stop(launcher, run, grace_s=5)
+        assert launcher.returncode is not None
+        assert stray.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        for proc in (launcher, stray):
+            proc.kill()
+            proc.wait()
 
 
 def test_process_identity_tells_a_live_process_from_a_gone_one():
