@@ -6,6 +6,10 @@ EPYC with AVX-512 it runs a generic path at a third of the speed of its own AVX-
 43 s; benchmarks/bench_training_profile). That MKL honours MKL_DEBUG_CPU_TYPE, read at its first product, so this
 sets it before any Paddle work when the processor is AMD and has every instruction set the chosen path uses. Intel
 processors are left to MKL's own choice, a value the user set is kept, and newer MKL releases ignore the variable.
+
+Limits: a value already in the environment is kept whoever set it (a parent process on another machine's
+processor included), and it takes effect only if no MKL product ran in the process before recommender.ml was
+imported (this package is where Paddle is used, so it is imported first).
 """
 
 from __future__ import annotations

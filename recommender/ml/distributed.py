@@ -17,10 +17,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -30,6 +28,7 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from recommender.ml import processes
 from recommender.ml.config import TrainConfig, load_config
 from recommender.ml.data import Dataset, Interactions
 from recommender.ml.model import TwoTowerModel
@@ -41,8 +40,7 @@ PROGRESS, RESULT, ERROR = "progress.jsonl", "result.json", "error.json"
 PARTS, COLUMNS = ("train", "test"), ("user_ids", "movie_ids", "scores", "timestamps")  # split.npz arrays
 TIMEOUT_S: float | None = None  # a bound on one launch (the tests set one); training itself has none
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the recommender package (for the workers' path)
-OWNER = "RECSITE_TRAINING_OWNER"  # "pid:start time" of the process that launched the run: the processes watch it
-OWNER_POLL_S = 1.0
+CALLER = "RECSITE_TRAINING_CALLER"  # "pid:start time" of the process that launched the run: its processes watch it
 
 
 class DistributedTrainingFailed(RuntimeError):
@@ -160,14 +158,14 @@ def launch_refit(dataset: Dataset, config: TrainConfig, epochs: int, out_dir: Pa
     return TwoTowerModel.load(Path(out_dir) / BEST_MODEL)
 
 
-def _launch(run: Path, processes: int, on_epoch: Callable[[dict], None] | None) -> None:
+def _launch(run: Path, nproc: int, on_epoch: Callable[[dict], None] | None) -> None:
     """Run the launcher on ``run``; pass rank 0's progress rows to on_epoch while it trains. An exception from
     on_epoch stops the processes and propagates; a failed process raises its error here."""
-    run = Path(run).resolve()  # the training processes' command lines name it: _stop finds them by it
-    command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(processes),
+    run = Path(run).resolve()  # the training processes' command lines name it: processes.stop finds them by it
+    command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(nproc),
                "--log_dir", str(run / "log"), sys.executable, "-m", "recommender.ml.distributed", str(run)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           OWNER: process_identity(os.getpid()) or ""}  # fmt: skip
+           CALLER: processes.identity(os.getpid()) or ""}  # fmt: skip
     with open(run / "launch.log", "wb") as log:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     offset, started = 0, time.monotonic()
@@ -181,13 +179,14 @@ def _launch(run: Path, processes: int, on_epoch: Callable[[dict], None] | None) 
                 raise DistributedTrainingFailed(f"no result after {TIMEOUT_S:.0f} s; logs in {run / 'log'}")
             time.sleep(0.5)
     except BaseException:
-        _stop(proc, run)
+        processes.stop(proc, run)
         raise
     finally:
         for name in (DATASET, SPLIT):
             (run / name).unlink(missing_ok=True)
         shutil.rmtree(run / START_FROM, ignore_errors=True)
     if proc.returncode:
+        processes.stop(proc, run, grace_s=5)  # a launcher that died (OOM killer, SIGKILL) leaves its trainers
         if (run / ERROR).exists():
             from recommender.ml.train import TrainingDiverged
 
@@ -212,83 +211,7 @@ def _relay(path: Path, offset: int, on_epoch) -> int:
     return offset + len(complete)
 
 
-def _stop(proc: subprocess.Popen, run: Path, grace_s: float = 30.0) -> None:
-    """SIGTERM to the launcher's process group, then SIGKILL to whatever of it is still there after ``grace_s``,
-    and to every training process of ``run``. The launcher passes SIGTERM on to the training processes, but it
-    starts each in a session of its own (os.setsid), so one it had not started yet, or one that outlives it,
-    is out of the group's reach: those are found by their command line."""
-    _signal_all(proc, run, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and (_group_alive(proc.pid) or _training_processes(run)):
-        proc.poll()  # reap the launcher as soon as it exits, so only live processes keep the group
-        time.sleep(0.2)
-    _signal_all(proc, run, signal.SIGKILL)
-    proc.wait()
-
-
-def _signal_all(proc: subprocess.Popen, run: Path, signum: int) -> None:
-    """``signum`` to the launcher's process group and to each training process of ``run``."""
-    kills = [lambda: os.killpg(proc.pid, signum)]
-    kills += [lambda pid=pid: os.kill(pid, signum) for pid in _training_processes(run)]
-    for kill in kills:
-        try:
-            kill()
-        except ProcessLookupError:
-            pass
-
-
-def _training_processes(run: Path) -> list[int]:
-    """Live training processes of ``run``, not the launcher, whose command line names it too (Linux /proc; none
-    found elsewhere)."""
-    wanted = f"recommender.ml.distributed\0{run}\0".encode()
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            if wanted in cmdline and b"paddle.distributed.launch" not in cmdline and process_identity(int(entry.name)):
-                found.append(int(entry.name))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def process_identity(pid: int) -> str | None:
-    """A live process's "pid:start time" (Linux /proc; None when it is gone, a zombie, or there is no /proc): the
-    start time tells it from a later process the kernel gives the same pid."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    state, start_time = fields[0], fields[19]  # /proc/PID/stat fields 3 and 22
-    return None if state in "ZXx" else f"{pid}:{start_time}"
-
-
 # --- the launched process ---
-
-
-def watch_owner(*identities: str) -> threading.Thread:
-    """SIGKILL this training process (and its own process group: the launcher gives each its own session) once
-    any of ``identities`` is gone: the process that launched the run, whose _stop would otherwise never run if it
-    was killed with SIGKILL (a Celery worker's pool process, say), and the launcher, which exits when its training
-    processes do. Without it they would train on, or wait for dead peers, with no one to read them."""
-    watched = [(int(identity.split(":", 1)[0]), identity) for identity in identities if identity]
-
-    def watch() -> None:
-        while all(process_identity(pid) == identity for pid, identity in watched):
-            time.sleep(OWNER_POLL_S)
-        os.killpg(0, signal.SIGKILL)
-
-    thread = threading.Thread(target=watch, name="training-owner-watch", daemon=True)
-    thread.start()
-    return thread
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -300,8 +223,11 @@ def main(argv: list[str] | None = None) -> None:
     from recommender.ml import train as trainer
 
     run = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
-    if os.environ.get(OWNER):  # launched by _launch (a run prepared by hand across machines has no owner here)
-        watch_owner(os.environ[OWNER], process_identity(os.getppid()) or "")
+    if os.environ.get(CALLER):  # launched by _launch (a run prepared by hand across machines has no caller here)
+        launcher = processes.identity(os.getppid()) if processes.launched_by_launcher() else None
+        if launcher is None:
+            raise SystemExit("the launcher is gone: not training")
+        processes.end_with(os.environ[CALLER], launcher)  # a caller killed with SIGKILL never runs processes.stop
     job = json.loads((run / JOB).read_text()) if (run / JOB).exists() else {}
     paddle.set_device("cpu")
     dist.init_parallel_env()

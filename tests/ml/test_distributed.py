@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.ml import distributed
+from recommender.ml import distributed, processes
 from recommender.ml.config import load_config
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.split import temporal_split
@@ -135,48 +135,50 @@ def test_an_on_epoch_exception_stops_the_processes_and_propagates(data, loopback
     assert _describe(_processes_reading(tmp_path)) == []
 
 
-OWNER = """
-import sys
+CALLER = """
+import sys, time
+from pathlib import Path
 from recommender.ml.config import load_config
 from recommender.ml.split import temporal_split
 from recommender.ml.train import train
 from tests.ml.fixtures import SMALL, tiny_dataset
 ds = tiny_dataset()
 config = load_config(**{**SMALL, "epochs": 1000, "patience": 1000, "trainer_processes": 2})
-train(ds, temporal_split(ds.interactions), config, sys.argv[1])
+try:
+    train(ds, temporal_split(ds.interactions), config, sys.argv[1])
+except Exception as exc:  # as a Celery task would: report it and go on living
+    (Path(sys.argv[1]) / "caller-error").write_text(type(exc).__name__)
+    time.sleep(600)
 """
 
 
 @pytest.mark.parametrize("victim", ["caller", "launcher"])
 def test_a_caller_or_launcher_killed_with_sigkill_leaves_no_training_process_behind(victim, loopback, tmp_path):
-    """The caller (a Celery pool process in the product) or the launcher dies without running _stop: the training
-    processes see it gone and end themselves (the launcher exits when they do)."""
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], cwd=distributed.ROOT, env=dict(os.environ))
+    """The caller (a Celery pool process in the product) dies without running processes.stop: the training
+    processes see it gone and end themselves, and the launcher with them. The launcher dies: the caller, still
+    alive, stops its training processes and fails with DistributedTrainingFailed."""
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, str(tmp_path)], cwd=distributed.ROOT, env=dict(os.environ))
+    run = tmp_path / distributed.RUN_DIR
     try:
-        progress = tmp_path / distributed.RUN_DIR / distributed.PROGRESS
         deadline = time.monotonic() + 120
-        while not progress.exists() and owner.poll() is None and time.monotonic() < deadline:
+        while not (run / distributed.PROGRESS).exists() and caller.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert progress.exists(), "the launched processes never trained"
-        trainers = distributed._training_processes(tmp_path / distributed.RUN_DIR)
+        assert (run / distributed.PROGRESS).exists(), "the launched processes never trained"
+        trainers = processes.training_processes(run)
         assert len(trainers) == 2  # both still training
-        if victim == "launcher":
-            launcher = [pid for pid in _processes_reading(tmp_path) if pid not in trainers and pid != owner.pid]
-            assert len(launcher) == 1
-            os.kill(launcher[0], signal.SIGKILL)
-        else:
-            owner.send_signal(signal.SIGKILL)
+        launcher = [pid for pid in _processes_reading(tmp_path) if pid not in trainers and pid != caller.pid]
+        assert len(launcher) == 1
+        os.kill(caller.pid if victim == "caller" else launcher[0], signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while distributed._training_processes(tmp_path / distributed.RUN_DIR) and time.monotonic() < deadline:
+        while _processes_reading(run) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert _describe(distributed._training_processes(tmp_path / distributed.RUN_DIR)) == []
+        assert _describe(_processes_reading(run)) == []  # the trainers and the launcher
+        if victim == "launcher":
+            assert caller.poll() is None
+            assert (tmp_path / "caller-error").read_text() == "DistributedTrainingFailed"
     finally:
-        owner.send_signal(signal.SIGKILL)
-        owner.wait()
-    deadline = time.monotonic() + 30
-    while _processes_reading(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _describe(_processes_reading(tmp_path)) == []
+        caller.kill()
+        caller.wait()
 
 
 def test_stop_reaches_a_training_process_outside_the_launchers_group(tmp_path):
@@ -189,11 +191,11 @@ def test_stop_reaches_a_training_process_outside_the_launchers_group(tmp_path):
                              start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 10
-        while stray.pid not in distributed._training_processes(run) and time.monotonic() < deadline:
+        while stray.pid not in processes.training_processes(run) and time.monotonic() < deadline:
             time.sleep(0.1)  # until the interpreter has replaced the fork's command line
-        assert distributed._training_processes(run) == [stray.pid]
-        distributed._stop(launcher, run, grace_s=5)
-        assert launcher.returncode is not None
+        assert processes.training_processes(run) == [stray.pid]
+        processes.stop(launcher, run, grace_s=5)
+        assert launcher.returncode == -signal.SIGTERM
         assert stray.wait(timeout=5) == -signal.SIGTERM
     finally:
         for proc in (launcher, stray):
@@ -201,13 +203,37 @@ def test_stop_reaches_a_training_process_outside_the_launchers_group(tmp_path):
             proc.wait()
 
 
-def test_process_identity_tells_a_live_process_from_a_gone_one():
+WATCHER = "import sys, time; from recommender.ml import processes; processes.end_with(*sys.argv[1:]); time.sleep(60)"
+
+
+def test_end_with_ends_the_process_when_a_watched_one_is_gone():
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    watchers = []
+    try:
+        alive = processes.identity(sleeper.pid)
+        reused = f"{sleeper.pid}:1"  # the same pid with another start time: a process the kernel gave that pid later
+        for watched in ([alive], [alive, reused]):
+            watchers.append(subprocess.Popen([sys.executable, "-c", WATCHER, *watched], cwd=distributed.ROOT,
+                                             start_new_session=True))  # fmt: skip
+        assert watchers[1].wait(timeout=10) == -signal.SIGKILL
+        time.sleep(2 * processes.POLL_S)
+        assert watchers[0].poll() is None  # what it watches still runs
+        sleeper.kill()
+        sleeper.wait()
+        assert watchers[0].wait(timeout=10) == -signal.SIGKILL
+    finally:
+        for proc in [sleeper, *watchers]:
+            proc.kill()
+            proc.wait()
+
+
+def test_identity_tells_a_live_process_from_a_gone_one():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        identity = distributed.process_identity(child.pid)
-        assert identity is not None and identity.startswith(f"{child.pid}:")
-        assert distributed.process_identity(os.getpid()) != identity
+        first = processes.identity(child.pid)
+        assert first is not None and first.startswith(f"{child.pid}:")
+        assert processes.identity(child.pid) == first
     finally:
         child.kill()
         child.wait()
-    assert distributed.process_identity(child.pid) is None
+    assert processes.identity(child.pid) != first
