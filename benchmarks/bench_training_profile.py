@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import numpy as np
 import paddle.profiler as profiler
 
 from benchmarks.bench_model import synthetic_ml1m
-from benchmarks.report import write_section
+from benchmarks.report import machine_description, write_section
 from recommender.ml.config import load_config
 from recommender.ml.cpu import VARIABLE, tune_math_library
 from recommender.ml.evaluate import evaluate_model
@@ -117,15 +116,6 @@ def operator_profile(dataset, split, steps: int) -> list[tuple[str, float]]:
     return [(name, ms / whole) for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:8]]
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    except OSError:
-        names = []
-    return f"{names[0] if names else platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
@@ -154,7 +144,7 @@ def main() -> None:
     shutil.rmtree("profiler_log", ignore_errors=True)  # Paddle's profiler writes its trace here
     load = os.getloadavg()
     body = (
-        f"{cpu_model()}; {VARIABLE}={os.environ.get(VARIABLE, 'unset')}. "
+        f"{machine_description()}; {VARIABLE}={os.environ.get(VARIABLE, 'unset')}. "
         f"ML-1M-size random data, {len(split.train):,} train ratings; "
         f"default config, 32 windows per step, Paddle CPU, 2 threads; median of {args.steps} steps; load average "
         f"{load[0]:.1f} / {load[1]:.1f}.\n\n| loss | forward ms | backward ms | optimizer ms | epoch s (scaled) |\n"

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
 
     run = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
     if os.environ.get(CALLER):  # launched by _launch (a run prepared by hand across machines has no caller here)
-        launcher = processes.identity(os.getppid()) if processes.launched_by_launcher() else None
+        launcher = processes.launcher_identity()
         if launcher is None:
             raise SystemExit("the launcher is gone: not training")
         processes.end_with(os.environ[CALLER], launcher)  # a caller killed with SIGKILL never runs processes.stop

@@ -70,12 +70,15 @@ def signal_all(launcher: subprocess.Popen, run: Path, signum: int) -> None:
             pass
 
 
-def launched_by_launcher() -> bool:
-    """Whether this process's parent is still Paddle's launcher (it may have died before this process looked)."""
+def launcher_identity() -> str | None:
+    """The identity of this process's parent while it is Paddle's launcher (None once the launcher is gone: it
+    may have died before this process looked)."""
+    parent = os.getppid()
     try:
-        return LAUNCHER in Path(f"/proc/{os.getppid()}/cmdline").read_bytes()
+        is_launcher = LAUNCHER in Path(f"/proc/{parent}/cmdline").read_bytes()
     except OSError:
-        return False
+        return None
+    return identity(parent) if is_launcher else None
 
 
 def end_with(*identities: str) -> threading.Thread:

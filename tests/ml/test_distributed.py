@@ -147,7 +147,8 @@ config = load_config(**{**SMALL, "epochs": 1000, "patience": 1000, "trainer_proc
 try:
     train(ds, temporal_split(ds.interactions), config, sys.argv[1])
 except Exception as exc:  # as a Celery task would: report it and go on living
-    (Path(sys.argv[1]) / "caller-error").write_text(type(exc).__name__)
+    (Path(sys.argv[1]) / "caller-error.tmp").write_text(type(exc).__name__)
+    (Path(sys.argv[1]) / "caller-error.tmp").replace(Path(sys.argv[1]) / "caller-error")  # whole when seen
     time.sleep(600)
 """
 
@@ -174,6 +175,9 @@ def test_a_caller_or_launcher_killed_with_sigkill_leaves_no_training_process_beh
             time.sleep(0.5)
         assert _describe(_processes_reading(run)) == []  # the trainers and the launcher
         if victim == "launcher":
+            deadline = time.monotonic() + 30
+            while not (tmp_path / "caller-error").exists() and time.monotonic() < deadline:
+                time.sleep(0.2)  # the caller notices within its 0.5 s poll, then stops and reports
             assert caller.poll() is None
             assert (tmp_path / "caller-error").read_text() == "DistributedTrainingFailed"
     finally:
