@@ -8,6 +8,15 @@ from django.db.models.functions import Cast
 from movies.titles import display_title, search_key
 
 SEARCH_KEY_LENGTH = 255
+# Every score a rating may hold: the CSV MovieLens releases rate in half stars (0.5-5.0), the 1M and 100K releases
+# and the site in whole or half stars. Floats hold halves exactly, so the value stored is the value given.
+SCORE_MIN, SCORE_MAX, SCORE_STEP = 0.5, 5.0, 0.5
+SCORES = tuple(SCORE_STEP * step for step in range(1, int(SCORE_MAX / SCORE_STEP) + 1))  # 0.5, 1.0, ..., 5.0
+
+
+def score_text(score) -> str:
+    """A score as people read it: 4.0 -> "4", 3.5 -> "3.5"; empty for no score."""
+    return "" if score in (None, "") else f"{float(score):g}"
 
 
 def title_search_key(title: str) -> str:
@@ -59,7 +68,7 @@ class Movie(models.Model):
     # Denormalised from Rating (kept in step by the importer and the rating services) so that
     # popularity sorts and list pages never aggregate a million rows.
     rating_count = models.PositiveIntegerField(default=0, db_index=True)
-    rating_total = models.PositiveIntegerField(default=0)
+    rating_total = models.FloatField(default=0)  # sum of the scores (half stars add up exactly in a float)
 
     objects = MovieQuerySet.as_manager()
 
@@ -147,14 +156,14 @@ class Profile(models.Model):
 class Rating(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings")
     movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="ratings")
-    score = models.PositiveSmallIntegerField()
+    score = models.FloatField()  # one of SCORES: 0.5 to 5.0 in half stars
     rated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-rated_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "movie"], name="rating_one_per_user_movie"),
-            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="rating_score_1_to_5"),
+            models.CheckConstraint(condition=Q(score__in=SCORES), name="rating_score_half_stars"),
         ]
         indexes = [models.Index(fields=["user", "rated_at"], name="rating_user_time")]
 

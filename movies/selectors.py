@@ -3,7 +3,7 @@
 from django.core.cache import cache
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
-from .models import Genre, HiddenMovie, Movie, Rating
+from .models import SCORES, Genre, HiddenMovie, Movie, Rating
 from .titles import search_key
 
 SORTS = {
@@ -18,6 +18,9 @@ SORTS = {
 EXACT, PREFIX, CONTAINS, ALL_WORDS = range(4)
 GENRE_NAMES_CACHE_KEY = "movies:genre_names"
 GENRE_NAMES_CACHE_SECONDS = 300  # how long an edit outside the importer (the admin) may take to show
+WHOLE_STARS = tuple(score for score in SCORES if score.is_integer())
+HALF_STARS_CACHE_KEY = "movies:half_stars"
+HALF_STARS_CACHE_SECONDS = 24 * 3600  # the importer and a half-star rating forget it sooner
 
 
 def genre_names() -> list[str]:
@@ -31,8 +34,24 @@ def genre_names() -> list[str]:
 
 
 def genre_names_forget() -> None:
-    """Drop the cached genre names (after an import writes genres): the next genre_names() reads the database."""
-    cache.delete(GENRE_NAMES_CACHE_KEY)
+    """Drop the cached catalogue facts (after an import): the next genre_names() and half_stars_in_use() read the
+    database."""
+    cache.delete_many([GENRE_NAMES_CACHE_KEY, HALF_STARS_CACHE_KEY])
+
+
+def half_stars_in_use() -> bool:
+    """Whether any rating is a half star (the CSV MovieLens releases): the site's star widget then offers halves.
+
+    One scan that stops at the first half star, cached: a whole-star catalogue (ML-1M) keeps whole-star widgets."""
+    return cache.get_or_set(
+        HALF_STARS_CACHE_KEY,
+        lambda: Rating.objects.exclude(score__in=WHOLE_STARS).exists(),
+        HALF_STARS_CACHE_SECONDS,
+    )
+
+
+def half_stars_forget() -> None:
+    cache.delete(HALF_STARS_CACHE_KEY)
 
 
 def movie_list(

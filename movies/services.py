@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from recsite.exceptions import ApplicationError, NotFoundError
 
-from .models import HiddenMovie, Movie, Profile, Rating
+from .models import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES, HiddenMovie, Movie, Profile, Rating
+from .selectors import half_stars_forget
 
 User = get_user_model()
 
@@ -22,15 +23,20 @@ def feed_changed(*, user_ids) -> None:
     Profile.objects.filter(user_id__in=list(user_ids)).update(feed_version=F("feed_version") + 1)
 
 
-def _score_validate(score) -> int:
-    if isinstance(score, bool) or not isinstance(score, (int, str)):
-        raise ApplicationError("score must be an integer from 1 to 5", {"field": "score"})
+SCORE_RULE = f"a number from {SCORE_MIN:g} to {SCORE_MAX:g} in steps of {SCORE_STEP:g} (half stars)"
+
+
+def score_validate(score) -> float:
+    """A score as stored: one of SCORES (0.5, 1, 1.5, ..., 5). Accepts 4, 4.0, 3.5 and "3.5"; refuses booleans,
+    NaN, 3.25 and anything outside the range with a message naming the rule."""
+    if isinstance(score, bool) or not isinstance(score, (int, float, str)):
+        raise ApplicationError(f"score must be {SCORE_RULE}", {"field": "score"})
     try:
-        value = int(score)
+        value = float(score)
     except (TypeError, ValueError):
-        raise ApplicationError("score must be an integer from 1 to 5", {"field": "score"}) from None
-    if not 1 <= value <= 5:
-        raise ApplicationError(f"score {value} is outside 1-5", {"field": "score"})
+        raise ApplicationError(f"score must be {SCORE_RULE}", {"field": "score"}) from None
+    if value not in SCORES:  # NaN and infinities are not members either
+        raise ApplicationError(f"score {score} is not {SCORE_RULE}", {"field": "score"})
     return value
 
 
@@ -40,7 +46,9 @@ def rating_upsert(*, user, movie_id: int, score) -> tuple[Rating, bool]:
 
     Safe under concurrent calls: one row per (user, movie), the last write wins, the counters stay exact.
     """
-    value = _score_validate(score)
+    value = score_validate(score)
+    if not value.is_integer():  # the star widgets offer halves from the next page on
+        transaction.on_commit(half_stars_forget)
     if not Movie.objects.filter(pk=movie_id).exists():
         raise NotFoundError(f"movie {movie_id} does not exist", {"field": "movie_id"})
     try:
@@ -55,7 +63,7 @@ def rating_upsert(*, user, movie_id: int, score) -> tuple[Rating, bool]:
     return rating, created
 
 
-def _rating_set(*, user, movie_id: int, value: int) -> tuple[Rating, bool]:
+def _rating_set(*, user, movie_id: int, value: float) -> tuple[Rating, bool]:
     rating = Rating.objects.select_for_update().filter(user=user, movie_id=movie_id).first()
     now = timezone.now()  # after the row lock: of two writes, the one that commits last has the later time
     if rating is None:
@@ -93,7 +101,7 @@ def rating_delete(*, user, movie_id: int) -> bool:
 
 @transaction.atomic
 def rating_restore(
-    *, user, movie_id: int, score: int | None, rated_at: datetime | None, replacing: datetime | None
+    *, user, movie_id: int, score: float | None, rated_at: datetime | None, replacing: datetime | None
 ) -> bool:
     """Undo one rating change: put back the rating the user had before it (``score`` given at ``rated_at``), or
     remove the rating when there was none (``score`` None). Keeps the movie's counters in step.
@@ -101,7 +109,7 @@ def rating_restore(
     Only while the rating is still the one that change left, made at ``replacing`` (None: the change removed it):
     an undo never overwrites a later change. Returns whether it restored anything.
     """
-    value = None if score is None else _score_validate(score)
+    value = None if score is None else score_validate(score)
     if value is not None and rated_at is None:
         raise ApplicationError("a restored rating needs the time it was made", {"field": "rated_at"})
     rating = Rating.objects.select_for_update().filter(user=user, movie_id=movie_id).first()

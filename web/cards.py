@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from jinja2 import Environment, FileSystemLoader
 
+from movies.models import SCORES, score_text
+from movies.selectors import WHOLE_STARS, half_stars_in_use
 from movies.titles import search_key
 
 
@@ -26,6 +28,7 @@ class Page:
     csrf_token: str
     next_url: str
     id_suffix: str = ""
+    half_stars: bool = False  # the star widgets offer half stars (the catalogue has them)
 
 
 def page_of(context) -> Page:
@@ -43,7 +46,19 @@ def page_of(context) -> Page:
         csrf_token="" if token == "NOTPROVIDED" else token,
         next_url=next_url,
         id_suffix=str(context.get("id_suffix") or ""),
+        half_stars=_half_stars(request),
     )
+
+
+def _half_stars(request) -> bool:
+    """half_stars_in_use(), read once per request (a page has ~30 star widgets)."""
+    if request is None:
+        return half_stars_in_use()
+    known = getattr(request, "_recsite_half_stars", None)
+    if known is None:
+        known = request._recsite_half_stars = half_stars_in_use()
+    return known
+
 
 
 @lru_cache(maxsize=65536)
@@ -60,12 +75,18 @@ def poster_letter(movie) -> str:
     return (search_key(movie.title)[:1] or movie.display_title[:1]).upper()
 
 
+def score_choices(half_stars: bool) -> list[str]:
+    """The star widget's values: "1" .. "5", or "0.5" .. "5" in halves."""
+    return [score_text(value) for value in (SCORES if half_stars else WHOLE_STARS)]
+
+
 def stars(value) -> str:
-    """4 -> "★★★★☆"; 3.6 -> "★★★★☆" (rounded); empty for no value."""
+    """4 -> "★★★★☆"; 3.5 -> "★★★½☆"; 3.6 -> "★★★★☆" (whole stars unless the value is a half); empty for none."""
     if value in (None, ""):
         return ""
-    full = max(0, min(5, round(float(value))))
-    return "★" * full + "☆" * (5 - full)
+    value = max(0.0, min(5.0, float(value)))
+    full, half = (int(value), 1) if value * 2 % 2 == 1 else (round(value), 0)
+    return "★" * full + "½" * half + "☆" * (5 - full - half)
 
 
 def _environment() -> Environment:
@@ -79,8 +100,9 @@ def _environment() -> Environment:
         rate_url=lambda pk: _url("movie_rate", pk),
         hide_url=lambda pk: _url("movie_hide", pk),
         unhide_url=lambda pk: _url("movie_unhide", pk),
+        score_choices=score_choices,
     )
-    env.filters.update(poster_letter=poster_letter, stars=stars)
+    env.filters.update(poster_letter=poster_letter, stars=stars, score_text=score_text)
     return env
 
 
@@ -91,7 +113,8 @@ def environment() -> Environment:
 
 def _render(name: str, page: Page, **context) -> SafeString:
     template = environment().get_template(name)
-    values = {"user": page.user, "csrf_token": page.csrf_token, "next_url": page.next_url, "id_suffix": page.id_suffix}
+    values = {"user": page.user, "csrf_token": page.csrf_token, "next_url": page.next_url, "id_suffix": page.id_suffix,
+              "half_stars": page.half_stars}  # fmt: skip
     return mark_safe(template.render(values | context))  # autoescaped by Jinja2
 
 

@@ -5,7 +5,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from movies.logins import login_authenticate
-from movies.models import Profile
+from movies.models import SCORES, Profile
 from recsite.exceptions import TooManyRequestsError
 
 SORT_CHOICES = [
@@ -78,23 +78,23 @@ class MovieSearchForm(forms.Form):
 
 
 class RatingForm(forms.Form):
-    """A score from the star radio buttons, or the remove button."""
+    """A score from the star radio buttons (whole or half stars), or the remove button."""
 
-    score = forms.TypedChoiceField(
-        choices=[(i, str(i)) for i in range(1, 6)],
-        coerce=int,
-        required=False,
-        error_messages={
-            "invalid_choice": "Choose a rating from 1 to 5 stars.",
-        },
-    )
+    CHOOSE = "Choose a rating from 0.5 to 5 stars (whole or half stars)."
+    score = forms.FloatField(required=False, error_messages={"invalid": CHOOSE})
     remove = forms.BooleanField(required=False)
 
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("remove") and cleaned.get("score") in (None, "") and "score" not in self.errors:
-            raise forms.ValidationError("Choose a rating from 1 to 5 stars.")
+            raise forms.ValidationError(self.CHOOSE)
         return cleaned
+
+    def clean_score(self):
+        score = self.cleaned_data.get("score")
+        if score is not None and score not in SCORES:
+            raise forms.ValidationError(self.CHOOSE)
+        return score
 
     def first_error(self) -> str:
         for errors in self.errors.values():

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from movies.models import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES
 from movies.selectors import genre_names
 from recommender.presentation import fallback_reason_for
 
@@ -48,6 +49,29 @@ class FiniteFloatField(serializers.FloatField):
         if math.isnan(value) or math.isinf(value):
             self.fail("invalid")
         return value
+
+
+SCORE_SCHEMA = {
+    "type": "number", "minimum": SCORE_MIN, "maximum": SCORE_MAX, "multipleOf": SCORE_STEP,
+    "description": f"Stars from {SCORE_MIN:g} to {SCORE_MAX:g} in half steps (4 and 4.0 are the same score).",
+}  # fmt: skip
+
+
+@extend_schema_field(SCORE_SCHEMA)
+class ScoreField(serializers.FloatField):
+    """A rating's score: a JSON number from 0.5 to 5 in half stars (3, 3.0 and 3.5; not "3", true or 3.25)."""
+
+    default_error_messages = {
+        "invalid": f"A JSON number from {SCORE_MIN:g} to {SCORE_MAX:g} in steps of {SCORE_STEP:g} is required.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)) or float(data) not in SCORES:
+            self.fail("invalid")
+        return float(data)
+
+    def to_representation(self, value):
+        return float(value)
 
 
 class GenreField(serializers.CharField):

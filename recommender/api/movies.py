@@ -23,7 +23,7 @@ class MovieSerializer(serializers.Serializer):
     year = serializers.IntegerField(allow_null=True)
     genres = serializers.SerializerMethodField()
     rating_count = serializers.IntegerField()
-    average_rating = serializers.SerializerMethodField(help_text="Mean score (1-5), 2 decimals; null when unrated.")
+    average_rating = serializers.SerializerMethodField(help_text="Mean score (0.5-5), 2 decimals; null when unrated.")
 
     def get_genres(self, movie) -> list[str]:
         return [genre.name for genre in movie.genres.all()]

@@ -9,13 +9,13 @@ from movies.selectors import user_ratings
 from movies.services import rating_delete, rating_upsert
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
-from .fields import StrictIntegerField
+from .fields import ScoreField
 
 
 class RatingSerializer(serializers.Serializer):
     movie_id = serializers.IntegerField()
     title = serializers.CharField(source="movie.title")
-    score = serializers.IntegerField(min_value=1, max_value=5)
+    score = ScoreField()
     rated_at = serializers.DateTimeField()
 
 
@@ -35,7 +35,7 @@ class RatingListApi(Api):
 
 class RatingPutApi(Api):
     class InputSerializer(serializers.Serializer):
-        score = StrictIntegerField(min_value=1, max_value=5)
+        score = ScoreField()
 
     OutputSerializer = RatingSerializer
 

@@ -87,3 +87,18 @@ def test_session_writes_need_csrf(users, movies):
     response = client.put("/api/me/ratings/1/", {"score": 3}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["message"]
+
+
+def test_half_stars_round_trip_exactly_and_the_schema_says_so(clients, users, movies):
+    alice = clients["user"]
+    created = alice.put("/api/me/ratings/3/", {"score": 3.5}, format="json")
+    assert created.status_code == 201 and created.json()["score"] == 3.5
+    assert Rating.objects.get(user=users["user"], movie_id=3).score == 3.5
+    assert alice.put("/api/me/ratings/3/", {"score": 0.5}, format="json").json()["score"] == 0.5
+    assert [r["score"] for r in alice.get("/api/me/ratings/").json()["results"]] == [0.5]
+    assert Movie.objects.get(pk=3).rating_total == 300 + 0.5
+
+    schema = clients["user"].get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    for name in ("Rating", "RatingPutInput"):
+        score = schema["components"]["schemas"][name]["properties"]["score"]
+        assert (score["type"], score["minimum"], score["maximum"], score["multipleOf"]) == ("number", 0.5, 5.0, 0.5)

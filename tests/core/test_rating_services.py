@@ -42,12 +42,14 @@ def test_create_change_delete_keep_counters(user, movie):
 @pytest.mark.parametrize(
     ("score", "message"),
     [
-        (0, "outside 1-5"),
-        (6, "outside 1-5"),
-        ("abc", "integer"),
-        (None, "integer"),
-        (True, "integer"),
-        (4.5, "integer"),
+        (0, "score 0 is not a number from 0.5 to 5 in steps of 0.5"),
+        (6, "score 6 is not"),
+        (5.5, "score 5.5 is not"),
+        (3.25, "score 3.25 is not"),
+        (float("nan"), "score nan is not"),
+        ("abc", "must be a number from 0.5 to 5"),
+        (None, "must be a number"),
+        (True, "must be a number"),
     ],
 )
 def test_bad_scores_are_refused_and_nothing_is_written(user, movie, score, message):
@@ -58,6 +60,21 @@ def test_bad_scores_are_refused_and_nothing_is_written(user, movie, score, messa
     assert movie.rating_count == 0
 
 
+@pytest.mark.parametrize("score", [0.5, 3.5, "4.5", 1, 5.0])
+def test_half_stars_are_kept_exactly_with_the_counters(user, movie, score):
+    rating, _ = rating_upsert(user=user, movie_id=1, score=score)
+    rating.refresh_from_db()
+    assert rating.score == float(score)
+    other = get_user_model().objects.create_user("bob")
+    rating_upsert(user=other, movie_id=1, score=2.5)
+    movie.refresh_from_db()
+    assert (movie.rating_count, movie.rating_total) == (2, float(score) + 2.5)
+    rating_upsert(user=other, movie_id=1, score=1.5)  # a change moves the total by the difference, exactly
+    rating_delete(user=user, movie_id=1)
+    movie.refresh_from_db()
+    assert (movie.rating_count, movie.rating_total) == (1, 1.5)
+
+
 def test_unknown_movie_is_refused(user):
     with pytest.raises(ApplicationError, match="movie 99 does not exist"):
         rating_upsert(user=user, movie_id=99, score=3)
@@ -66,7 +83,7 @@ def test_unknown_movie_is_refused(user):
 def test_database_enforces_score_range_and_uniqueness(user, movie):
     from django.utils import timezone
 
-    for bad in (0, 6):
+    for bad in (0, 6, 0.25, 3.7, -0.5):
         with pytest.raises(IntegrityError), transaction.atomic():
             Rating.objects.create(user=user, movie=movie, score=bad, rated_at=timezone.now())
     Rating.objects.create(user=user, movie=movie, score=3, rated_at=timezone.now())

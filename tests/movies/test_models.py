@@ -1,4 +1,4 @@
-"""Database constraints on Rating: the score must be 1-5 and a user rates a movie once."""
+"""Database constraints on Rating: the score is 0.5-5 in half stars and a user rates a movie once."""
 
 from datetime import UTC, datetime
 
@@ -17,15 +17,15 @@ def user_and_movie():
     return get_user_model().objects.create_user(username="viewer"), Movie.objects.create(id=1, title="A (1999)")
 
 
-@pytest.mark.parametrize("score", [0, 6, 100])
-def test_score_outside_1_to_5_is_rejected_by_the_database(user_and_movie, score):
+@pytest.mark.parametrize("score", [0, 6, 100, 0.4, 2.75, 5.5])
+def test_score_off_the_half_star_scale_is_rejected_by_the_database(user_and_movie, score):
     user, movie = user_and_movie
     with pytest.raises(IntegrityError), transaction.atomic():
         Rating.objects.create(user=user, movie=movie, score=score, rated_at=WHEN)
 
 
-@pytest.mark.parametrize("score", [1, 5])
-def test_scores_at_the_bounds_are_accepted(user_and_movie, score):
+@pytest.mark.parametrize("score", [0.5, 1, 3.5, 5])
+def test_half_and_whole_stars_are_accepted_and_kept_exactly(user_and_movie, score):
     user, movie = user_and_movie
     Rating.objects.create(user=user, movie=movie, score=score, rated_at=WHEN)
     assert Rating.objects.get().score == score

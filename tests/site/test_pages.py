@@ -186,8 +186,9 @@ def test_browse_query_count_does_not_grow_with_the_page(alice_client, alice, n_m
     for movie in movies_create(n_movies):
         if movie.pk % 2:
             RatingFactory(user=alice, movie=movie, score=4)
-    # session + user, genre choices, count, page, genres prefetch, own ratings, training banner (cached 3 s)
-    with django_assert_max_num_queries(8):
+    # session + user, genre choices, count, page, genres prefetch, own ratings, training banner (cached 3 s), whether
+    # the catalogue has half stars (cached a day)
+    with django_assert_max_num_queries(9):
         response = alice_client.get(reverse("movie_browse"), {"sort": "rating"})
     assert len(response.context["own"]) == min(n_movies, 24) // 2 + (min(n_movies, 24) % 2)
 

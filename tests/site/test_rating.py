@@ -69,7 +69,8 @@ def test_removing_a_rating_that_does_not_exist_is_harmless(alice_client, movies)
         (1, {"score": "abc"}),
         (1, {"score": ""}),
         (1, {}),
-        (1, {"score": "4.5"}),
+        (1, {"score": "4.25"}),
+        (1, {"score": "5.5"}),
         (999, {"score": "3"}),
         (999, {"remove": "1"}),
     ],
@@ -81,11 +82,11 @@ def test_bad_input_is_a_400_with_a_message(alice_client, alice, movies, movie_id
     assert not Rating.objects.filter(user=alice).exists()
 
 
-@pytest.mark.parametrize("payload", [{"score": "0"}, {"score": "abc"}, {}])
+@pytest.mark.parametrize("payload", [{"score": "0"}, {"score": "abc"}, {"score": "3.25"}, {"score": "nan"}, {}])
 def test_bad_form_post_redirects_back_with_a_message(alice_client, movies, payload):
     response = alice_client.post(rate_url(1), {**payload, "next": "/movies/1/"}, follow=True)
     assert response.status_code == 200 and response.redirect_chain[-1][0] == "/movies/1/"
-    assert "Choose a rating from 1 to 5 stars." in response.content.decode()
+    assert "Choose a rating from 0.5 to 5 stars (whole or half stars)." in response.content.decode()
 
 
 def test_unknown_movie_form_post_shows_a_message(alice_client, movies):
@@ -148,3 +149,24 @@ def test_rating_from_a_browse_card_by_fetch(alice_client, alice, movies):
     data = alice_client.post(rate_url(3), {"score": "2", "next": reverse("movie_browse")}, **JSON).json()
     assert data["score"] == 2 and data["message"] == "You rated Film 03 2 out of 5."
     assert score_of(alice, 3) == 2
+
+
+def test_half_stars_by_form_post_are_kept_and_shown(alice_client, alice, movies):
+    data = alice_client.post(rate_url(1), {"score": "3.5"}, **JSON).json()
+    assert data["score"] == 3.5 and score_of(alice, 1) == 3.5
+    assert "You rated Film 01 3.5 out of 5." in data["message"]
+    page = alice_client.get(reverse("movie_detail", args=[1])).content.decode()
+    assert 'value="3.5" id="rate-1-3_5" checked' in page, "the catalogue now has half stars: the widget offers them"
+    assert "You: 3.5/5" in page
+
+
+def test_the_star_widget_offers_halves_only_when_the_catalogue_has_them(alice_client, alice, movies):
+    from django.core.cache import cache
+
+    cache.clear()
+    page = alice_client.get(reverse("movie_detail", args=[2])).content.decode()
+    assert 'value="4" id="rate-2-4"' in page and 'value="4.5"' not in page and "stars-half" not in page
+    RatingFactory(movie=movies[3], score=2.5)  # a half star arrives, e.g. by an import of a CSV release
+    cache.clear()
+    page = alice_client.get(reverse("movie_detail", args=[2])).content.decode()
+    assert 'value="4.5" id="rate-2-4_5"' in page and 'value="0.5"' in page and "stars-half" in page

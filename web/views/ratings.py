@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from movies.models import Rating
+from movies.models import Rating, score_text
 from movies.selectors import movies_by_ids, user_rating, user_rating_map, user_ratings
 from movies.services import rating_delete, rating_restore, rating_upsert
 from recsite.exceptions import ApplicationError
@@ -58,7 +58,7 @@ def _undo_read(token: str, *, user, movie_id: int) -> dict:
     return {"score": data["score"], "rated_at": when(data["rated_at"]), "replacing": when(data["replacing"])}
 
 
-def _rating_apply(*, user, movie_id: int, form: RatingForm) -> tuple[int | None, str, str | None]:
+def _rating_apply(*, user, movie_id: int, form: RatingForm) -> tuple[float | None, str, str | None]:
     """Validate, then set or remove the rating through the services; returns (new score, message, undo token)."""
     if not form.is_valid():
         raise ApplicationError(form.first_error(), {"field": "score"})
@@ -74,10 +74,10 @@ def _rating_apply(*, user, movie_id: int, form: RatingForm) -> tuple[int | None,
         )
     rating, _ = rating_upsert(user=user, movie_id=movie_id, score=form.cleaned_data["score"])
     token = _undo_token(user=user, movie_id=movie_id, before=before, after=rating)
-    return rating.score, f"You rated {title} {rating.score} out of 5.", token
+    return rating.score, f"You rated {title} {score_text(rating.score)} out of 5.", token
 
 
-def _json_payload(request, movie_id: int, score: int | None, message: str, undo_token: str | None = None) -> dict:
+def _json_payload(request, movie_id: int, score: float | None, message: str, undo_token: str | None = None) -> dict:
     movie = movies_by_ids([movie_id])[movie_id]  # fresh counters after the write
     undo = {"url": reverse("movie_rate_undo", args=[movie_id]), "token": undo_token} if undo_token else None
     return {
@@ -92,7 +92,7 @@ def _json_payload(request, movie_id: int, score: int | None, message: str, undo_
 
 @require_POST
 def movie_rate(request, movie_id: int):
-    """POST score=1..5 (or remove=1): redirect back for a form post, JSON for fetch(); bad input -> message/400."""
+    """POST score=0.5..5 (half stars) or remove=1: redirect back for a form post, JSON for fetch(); bad input: 400."""
     detail_url = reverse("movie_detail", args=[movie_id])
     if anonymous := login_needed(request, action="rate movies", default_next=detail_url):
         return anonymous
@@ -124,7 +124,7 @@ def movie_rate_undo(request, movie_id: int):
     elif score is None:
         message = f"Undone: {title} is not rated any more."
     else:
-        message = f"Undone: your rating of {title} is back to {score} out of 5."
+        message = f"Undone: your rating of {title} is back to {score_text(score)} out of 5."
     if wants_json(request):
         return JsonResponse(_json_payload(request, movie_id, score, message))
     messages.success(request, message)
