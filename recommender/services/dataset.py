@@ -60,7 +60,9 @@ def interactions_export(chunk: int | None = None) -> Interactions:
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(chunk):
-            block = np.array(rows, dtype=np.int64).reshape(-1, 4)  # one chunk: user, movie, score, timestamp
+            # one chunk: user, movie, score, timestamp. float64 holds the ids and timestamps exactly (< 2**53) and keeps
+            # half-star scores, which an integer array would truncate
+            block = np.array(rows, dtype=np.float64).reshape(-1, 4)
             if columns[0].dtype == np.int32 and (block[:, :2].min() < 0 or block[:, :2].max() > INT32_MAX):
                 columns[:2] = [column.astype(np.int64) for column in columns[:2]]
             if filled + len(block) > len(columns[0]):

@@ -87,3 +87,12 @@ def test_a_subset_keeping_every_row_shares_the_arrays():
     fewer = ratings.subset(np.array([True, False, True, True, True]))
     assert fewer.user_ids.tolist() == [0, 2, 3, 4] and not np.shares_memory(fewer.user_ids, ratings.user_ids)
     assert ratings.subset(np.array([4, 0])).movie_ids.tolist() == [4, 0]
+
+
+def test_half_stars_reach_the_arrays_exactly():
+    from tests.factories import RatingFactory
+
+    scores = [0.5, 3.5, 4.0, 5.0]
+    for score in scores:
+        RatingFactory(score=score)
+    assert sorted(export.interactions_export(chunk=3).scores.tolist()) == scores
