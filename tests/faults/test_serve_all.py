@@ -1,5 +1,9 @@
 """Fault test: `serve_all` (the main command's server) supervises its children on loopback.
 
+It signals only processes it started: the serve_all it launched and that process's descendants, found by walking
+/proc's parent links from its pid (never a machine-wide search by name: another recsite on this machine has
+processes with the same command lines).
+
 A real serve_all on its own embedded set-up (SQLite file, Milvus Lite server, SQL broker, gunicorn) in a
 temporary folder: the Milvus server is SIGKILLed and the training worker's main process too; the site keeps
 answering (no 5xx, no refused connection), both come back without a restart of serve_all, and SIGTERM stops
@@ -39,9 +43,52 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def pids_matching(pattern: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True, check=False).stdout
-    return [int(p) for p in out.split() if int(p) != os.getpid()]
+def _parents() -> dict[int, int]:
+    """{pid: parent pid} of every process now (a process that ends while it is read is left out)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])  # the name may hold spaces or ")"
+    return parents
+
+
+def descendants(root: int) -> set[int]:
+    """Every living process below ``root`` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = set(), [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def identity(pid: int) -> tuple[int, int] | None:
+    """(pid, start time in clock ticks) of a running process: the same pair is the same process, even once its pid
+    is reused; None when it is gone or a zombie (dead, only waiting to be reaped)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else (pid, int(fields[19]))
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def pids_matching(root: int, pattern: str) -> list[int]:
+    """The processes below ``root`` (our serve_all) whose command line holds ``pattern``."""
+    return sorted(pid for pid in descendants(root) if pattern in command_line(pid))
 
 
 def get(port: int, path: str, cookie: str = "") -> int:
@@ -103,17 +150,20 @@ def serve_all(tmp_path):
     argv = [*manage, "serve_all", "--addr", f"127.0.0.1:{web}", "--milvus-port", str(milvus)]
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    seen: set[tuple[int, int]] = set()  # (pid, start time) of every process of this serve_all seen so far
     try:
-        yield {"proc": proc, "web": web, "milvus": milvus, "var": var, "log": log}
+        yield {"proc": proc, "web": web, "milvus": milvus, "var": var, "log": log, "seen": seen}
     finally:
         if proc.poll() is None:
+            seen.update(filter(None, map(identity, descendants(proc.pid))))
             os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        for pid in pids_matching(str(var)):  # nothing of this run may outlive it
-            os.kill(pid, signal.SIGKILL)
+        for pid, started in seen:  # nothing of this run may outlive it: orphans left by serve_all, and only those
+            if identity(pid) == (pid, started):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(serve_all):
@@ -124,9 +174,11 @@ def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(s
     statuses = [get(port, path, cookie) for path in pages]
     assert statuses == [200] * len(pages), statuses
 
+    root = serve_all["proc"].pid
     milvus_data = str(serve_all["var"] / "milvus.db")
-    milvus_pids = pids_matching(f"--data-dir {milvus_data}")
-    worker_pids = pids_matching("-n training@")
+    milvus_pids = pids_matching(root, f"--data-dir {milvus_data}")
+    worker_pids = pids_matching(root, "-n training@")
+    serve_all["seen"].update(filter(None, map(identity, descendants(root))))
     assert milvus_pids and worker_pids
     for pid in milvus_pids:
         os.kill(pid, signal.SIGKILL)
@@ -141,8 +193,9 @@ def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(s
             return sock.connect_ex(("127.0.0.1", serve_all["milvus"])) == 0
 
     wait_until(milvus_back, RESTART_TIMEOUT, "Milvus was not restarted", log)
-    wait_until(lambda: set(pids_matching("-n training@")) - set(worker_pids), RESTART_TIMEOUT,
+    wait_until(lambda: set(pids_matching(root, "-n training@")) - set(worker_pids), RESTART_TIMEOUT,
                "the training worker was not restarted", log)  # fmt: skip
+    serve_all["seen"].update(filter(None, map(identity, descendants(root))))
     after = [get(port, path, cookie) for path in pages]
     assert after == [200] * len(pages), after
     text = log.read_text()
@@ -152,4 +205,5 @@ def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(s
     assert serve_all["proc"].wait(timeout=30) == 0
     assert "[serve_all] stopped" in log.read_text()
     time.sleep(1)
-    assert pids_matching(str(serve_all["var"])) == []
+    left = [pid for pid, started in serve_all["seen"] if identity(pid) == (pid, started)]
+    assert left == [], [command_line(pid) for pid in left]
