@@ -1,7 +1,8 @@
-"""One shape for both MovieLens layouts (ratings left in their file), the importer's error, line-level helpers."""
+"""One shape for every MovieLens layout (ratings left in their file), the importer's error, line-level helpers."""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .ratings_file import RatingsFile
 
-ENCODING = "iso-8859-1"  # GroupLens ships both layouts as Latin-1 bytes
+ENCODING = "iso-8859-1"  # GroupLens ships the 1M and 100K layouts as Latin-1 bytes (the CSV releases as UTF-8)
 MAX_ID = 2**31 - 1  # Movie.id and Profile.movielens_id are 32-bit integer columns
 MAX_TIMESTAMP = 253402300799  # 9999-12-31 23:59:59 UTC, the last instant a datetime can hold
 TITLE_MAX = 255
@@ -36,31 +37,37 @@ class MovieRecord:
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
+    """A MovieLens user; a layout without demographics (the CSV releases) leaves them unknown: blank or None."""
+
     id: int
-    gender: str  # "M" or "F"
-    age: int  # ML-1M age bucket: 1, 18, 25, 35, 45, 50, 56
-    occupation: int  # ML-1M occupation code 0-20
-    zip_code: str
+    gender: str = ""  # "M", "F" or "" (unknown)
+    age: int | None = None  # ML-1M age bucket: 1, 18, 25, 35, 45, 50, 56
+    occupation: int | None = None  # ML-1M occupation code 0-20
+    zip_code: str = ""
 
 
 @dataclass
 class Dataset:
-    """Validated movies and users; the ratings stay in their file, read chunk by chunk (ratings_file.chunks())."""
+    """Validated movies and users; the ratings stay in their file, read chunk by chunk (ratings_file.chunks()).
 
-    layout: str  # "ml-1m" or "ml-100k"
+    The CSV layout has no users file: its users are the ids found in ratings.csv, put in ``users`` once the
+    ratings file was read to its end."""
+
+    layout: str  # "ml-1m", "ml-100k" or "ml-csv"
     source: str  # where it was read from, for messages
     movies: dict[int, MovieRecord] = field(default_factory=dict)
     users: dict[int, UserRecord] = field(default_factory=dict)
     ratings_file: RatingsFile | None = None
+    notes: list[str] = field(default_factory=list)  # what was read but not imported (logged), e.g. tags.csv
 
     @property
     def genre_names(self) -> list[str]:
         return sorted({name for movie in self.movies.values() for name in movie.genres})
 
     @property
-    def ratings(self) -> list[tuple[int, int, int, int]]:
+    def ratings(self) -> list[tuple[int, int, float, int]]:
         """Every rating as (MovieLens user id, movie id, score, unix timestamp), read and validated into memory now
-        (for small datasets: the benchmarks; the import streams instead)."""
+        (for small datasets: the benchmarks; the import streams instead). Scores are floats (half stars kept)."""
         return self.ratings_file.read_all() if self.ratings_file is not None else []
 
 
@@ -70,6 +77,21 @@ def numbered_lines(data: bytes) -> Iterator[tuple[int, str]]:
         line = line.rstrip("\r")
         if line.strip():
             yield line_no, line
+
+
+def utf8_error(file_name: str, line_no: int, exc: UnicodeDecodeError) -> MovieLensImportError:
+    byte = exc.object[exc.start]
+    return line_error(file_name, line_no, f"not valid UTF-8 (byte 0x{byte:02x})")
+
+
+def utf8_decode(data: bytes, file_name: str) -> str:
+    """A whole UTF-8 file as text (a leading byte order mark dropped); bad bytes raise naming their line."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise utf8_error(file_name, data.count(b"\n", 0, exc.start) + 1, exc) from None
 
 
 def split_fields(line: str, sep: str, count: int, file_name: str, line_no: int) -> list[str]:
@@ -112,7 +134,7 @@ def check_movie(movies: dict[int, MovieRecord], movie: MovieRecord, file_name: s
 
 def check_user(users: dict[int, UserRecord], user: UserRecord, file_name: str, line_no: int) -> None:
     """Gender is M or F, the zip code fits its column, a user id appears once."""
-    if user.gender not in ("M", "F"):
+    if user.gender not in ("M", "F"):  # a users file gives every gender; only the CSV layout (no file) has none
         raise line_error(file_name, line_no, f"gender {user.gender!r} is not M or F")
     if len(user.zip_code) > ZIP_MAX:
         raise line_error(file_name, line_no, f"zip code {user.zip_code!r} is longer than {ZIP_MAX} characters")

@@ -20,7 +20,7 @@ def no_network_message(url: str, reason: object) -> str:
     return (
         f"Could not download MovieLens 1M from {url} ({reason}).\n"
         "Without internet access, point the importer at a local copy of the data (the extracted folder or the zip; "
-        "the MovieLens 100K layout works too):\n"
+        "the 100K layout and the CSV layout of ml-latest-small, ml-25m and ml-32m work too):\n"
         "  python manage.py import_movielens --path /path/to/ml-1m\n"
         "or set the environment variable MOVIELENS_PATH=/path/to/ml-1m.zip (e.g. MOVIELENS_PATH=... make run)."
     )

@@ -20,6 +20,7 @@ from .ml1m import year_from_title
 from .ratings_file import RatingsFile
 
 FILES = ("u.item", "u.user", "u.data")
+LABEL = "ML-100K"
 # u.genre as GroupLens ships it; used when a dataset leaves the file out.
 DEFAULT_GENRES = (
     "unknown|Action|Adventure|Animation|Children's|Comedy|Crime|Documentary|Drama|Fantasy|"

@@ -1,4 +1,4 @@
-"""The MovieLens 1M layout: movies.dat, users.dat, ratings.dat, ``::``-separated Latin-1."""
+"""The MovieLens 1M layout: movies.dat, users.dat, ratings.dat, ``::``-separated Latin-1, whole stars 1-5."""
 
 import re
 from collections.abc import Callable
@@ -19,6 +19,7 @@ from .ratings_file import RatingsFile
 
 SEP = "::"
 FILES = ("movies.dat", "users.dat", "ratings.dat")
+LABEL = "ML-1M"
 AGE_BUCKETS = frozenset({1, 18, 25, 35, 45, 50, 56})
 OCCUPATIONS = frozenset(range(21))
 YEAR_IN_TITLE = re.compile(r"\((\d{4})\)\s*$")

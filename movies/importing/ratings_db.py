@@ -32,15 +32,18 @@ def _names() -> dict[str, str]:
 
 # The stage keeps each row's line number to name a duplicate's. SQLite keys it by (user, movie) and skips a
 # repeated pair as it comes (the row count tells); PostgreSQL COPYs without a key and looks for pairs once at the end.
+# Scores are floats, the type of Rating.score (double precision / REAL): half stars are kept exactly.
 STAGE_TABLE = {
-    "postgresql": "CREATE TEMP TABLE {stage} (ml_user integer, movie integer, score smallint, ts bigint, line bigint)",
-    "sqlite": """CREATE TEMP TABLE {stage} (ml_user integer, movie integer, score integer, ts integer, line integer,
+    "postgresql": """CREATE TEMP TABLE {stage} (ml_user integer, movie integer, score double precision, ts bigint,
+                     line bigint)""",
+    "sqlite": """CREATE TEMP TABLE {stage} (ml_user integer, movie integer, score REAL, ts integer, line integer,
                  PRIMARY KEY (ml_user, movie)) WITHOUT ROWID""",
 }
 
 
 def _stage_postgresql(cursor, rows: list[Row]) -> int:
-    """COPY one chunk (text format); every row goes in."""
+    """COPY one chunk (text format: a score is written as Python prints it, "4" or "3.5", which double precision
+    reads exactly); every row goes in."""
     with cursor.cursor.copy(f"COPY {_q(STAGE)} (ml_user, movie, score, ts, line) FROM STDIN") as copy:
         copy.write("".join(f"{u}\t{m}\t{s}\t{t}\t{n}\n" for u, m, s, t, n in rows))
     return len(rows)
@@ -213,7 +216,10 @@ def bulk_session() -> Iterator[None]:
 
 
 def movie_counters_recompute() -> None:
-    """Set every movie's rating_count / rating_total from the Rating table (rewriting only stale rows)."""
+    """Set every movie's rating_count / rating_total from the Rating table (rewriting only stale rows).
+
+    rating_total is the float sum of the scores: sums of half stars are exact in a double, so the comparison with
+    the stored total is exact too and an unchanged re-run rewrites no row."""
     # SQLite would walk the movie_id index and fetch each row's score at random; one sequential scan
     # with a temporary GROUP BY b-tree takes half the time.
     names = {**_names(), "scan": "NOT INDEXED" if connection.vendor == "sqlite" else ""}

@@ -37,18 +37,20 @@ class ImportSummary:
     ratings: int
     changes: dict[str, Counts] = field(default_factory=dict)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # files read past, e.g. "tags.csv is not imported (...)"
 
     def report(self) -> str:
         read = (
             f"{self.layout} from {self.source}: {self.users} users, {self.movies} movies, "
             f"{self.genres} genres, {self.ratings} ratings"
         )
+        notes = [f"  note: {note}" for note in self.notes]
         if self.dry_run:
-            return f"Dry run: {read} are valid; nothing was written ({self.seconds:.1f} s)."
+            return "\n".join([f"Dry run: {read} are valid; nothing was written ({self.seconds:.1f} s).", *notes])
         lines = [f"Imported {read} in {self.seconds:.1f} s."]
         for kind, counts in self.changes.items():
             lines.append(f"  {kind}: {counts.created} created, {counts.updated} updated")
-        return "\n".join(lines)
+        return "\n".join([*lines, *notes])
 
 
 def movielens_location(*, path: str | Path | None, progress: bool) -> Path:
@@ -86,7 +88,8 @@ def movielens_import(
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> ImportSummary:
-    """Import a MovieLens 1M or 100K dataset; raises MovieLensImportError, leaving the database as it was, if bad.
+    """Import a MovieLens dataset (1M, 100K or CSV layout); raises MovieLensImportError, leaving the database as it
+    was, if bad.
 
     The ratings are validated into a temporary stage table (chunk by chunk, outside the import's transaction: the
     SQLite write lock is not held while the file is read); everything else is written in one transaction."""
@@ -97,7 +100,7 @@ def movielens_import(
     try:
         with bulk_session():
             staged = _stage(dataset, progress)
-            summary = ImportSummary(
+            summary = ImportSummary(  # users counted now: the CSV layout finds them in its ratings file
                 layout=dataset.layout,
                 source=dataset.source,
                 dry_run=dry_run,
@@ -105,6 +108,7 @@ def movielens_import(
                 movies=len(dataset.movies),
                 genres=len(dataset.genre_names),
                 ratings=staged,
+                notes=dataset.notes,
             )
             log(f"Validated {summary.ratings} ratings in {time.perf_counter() - started:.1f} s")
             if not dry_run:

@@ -1,4 +1,4 @@
-"""Find a MovieLens dataset in a folder or a zip, tell the 1M layout from the 100K one, read its files."""
+"""Find a MovieLens dataset in a folder or a zip, tell its layout (1M, 100K or CSV), read its files."""
 
 import zipfile
 from collections.abc import Callable
@@ -6,16 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from . import ml1m, ml100k
+from . import ml1m, ml100k, mlcsv
 from .dataset import Dataset, MovieLensImportError
 
-LAYOUTS = {"ml-1m": ml1m, "ml-100k": ml100k}
+LAYOUTS = {"ml-1m": ml1m, "ml-100k": ml100k, "ml-csv": mlcsv}
 
 
 @dataclass(frozen=True)
 class Source:
     """A located dataset: its layout, a reader from file name to bytes (None if the file is absent) and an opener
-    (a binary stream, for the ratings file read in chunks)."""
+    (a binary stream, for the ratings file read in chunks; None if the file is absent).
+
+    The layout module is handed both, raising "missing" for a file of its FILES and None for an optional one."""
 
     layout: str
     label: str
@@ -26,9 +28,9 @@ class Source:
         """Movies and users parsed and validated; the ratings file is read when its chunks are asked for."""
         return LAYOUTS[self.layout].dataset_parse(self._read_required, self._open_required, self.label)
 
-    def _open_required(self, name: str) -> BinaryIO:
+    def _open_required(self, name: str) -> BinaryIO | None:
         stream = self.open(name)
-        if stream is None:
+        if stream is None and name in LAYOUTS[self.layout].FILES:
             raise MovieLensImportError(f"{self.label}: {name} is missing")
         return stream
 
@@ -47,7 +49,7 @@ def _layout_of(names: set[str]) -> str | None:
 
 
 def _not_found(path: Path) -> MovieLensImportError:
-    wanted = " or ".join(", ".join(module.FILES) for module in LAYOUTS.values())
+    wanted = "; or ".join(f"{', '.join(module.FILES)} ({module.LABEL})" for module in LAYOUTS.values())
     return MovieLensImportError(f"{path}: no MovieLens dataset found (expected {wanted})")
 
 
@@ -112,7 +114,7 @@ def _open_member(archive: zipfile.ZipFile, name: str) -> BinaryIO | None:
 
 
 def source_open(path: Path) -> Source:
-    """Locate a dataset at ``path`` (an extracted folder or a zip, either layout)."""
+    """Locate a dataset at ``path`` (an extracted folder or a zip, any layout)."""
     if path.is_dir():
         return _folder_source(path)
     if path.is_file():

@@ -42,12 +42,18 @@ def users_write(users: dict[int, UserRecord]) -> Counts:
     changed = []
     for ml_id, profile in profiles.items():
         record = users.get(ml_id)
-        if record is not None and _profile_values(record) != {name: getattr(profile, name) for name in PROFILE_FIELDS}:
+        if record is None or not _has_demographics(record):  # a layout without them (CSV) says nothing about them
+            continue
+        if _profile_values(record) != {name: getattr(profile, name) for name in PROFILE_FIELDS}:
             for name, value in _profile_values(record).items():
                 setattr(profile, name, value)
             changed.append(profile)
     Profile.objects.bulk_update(changed, PROFILE_FIELDS)
     return Counts(created=len(new_ids), updated=len(changed))
+
+
+def _has_demographics(record: UserRecord) -> bool:
+    return any(value not in ("", None) for value in _profile_values(record).values())
 
 
 def _profile_values(record: UserRecord) -> dict:

@@ -165,6 +165,9 @@ def test_download_with_a_wrong_checksum_is_discarded(settings, tmp_path, served_
 
 def test_a_folder_missing_one_file_of_the_layout_says_what_is_expected(ml1m_dir):
     (ml1m_dir / "ratings.dat").unlink()
-    expected = "no MovieLens dataset found (expected movies.dat, users.dat, ratings.dat or u.item, u.user, u.data)"
+    expected = (
+        "no MovieLens dataset found (expected movies.dat, users.dat, ratings.dat (ML-1M); or u.item, u.user, u.data "
+        "(ML-100K); or movies.csv, ratings.csv (CSV releases: ml-latest-small, ml-25m, ml-32m))"
+    )
     with pytest.raises(CommandError, match=re.escape(expected)):
         run_import("--path", str(ml1m_dir))

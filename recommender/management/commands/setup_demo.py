@@ -16,7 +16,9 @@ class Command(BaseCommand):
     help = "Import MovieLens 1M (if needed), start training a model (if none was ever trained), print demo logins."
 
     def add_arguments(self, parser):
-        parser.add_argument("--path", help="local ml-1m (or ml-100k) folder or zip instead of the download")
+        parser.add_argument(
+            "--path", help="local ml-1m (or ml-100k, ml-latest-small, ml-25m...) folder or zip instead of the download"
+        )
         parser.add_argument("--epochs", type=int, help="override the number of training epochs")
         parser.add_argument(
             "--foreground", action="store_true",
