@@ -3,6 +3,8 @@
 The tasks import the services; the services queue them by name through services/enqueue.py (never importing this
 module at their top), so the two never import each other.
 
+training_peer_join runs on the other machines of a training spread over several (TRAINING_NODES; deploy/README.md).
+
 Paddle is imported here at module top on purpose: a lazy import inside a task made the worker die with
 "FatalError: Termination signal" on SIGTERM and lose the task. The signal handlers at the bottom record a
 dead pool child on its model version and fail the versions a restarted worker left behind.
@@ -16,9 +18,11 @@ import paddle  # at module top on purpose: see the module docstring
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_ready
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
+from recommender.ml import distributed
 from recommender.models import BatchJob
 from recommender.services import batch_jobs, training_jobs
 from recommender.services.vectors import vectors_sync
@@ -42,6 +46,20 @@ def model_version_pipeline(self, version_id: int) -> dict | None:
     worker = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
     version = training_jobs.model_version_pipeline_execute(version_id=version_id, worker=worker)
     return None if version is None else {"number": version.number, "status": version.status}
+
+
+@shared_task(bind=True, acks_late=True)
+def training_peer_join(self, run_dir: str, launch: str, nodes: int, master: str, nproc: int) -> bool:
+    """This machine's share of a training spread over several machines (queue "training_peers", one worker with
+    -c 1 on each other machine): the launcher on the shared run folder, meeting the training worker's at ``master``.
+
+    Not retried: a failure is recorded in the run folder, where the training worker's launch sees it and fails the
+    version; a late or redelivered invitation finds its launch over and returns False.
+    """
+    machine = self.request.hostname or socket.gethostname()
+    return distributed.join(
+        run_dir, launch, nodes, master, nproc, machine=machine, address=settings.TRAINING_NODE_ADDRESS
+    )
 
 
 @shared_task(bind=True, **RETRY, max_retries=5)

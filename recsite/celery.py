@@ -1,8 +1,9 @@
 """The Celery app: configuration from Django settings (CELERY_*), tasks discovered in each app.
 
-Queues: ``training`` (the model-version pipeline; run its worker with ``-c 1``) and ``default`` (vector
-sync, batch jobs, the stale-job check, scheduled retrains). Worker start and beat start hooks live in
-recommender/tasks.py and here (beat), so they run after Django is set up.
+Queues: ``training`` (the model-version pipeline; run its worker with ``-c 1``), ``default`` (vector
+sync, batch jobs, the stale-job check, scheduled retrains) and ``training_peers`` (only with TRAINING_NODES > 1: one
+worker with ``-c 1`` on each other training machine joins the training worker's launches). Worker start and beat
+start hooks live in recommender/tasks.py and here (beat), so they run after Django is set up.
 """
 
 import os
@@ -30,7 +31,10 @@ _sqla_polling_interval_set()
 app = Celery("recsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Training is long and runs one at a time on its own queue so it never starves the short jobs.
-app.conf.task_routes = {"recommender.tasks.model_version_pipeline": {"queue": "training"}}
+app.conf.task_routes = {
+    "recommender.tasks.model_version_pipeline": {"queue": "training"},
+    "recommender.tasks.training_peer_join": {"queue": "training_peers"},  # the other machines of a training
+}
 app.autodiscover_tasks()
 
 

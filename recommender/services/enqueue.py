@@ -24,12 +24,13 @@ def task_send_on_commit(
     task_id: str | None = None,
     what: str,
     on_failure: Callable[[str], None],
+    options: dict | None = None,
 ) -> dict:
     """Queue recommender.tasks.<task_name>(*args) once the current transaction commits (at once outside one).
 
-    ``what`` names the job in the error ("model version 3"). The returned dict gets the broker's refusal under
-    "error": when the caller runs outside an outer transaction, by the time its atomic block ends; inside one, at
-    that transaction's commit.
+    ``what`` names the job in the error ("model version 3"); ``options`` go to apply_async (e.g. expires). The
+    returned dict gets the broker's refusal under "error": when the caller runs outside an outer transaction, by the
+    time its atomic block ends; inside one, at that transaction's commit.
     """
     from recommender import tasks  # here, not at module top: tasks import the services
 
@@ -37,7 +38,7 @@ def task_send_on_commit(
     outcome: dict = {}
 
     def send() -> None:
-        error = _send(lambda: task.apply_async(args=args or [], task_id=task_id, retry=True), what)
+        error = _send(lambda: task.apply_async(args=args or [], task_id=task_id, retry=True, **(options or {})), what)
         if error:
             on_failure(error)
             outcome["error"] = error

@@ -9,10 +9,17 @@ served model has seen every user's newest ratings.
 Every stage records itself on the ModelVersion row (status, progress, curve, metrics, error). A failure at
 any point marks this version failed and leaves the live version serving: the alias is switched only after
 the new collection is complete, and switched back if the database cannot record the activation.
+
+Processes and machines: unless a version's config (its overrides or its config file) sets trainer_processes itself,
+the training and the refit run as TRAINING_PROCESSES processes on each of TRAINING_NODES machines (the settings; 1 x 1
+trains inside the worker). With several machines this worker's launcher waits at TRAINING_MASTER and the other
+machines are invited through the training_peers queue (recommender.tasks.training_peer_join; deploy/README.md). A
+version that sets trainer_processes trains with that many processes on this machine only.
 """
 
 import logging
 import time
+import tomllib
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict
@@ -23,6 +30,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from recommender.ml import distributed
 from recommender.ml.baselines import evaluate_baselines
 from recommender.ml.config import load_config
 from recommender.ml.evaluate import evaluate_model
@@ -35,6 +43,7 @@ from recommender.models import ModelVersion
 from recsite.exceptions import ApplicationError, ConflictError
 
 from .dataset import dataset_export
+from .enqueue import task_send_on_commit
 from .gate import gate_decide
 from .vectors import model_version_activate, model_version_index
 
@@ -96,14 +105,61 @@ def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressF
     return on_epoch
 
 
-def _train_stage(version: ModelVersion, on_progress: ProgressFn | None):
+def _sets_processes(version_config: dict) -> bool:
+    """Whether a version's overrides or config file name trainer_processes (then it wins over the settings)."""
+    if version_config.get("trainer_processes") is not None:
+        return True
+    path = version_config.get("config_file")
+    if path is None:
+        return False
+    try:
+        with open(path, "rb") as f:
+            return "trainer_processes" in tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False  # load_config reads it next and fails the version with the reason
+
+
+def _peers_invite(run: Path, launch: str, nproc: int) -> None:
+    """Ask the other TRAINING_NODES - 1 machines (their workers on the training_peers queue) to join a launch."""
+    nodes, timeout = settings.TRAINING_NODES, settings.TRAINING_JOIN_TIMEOUT_SECONDS
+    for _ in range(nodes - 1):
+        sent = task_send_on_commit(
+            task_name="training_peer_join",
+            args=[str(run), launch, nodes, settings.TRAINING_MASTER, nproc],
+            what="the invitation of another training machine",
+            on_failure=lambda reason: None,
+            options={"expires": timeout},  # one no machine took in time is dropped: the launch failed by then
+        )
+        if "error" in sent:
+            raise distributed.DistributedTrainingFailed(sent["error"])
+
+
+def training_spread(version_config: dict) -> tuple[dict, distributed.Cluster | None, dict]:
+    """(config overrides, cluster or None, the facts recorded in metrics["training"]) for a version: the settings'
+    TRAINING_NODES x TRAINING_PROCESSES processes, unless the version's config sets trainer_processes itself."""
+    if _sets_processes(version_config):
+        return {}, None, {"machines": 1, "processes_from": "the version's config"}
+    nodes, per_node = settings.TRAINING_NODES, settings.TRAINING_PROCESSES
+    facts = {"machines": nodes, "processes_per_machine": per_node, "processes_from": "settings"}
+    if nodes == 1:
+        return {"trainer_processes": per_node}, None, facts
+    spread = distributed.Cluster(
+        nodes=nodes,
+        master=settings.TRAINING_MASTER,
+        invite=_peers_invite,
+        address=settings.TRAINING_NODE_ADDRESS,
+        join_timeout_s=settings.TRAINING_JOIN_TIMEOUT_SECONDS,
+    )
+    return {"trainer_processes": nodes * per_node}, spread, facts
+
+
+def _train_stage(version: ModelVersion, on_progress: ProgressFn | None, processes: dict | None = None):
     dataset = dataset_export()
     if len(dataset.interactions) == 0:
         raise ApplicationError("there are no ratings to train on: import MovieLens first")
     split = temporal_split(dataset.interactions)
-    config = load_config(
-        version.config.get("config_file"), **{k: v for k, v in version.config.items() if k != "config_file"}
-    )
+    overrides = {k: v for k, v in version.config.items() if k != "config_file"}
+    config = load_config(version.config.get("config_file"), **{**overrides, **(processes or {})})
     out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
     _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **asdict(config)})
     result = train(dataset, split, config, out_dir, on_epoch=_progress_reporter(version, "training", on_progress))
@@ -126,7 +182,9 @@ def _active_rescored(dataset, split) -> tuple[dict | None, str]:
     return {"version": active.number, **metrics}, f"active v{active.number} re-scored on this split"
 
 
-def _evaluate_stage(version: ModelVersion, dataset, split, result, on_progress: ProgressFn | None) -> dict:
+def _evaluate_stage(
+    version: ModelVersion, dataset, split, config, result, facts: dict, on_progress: ProgressFn | None
+) -> dict:
     _save(version, status=Status.EVALUATING, progress={"stage": "evaluating"})
     if on_progress:
         on_progress({"stage": "evaluating"})
@@ -139,6 +197,7 @@ def _evaluate_stage(version: ModelVersion, dataset, split, result, on_progress: 
         "active_note": active_note,
         "split": {"train": len(split.train), "test": len(split.test), "users": model_metrics.get("users", 0)},
         "best_epoch": result.best_epoch,
+        "training": {"processes": config.trainer_processes, **facts},  # how many processes (and machines) trained
     }
     _save(version, metrics=metrics)
     return metrics
@@ -194,12 +253,16 @@ def model_version_pipeline_run(*, version: ModelVersion, on_progress: ProgressFn
         return out
 
     try:
-        dataset, split, config, result = timed("training", _train_stage, version, on_progress)
-        metrics = timed("evaluating", _evaluate_stage, version, dataset, split, result, on_progress)
-        passed, reason = gate_decide(candidate=metrics, active=metrics["active"], active_note=metrics["active_note"])
-        _save(version, gate_passed=passed, gate_reason=reason)
-        kept = timed("ranking", _rank_stage, version, dataset, split, config, result, on_progress)
-        model = timed("refitting", _refit_stage, version, dataset, config, result, kept, on_progress)
+        processes, spread, facts = training_spread(version.config)
+        with distributed.cluster(spread):  # the training and the refit: on several machines when it is set
+            dataset, split, config, result = timed("training", _train_stage, version, on_progress, processes)
+            metrics = timed("evaluating", _evaluate_stage, version, dataset, split, config, result, facts, on_progress)
+            passed, reason = gate_decide(
+                candidate=metrics, active=metrics["active"], active_note=metrics["active_note"]
+            )
+            _save(version, gate_passed=passed, gate_reason=reason)
+            kept = timed("ranking", _rank_stage, version, dataset, split, config, result, on_progress)
+            model = timed("refitting", _refit_stage, version, dataset, config, result, kept, on_progress)
         if not passed:
             _save(version, status=Status.INACTIVE, finished_at=timezone.now(), progress={"stage": "done"})
             return version

@@ -218,6 +218,45 @@ RETRAIN_CONFIG_FILE = env.str("RETRAIN_CONFIG_FILE", default="")
 # config_files.py). `train_model --config`, run at the server's shell, reads any path.
 TRAINING_CONFIG_DIR = Path(env.str("TRAINING_CONFIG_DIR", default=str(VAR_DIR / "configs")))
 
+# --- training on several processes and machines (recommender/services/training.py, deploy/README.md) ---
+# The product's trainings (admin, API, schedule, train_model) run as TRAINING_PROCESSES data-parallel processes on
+# each of TRAINING_NODES machines (1 x 1: inside the training worker), unless a version's config sets
+# trainer_processes itself (then that many on the training worker's machine only). With TRAINING_NODES > 1 the
+# training worker's launcher waits at TRAINING_MASTER ("host:port" on the training worker's machine, reachable from
+# the others) and TRAINING_NODES - 1 workers on the training_peers queue (one per other machine, sharing MODEL_DIR at
+# the same path) join it; a launch fails when fewer joined within TRAINING_JOIN_TIMEOUT_SECONDS.
+# TRAINING_NODE_ADDRESS: this machine's address as the others reach it (set on every training machine; empty: the
+# launcher's guess from the host name).
+try:
+    TRAINING_PROCESSES = env.int("TRAINING_PROCESSES", default=1)
+    TRAINING_NODES = env.int("TRAINING_NODES", default=1)
+    TRAINING_JOIN_TIMEOUT_SECONDS = env.float("TRAINING_JOIN_TIMEOUT_SECONDS", default=300.0)
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"TRAINING_PROCESSES and TRAINING_NODES must be whole numbers, TRAINING_JOIN_TIMEOUT_SECONDS a number ({exc})"
+    ) from None
+TRAINING_MASTER = env.str("TRAINING_MASTER", default="")
+TRAINING_NODE_ADDRESS = env.str("TRAINING_NODE_ADDRESS", default="")
+
+
+def training_settings_check(processes: int, nodes: int, master: str, join_timeout: float) -> None:
+    """ImproperlyConfigured with the reason for values the training could not run with."""
+    if processes < 1 or nodes < 1:
+        raise ImproperlyConfigured(f"TRAINING_PROCESSES ({processes}) and TRAINING_NODES ({nodes}) must be >= 1")
+    if join_timeout <= 0:
+        raise ImproperlyConfigured(f"TRAINING_JOIN_TIMEOUT_SECONDS must be > 0, not {join_timeout}")
+    if nodes == 1:
+        return
+    host, _, port = master.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(
+            f"TRAINING_NODES={nodes} needs TRAINING_MASTER=host:port (the training worker's machine, a free port the "
+            f"other machines reach), not {master!r}"
+        )
+
+
+training_settings_check(TRAINING_PROCESSES, TRAINING_NODES, TRAINING_MASTER, TRAINING_JOIN_TIMEOUT_SECONDS)
+
 # --- client addresses and log-in limits (movies/logins.py) ---
 # Reverse proxies in front of the site whose X-Forwarded-For entries are trusted: 0 = none, the client is the
 # socket's address and a client-sent X-Forwarded-For is ignored (it would otherwise reset the API throttle);

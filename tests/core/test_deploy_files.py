@@ -54,7 +54,7 @@ def test_every_queue_a_worker_takes_is_a_queue_tasks_go_to():
     commands = [s.get("command") for s in compose()["services"].values() if s.get("command")]
     commands += [c["command"] for c in recsite_containers() if c.get("command")]
     queues = {cmd[cmd.index("-Q") + 1] for cmd in commands if "-Q" in cmd}
-    assert queues == routed == {"training", "default"}
+    assert queues == routed == {"training", "default", "training_peers"}
 
 
 def test_management_commands_and_modules_named_in_the_files_exist():

@@ -241,3 +241,23 @@ def test_identity_tells_a_live_process_from_a_gone_one():
         child.kill()
         child.wait()
     assert processes.identity(child.pid) != first
+
+
+def test_a_launch_on_several_machines_fails_when_too_few_join_in_time(data, loopback, tmp_path):
+    """TRAINING_NODES=2 and no other machine takes the invitation: the caller's launcher waits at the rendezvous
+    until join_timeout_s, then the launch fails with the reason and leaves no process behind."""
+    ds, split = data
+    invited = []
+    spread = distributed.Cluster(
+        nodes=2,
+        master=os.environ["PADDLE_MASTER"],
+        invite=lambda run, launch, nproc: invited.append((run, launch, nproc)),
+        address="127.0.0.1",
+        join_timeout_s=3,
+    )
+    with distributed.cluster(spread), pytest.raises(distributed.DistributedTrainingFailed, match="only 0 of the 1"):
+        train(ds, split, load_config(**{**SMALL, "trainer_processes": 2}), tmp_path)
+    ((run, launch, nproc),) = invited
+    assert nproc == 1 and (run / distributed.LAUNCHES / launch / distributed.FINISHED).exists()
+    assert distributed.join(run, launch, 2, spread.master, 1, machine="late") is False  # a late invitation: over
+    assert _describe(_processes_reading(tmp_path)) == []
