@@ -9,6 +9,29 @@ from recommender.ml.data import Catalog, Interactions, lookup
 from recommender.ml.evaluate import catalog_index, evaluate_scores
 from recommender.ml.split import Split
 
+EASE_MAX_MOVIES = 10_000  # EASE inverts a dense [M, M] float64 Gram matrix: 0.8 GB at 10k movies, 31 GB at 62k;
+# above this it is fitted on the most-rated movies only (the rest score below every one of them)
+BLOCK_CELLS = 1 << 24  # dense cells of one block of co-rating counts (float32: 64 MB)
+UNSCORED = float(np.finfo(np.float32).min)  # a movie a restricted baseline does not score: below any score, above
+# the -inf of the user's own movies
+
+
+def gram_blocks(x: sp.csr_matrix, cells: int | None = None):
+    """Yield (first movie, co-rating counts [rows, M] as CSR with sorted indices) for consecutive rows of XᵀX, a few
+    movies at a time: the whole matrix is never held (62k movies: up to 15 GB)."""
+    xt = x.T.tocsr()  # [M, U]
+    m = x.shape[1]
+    step = max(1, (cells or BLOCK_CELLS) // max(m, 1))
+    for start in range(0, m, step):
+        block = (xt[start : start + step] @ x).tocsr()
+        block.sort_indices()
+        yield start, block
+
+
+def row_spans(block: sp.csr_matrix):
+    """(row, start, stop) of each row's entries in block.data / block.indices."""
+    return zip(range(block.shape[0]), block.indptr[:-1].tolist(), block.indptr[1:].tolist(), strict=True)
+
 
 def user_item_matrix(interactions: Interactions, catalog: Catalog) -> tuple[sp.csr_matrix, np.ndarray]:
     """Binary user × catalogue matrix X [U, M] (float32) and the user id of each row."""
@@ -39,17 +62,25 @@ class ItemKNN:
         self.neighbours = neighbours
 
     def fit(self, x: sp.csr_matrix) -> ItemKNN:
+        """Sparse top-k similarity [M, M] (column j: j's neighbours), built from XᵀX a block of movies at a time."""
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel()) + 1e-9  # [M]
-        sim = (x.T @ x).toarray() / norms[:, None] / norms[None, :]  # [M, M]
-        np.fill_diagonal(sim, 0.0)
-        if self.neighbours < sim.shape[0]:
-            cutoff = -np.partition(-sim, self.neighbours - 1, axis=0)[self.neighbours - 1]  # [M] k-th best per column
-            sim[sim < cutoff[None, :]] = 0.0
-        self.sim = sim.astype(np.float32)
+        parts = []
+        for start, sim in gram_blocks(x):  # rows = columns of the symmetric similarity
+            rows = np.repeat(np.arange(sim.shape[0]), np.diff(sim.indptr))
+            sim.data = sim.data / norms[sim.indices] / norms[start + rows]  # = sim[:, block].T of the dense form
+            sim.data[sim.indices == start + rows] = 0.0
+            for _, a, b in row_spans(sim):  # keep each column's k best (ties at the k-th all kept)
+                if b - a > self.neighbours:
+                    values = sim.data[a:b]
+                    cutoff = np.partition(values, b - a - self.neighbours)[b - a - self.neighbours]
+                    values[values < cutoff] = 0.0
+            sim.eliminate_zeros()
+            parts.append(sim.astype(np.float32))
+        self.sim = sp.vstack(parts).T.tocsr() if parts else sp.csr_matrix(x.shape[1:] * 2, dtype=np.float32)
         return self
 
     def score(self, rows: np.ndarray, x: sp.csr_matrix) -> np.ndarray:
-        return x[rows] @ self.sim
+        return (x[rows] @ self.sim).toarray()
 
 
 class EASE:
@@ -58,20 +89,33 @@ class EASE:
     Closed form: P = (XᵀX + λI)⁻¹, B = I − P·diagMat(1/diag(P)); score = X_u B.
     """
 
-    def __init__(self, l2: float = 250.0):
-        self.l2 = l2
+    def __init__(self, l2: float = 250.0, max_movies: int | None = None):
+        self.l2, self.max_movies = l2, max_movies or EASE_MAX_MOVIES
 
     def fit(self, x: sp.csr_matrix) -> EASE:
+        """Closed form over every movie, or over the ``max_movies`` most-rated ones (``self.columns``) above that."""
+        m = x.shape[1]
+        self.columns = None
+        if m > self.max_movies:
+            counts = np.asarray(x.sum(axis=0)).ravel()
+            self.columns = np.sort(np.argsort(-counts, kind="stable")[: self.max_movies])
+            x = x[:, self.columns]
         gram = (x.T @ x).toarray().astype(np.float64)  # [M, M]
         gram[np.diag_indices_from(gram)] += self.l2
         p = np.linalg.inv(gram)
-        b = -p / np.diag(p)[None, :]
-        np.fill_diagonal(b, 0.0)
-        self.b = b.astype(np.float32)
+        del gram
+        p /= -np.diag(p).copy()[None, :]  # B = -P / diag(P) column-wise, in place (the copy: P's diagonal changes)
+        np.fill_diagonal(p, 0.0)
+        self.b = p.astype(np.float32)
+        self.movies = m
         return self
 
     def score(self, rows: np.ndarray, x: sp.csr_matrix) -> np.ndarray:
-        return x[rows] @ self.b
+        if self.columns is None:
+            return x[rows] @ self.b
+        out = np.full((len(rows), self.movies), UNSCORED, dtype=np.float32)
+        out[:, self.columns] = x[rows][:, self.columns] @ self.b
+        return out
 
 
 class ALS:
@@ -99,7 +143,8 @@ BASELINES = {"MostPop": MostPop, "ItemKNN": ItemKNN, "EASE": EASE, "ALS": ALS}
 
 
 def evaluate_baselines(split: Split, catalog: Catalog, names=("MostPop", "ItemKNN", "EASE", "ALS"), ks=(10, 20, 50)):
-    """Fit each named baseline on split.train and evaluate it under the protocol: {name: metrics}."""
+    """Fit each named baseline on split.train and evaluate it under the protocol: {name: metrics}. A baseline fitted
+    on part of the catalogue (EASE above EASE_MAX_MOVIES) says so: metrics["scored_movies"] = how many it scored."""
     x, user_ids = user_item_matrix(split.train, catalog)
     results = {}
     for name in names:
@@ -114,4 +159,8 @@ def evaluate_baselines(split: Split, catalog: Catalog, names=("MostPop", "ItemKN
             return scores
 
         results[name] = evaluate_scores(score_fn, split, catalog, ks)
+        columns = getattr(model, "columns", None)
+        if columns is not None:
+            results[name]["scored_movies"] = len(columns)
+        del model
     return results

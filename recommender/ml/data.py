@@ -88,7 +88,7 @@ class Interactions:
 
     user_ids: np.ndarray  # int32 [N] (int64 when an id does not fit 31 bits)
     movie_ids: np.ndarray  # int32 [N] (likewise)
-    scores: np.ndarray  # float32 [N], 1..5
+    scores: np.ndarray  # float32 [N], 0.5..5.0 (half stars; the 1M and 100K releases: whole stars)
     timestamps: np.ndarray  # int64 [N], unix seconds
 
     def __len__(self) -> int:

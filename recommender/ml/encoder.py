@@ -16,6 +16,15 @@ PAD_TOKEN, OOV_TOKEN = 0, 1
 GENDERS = {"M": 1, "F": 2}  # 0 = unknown
 N_AGES, N_OCCUPATIONS, N_YEARS = len(AGE_BUCKETS) + 1, 22, 23
 TOKEN_RE = re.compile(r"[a-z0-9']+")
+RATING_LEVELS = 10  # history rating indices 1..10 = 0.5..5.0 stars in half steps; 0 = the start token
+WHOLE_STAR_LEVELS = 5  # models saved before half stars: 1..5 stars
+
+
+def rating_index(scores, levels: int = RATING_LEVELS) -> np.ndarray:
+    """The history rating input of each score: rint(score * levels / 5) clipped to 1..levels (10 levels: 0.5 -> 1,
+    1.0 -> 2, ..., 5.0 -> 10; 5 levels: whole stars, as models saved before half stars read them)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return np.clip(np.rint(scores * (levels / 5)), 1, levels).astype(np.int64)
 
 
 def title_tokens(title: str) -> list[str]:
@@ -44,7 +53,7 @@ class UserFeatures:
     age: np.ndarray  # int64 [U]
     occupation: np.ndarray  # int64 [U]
     history: np.ndarray  # int64 [U, L] start token, then the rated movies' vocabulary indices, most recent last
-    history_rating: np.ndarray  # int64 [U, L] the rating 1..5 of each history movie, 0 at the start token
+    history_rating: np.ndarray  # int64 [U, L] rating_index() of each history movie, 0 at the start token
     history_mask: np.ndarray  # float32 [U, L] 1 = a real position (start token included), 0 = left padding
 
 
@@ -52,7 +61,14 @@ class FeatureEncoder:
     """Vocabularies (saved with the model) and the functions turning raw arrays into model inputs."""
 
     def __init__(
-        self, movie_ids, user_ids, genres: list[str], tokens: list[str], max_title_tokens: int, max_history: int
+        self,
+        movie_ids,
+        user_ids,
+        genres: list[str],
+        tokens: list[str],
+        max_title_tokens: int,
+        max_history: int,
+        rating_levels: int = RATING_LEVELS,
     ):
         self.movie_ids = np.asarray(movie_ids, dtype=np.int64)  # vocabulary index i+1 <-> movie_ids[i]
         self.user_ids = np.asarray(user_ids, dtype=np.int64)
@@ -60,6 +76,7 @@ class FeatureEncoder:
         self.genre_index = {g: i for i, g in enumerate(self.genres)}
         self.token_index = {t: i for i, t in enumerate(self.tokens)}
         self.max_title_tokens, self.max_history = max_title_tokens, max_history
+        self.rating_levels = rating_levels  # saved with the model: older ones read whole stars (5)
 
     @classmethod
     def fit(cls, catalog: Catalog, train: Interactions, *, max_title_tokens=8, max_history=100, min_token_count=2):
@@ -82,6 +99,7 @@ class FeatureEncoder:
             "users": len(self.user_ids) + 1,
             "genres": len(self.genres),
             "tokens": len(self.tokens),
+            "ratings": self.rating_levels + 1,
         }
 
     def movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
@@ -89,6 +107,10 @@ class FeatureEncoder:
 
     def user_index(self, user_ids: np.ndarray) -> np.ndarray:
         return lookup(self.user_ids, user_ids) + 1
+
+    def ratings(self, scores) -> np.ndarray:
+        """History rating inputs of ``scores`` (int64), as this encoder's network was built to read them."""
+        return rating_index(scores, self.rating_levels)
 
     def encode_movies(self, catalog: Catalog) -> MovieFeatures:
         m, t = len(catalog), self.max_title_tokens
@@ -113,7 +135,7 @@ class FeatureEncoder:
         mask = np.zeros((u, h), dtype=np.float32)
         for i, (movie_ids, scores) in enumerate(histories):
             sequence = np.concatenate([[self.start_token], self.movie_index(movie_ids)])[-h:]
-            stars = np.concatenate([[0], np.clip(np.rint(np.asarray(scores, dtype=np.float64)), 1, 5)])[-h:]
+            stars = np.concatenate([[0], self.ratings(scores)])[-h:]
             n = len(sequence)
             history[i, h - n :], rating[i, h - n :], mask[i, h - n :] = sequence, stars, 1.0
         ages = np.searchsorted(AGE_BUCKETS, users.ages) + 1
@@ -136,11 +158,14 @@ class FeatureEncoder:
             "tokens": self.tokens,
             "max_title_tokens": self.max_title_tokens,
             "max_history": self.max_history,
+            "rating_levels": self.rating_levels,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureEncoder:
-        return cls(d["movie_ids"], d["user_ids"], d["genres"], d["tokens"], d["max_title_tokens"], d["max_history"])
+        levels = d.get("rating_levels", WHOLE_STAR_LEVELS)  # saved before half stars: whole stars, 6 embedding rows
+        return cls(d["movie_ids"], d["user_ids"], d["genres"], d["tokens"], d["max_title_tokens"], d["max_history"],
+                   levels)  # fmt: skip
 
 
 def user_histories(interactions: Interactions, user_ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

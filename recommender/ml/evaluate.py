@@ -12,7 +12,9 @@ from recommender.ml.encoder import user_histories
 from recommender.ml.split import Split
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]  # user ids int64 [B] -> scores float [B, M] in catalogue order
-POSITIVE_RATING = 4.0
+POSITIVE_RATING = 4.0  # relevance "rating >= 4": 4.0, 4.5 and 5.0 with half stars
+SCORE_CELLS = 1 << 22  # users x movies scored at once: [users, M] float64 copies stay ~32 MB at any catalogue size
+USER_BATCH = 512  # users scored at once at most
 
 
 def catalog_index(catalog: Catalog, movie_ids: np.ndarray) -> np.ndarray:
@@ -20,10 +22,16 @@ def catalog_index(catalog: Catalog, movie_ids: np.ndarray) -> np.ndarray:
     return lookup(catalog.movie_ids, movie_ids)
 
 
+def user_batch(movies: int, cells: int = SCORE_CELLS) -> int:
+    """Users scored at once so that a [users, movies] block stays within ``cells`` (at most USER_BATCH)."""
+    return max(1, min(USER_BATCH, cells // max(movies, 1)))
+
+
 def top_k_ranking(
-    score_fn: ScoreFn, user_ids: np.ndarray, seen: dict[int, np.ndarray], k: int, batch: int = 512
+    score_fn: ScoreFn, user_ids: np.ndarray, seen: dict[int, np.ndarray], k: int, batch: int = USER_BATCH
 ) -> np.ndarray:
-    """Top-k catalogue rows per user [U, k], best first, with the user's ``seen`` rows masked out."""
+    """Top-k catalogue rows per user [U, k], best first, with the user's ``seen`` rows masked out; ``batch`` users
+    are scored at a time (user_batch() of the catalogue keeps that block's memory bounded)."""
     out = np.empty((len(user_ids), k), dtype=np.int64)
     for start in range(0, len(user_ids), batch):
         ids = user_ids[start : start + batch]
@@ -65,11 +73,14 @@ def _metric_block(top: np.ndarray, relevant: list[np.ndarray], ks, popularity, n
     return out
 
 
-def evaluate_scores(score_fn: ScoreFn, split: Split, catalog: Catalog, ks=(10, 20, 50)) -> dict:
+def evaluate_scores(
+    score_fn: ScoreFn, split: Split, catalog: Catalog, ks=(10, 20, 50), batch: int | None = None
+) -> dict:
     """Metrics of a scorer under the protocol; relevant = every held-out movie, and (suffix "_pos4") rating >= 4.
 
     ``mean_pop@K`` is the mean number of train ratings of the recommended movies; every metric has a
-    ``_se`` twin (standard error across users) for the "beyond noise" comparisons.
+    ``_se`` twin (standard error across users) for the "beyond noise" comparisons. ``score_fn`` is called for
+    ``batch`` users at a time (default: user_batch(len(catalog))).
     """
     train_rows = catalog_index(catalog, split.train.movie_ids)
     test_rows = catalog_index(catalog, split.test.movie_ids)
@@ -81,7 +92,8 @@ def evaluate_scores(score_fn: ScoreFn, split: Split, catalog: Catalog, ks=(10, 2
     user_ids = np.array(sorted(held_out), dtype=np.int64)
     if len(user_ids) == 0:
         return {"users": 0}
-    top = top_k_ranking(score_fn, user_ids, seen, min(max(ks), len(catalog)))
+    batch = batch or user_batch(len(catalog))
+    top = top_k_ranking(score_fn, user_ids, seen, min(max(ks), len(catalog)), batch)
     result = _metric_block(top, [held_out[int(u)] for u in user_ids], ks, popularity, len(catalog), "")
     pos_mask = np.array([int(u) in held_out_pos for u in user_ids])
     if pos_mask.any():
@@ -90,9 +102,12 @@ def evaluate_scores(score_fn: ScoreFn, split: Split, catalog: Catalog, ks=(10, 2
     return result
 
 
-def evaluate_model(model, dataset: Dataset, split: Split, ks=(10, 20, 50)) -> dict:
-    """A TwoTowerModel under the protocol: each user's vector is built from their split.train ratings."""
+def evaluate_model(model, dataset: Dataset, split: Split, ks=(10, 20, 50), batch: int | None = None) -> dict:
+    """A TwoTowerModel under the protocol: each user's vector is built from their split.train ratings; scores are
+    [batch users, catalogue] blocks (evaluate_scores), never [every user, catalogue]."""
     user_ids = np.unique(split.test.user_ids)
     user_vecs = model.user_vectors(dataset.users.select(user_ids), user_histories(split.train, user_ids))  # [U, D]
     movie_vecs = model.movie_vectors(dataset.catalog)  # [M, D]
-    return evaluate_scores(lambda ids: user_vecs[lookup(user_ids, ids)] @ movie_vecs.T, split, dataset.catalog, ks)
+    return evaluate_scores(
+        lambda ids: user_vecs[lookup(user_ids, ids)] @ movie_vecs.T, split, dataset.catalog, ks, batch
+    )

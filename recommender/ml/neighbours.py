@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.ml.baselines import user_item_matrix
+from recommender.ml.baselines import gram_blocks, row_spans, user_item_matrix
 from recommender.ml.data import Catalog, Interactions, lookup
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009): 1 / (RRF_K + rank)
@@ -32,21 +32,23 @@ class ItemNeighbours:
     def fit(cls, interactions: Interactions, catalog: Catalog, k: int = 50, min_common: int = 2) -> ItemNeighbours:
         """Top-k cosine neighbours per movie; pairs rated together by fewer than ``min_common`` users are dropped."""
         x, _ = user_item_matrix(interactions, catalog)  # [U, M] binary
-        co = (x.T @ x).tocsr()  # [M, M] number of users who rated both
-        norms = np.sqrt(co.diagonal()) + 1e-9
-        co.setdiag(0)
-        co.data[co.data < min_common] = 0
-        co.eliminate_zeros()
+        norms = np.sqrt(np.asarray(x.sum(axis=0)).ravel()) + 1e-9  # [M]: sqrt(diag XᵀX), the users per movie
         m = len(catalog)
         top = np.full((m, k), -1, dtype=np.int64)
         sims = np.zeros((m, k), dtype=np.float32)
-        for i in range(m):  # row by row: the dense [M, M] matrix would not fit for a large catalogue
-            cols, counts = co.indices[co.indptr[i] : co.indptr[i + 1]], co.data[co.indptr[i] : co.indptr[i + 1]]
-            if len(cols) == 0:
-                continue
-            cos = counts / (norms[i] * norms[cols])
-            best = np.argsort(-cos, kind="stable")[:k]
-            top[i, : len(best)], sims[i, : len(best)] = catalog.movie_ids[cols[best]], cos[best]
+        for start, co in gram_blocks(x):  # a block of movies at a time: [M, M] would not fit a large catalogue
+            for r, a, b in row_spans(co):
+                i, cols, counts = start + r, co.indices[a:b], co.data[a:b]
+                keep = (counts >= min_common) & (cols != i)
+                cols, counts = cols[keep], counts[keep]
+                if len(cols) == 0:
+                    continue
+                cos = counts / (norms[i] * norms[cols])
+                if len(cols) > k:  # the k best and every tie with the k-th, in column order
+                    cut = np.partition(cos, len(cos) - k)[len(cos) - k]
+                    cols, cos = cols[cos >= cut], cos[cos >= cut]
+                best = np.argsort(-cos, kind="stable")[:k]  # ties: the lower catalogue row first
+                top[i, : len(best)], sims[i, : len(best)] = catalog.movie_ids[cols[best]], cos[best]
         return cls(catalog.movie_ids.astype(np.int64), top, sims)
 
     def of(self, movie_id: int) -> list[tuple[int, float]]:

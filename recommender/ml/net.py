@@ -87,7 +87,7 @@ class TwoTowerNet(nn.Layer):
         self.occupation = nn.Embedding(N_OCCUPATIONS, c.demographic_dim)
         d = c.history_dim
         self.history = nn.Embedding(sizes["movies"] + 1, d)  # movie indices, then the start token
-        self.history_rating = nn.Embedding(6, d)  # 0 = start token, 1..5 stars
+        self.history_rating = nn.Embedding(sizes["ratings"], d)  # 0 = start token, then encoder.rating_index
         self.position = nn.Embedding(c.max_history, d)
         layer = nn.TransformerEncoderLayer(  # dropout on the residual branches only: on CPU, dropout over the
             d, c.attention_heads, 2 * d, dropout=c.dropout, activation="gelu", normalize_before=True,  # [B, h, L, L]

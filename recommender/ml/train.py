@@ -1,4 +1,5 @@
-"""The trainer: next-movie prediction at every history position with a full softmax over the catalogue.
+"""The trainer: next-movie prediction at every history position, with a full softmax over the catalogue (up to
+config.full_softmax_max_movies movies) or a logQ-corrected sampled softmax over the step's classes (larger ones).
 
 Stage 1 fits split.train and early-stops on the temporal holdout's NDCG@10 (split.test): that model is the one
 evaluated and gated. Stage 2 (refit) fits every rating for the chosen number of epochs: that model is served.
@@ -26,8 +27,6 @@ from recommender.ml.split import Split
 
 CHECKPOINT = "checkpoint.pdparams"
 HOLDOUT_MODEL = "holdout"  # fitted on split.train, evaluated on the holdout (gate, re-scoring)
-NEGATIVE_POWER = 0.75  # negatives drawn with probability ∝ rating count^0.75 (word2vec's smoothing)
-NEG_INF = -1e9
 BEST_MODEL = "model"  # the served model: refitted on every rating (the holdout model when refit is off)
 
 
@@ -73,21 +72,22 @@ class Sequences:
         self.movies = encoder.encode_movies(dataset.catalog)  # [M] movie tower inputs (the softmax's classes)
         self.history_movie = encoder.movie_index(fit.movie_ids)  # [N]
         self.target = catalog_index(dataset.catalog, fit.movie_ids)  # [N] catalogue row = class label
-        self.stars = np.clip(np.rint(fit.scores), 1, 5).astype(np.int64)  # [N]
-        counts = np.bincount(self.target, minlength=len(dataset.catalog)) + 1.0
-        self.sample_p = counts**NEGATIVE_POWER / (counts**NEGATIVE_POWER).sum()  # [M] negative sampling distribution
+        self.stars = encoder.ratings(fit.scores)  # [N] history rating inputs (half stars kept)
+        counts = np.bincount(self.target, minlength=len(dataset.catalog)).astype(np.float64)
+        self.target_p = counts / max(counts.sum(), 1.0)  # [M] share of the targets that are each movie
+        self.sampled = len(dataset.catalog) > config.full_softmax_max_movies  # else a full softmax
 
-    def negatives(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """This step's shared negatives (catalogue rows, unique) and log P(row is in the sample) for every row [M].
+    def classes(self, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """This step's softmax classes (catalogue rows, sorted, unique) and log P(row is among them) [C].
 
-        config.negatives = 0 (or >= the catalogue) means the whole catalogue with a zero correction: a full softmax.
-        """
-        m, n = len(self.sample_p), self.config.negatives
-        if n <= 0 or n >= m:
-            return np.arange(m), np.zeros(m, dtype=np.float32)
-        rows = np.unique(rng.choice(m, size=n, p=self.sample_p))
-        log_q = np.log(-np.expm1(n * np.log1p(-self.sample_p)))  # inclusion probability of n draws with replacement
-        return rows, log_q.astype(np.float32)
+        Full softmax: the whole catalogue, no correction (None). Sampled: the step's targets (in-batch negatives
+        for each other) plus config.negatives uniform draws with replacement."""
+        m = len(self.target_p)
+        if not self.sampled:
+            return np.arange(m), None
+        shared = rng.integers(0, m, size=self.config.negatives)
+        classes = np.union1d(labels, shared)
+        return classes, log_inclusion(self.target_p[classes], len(labels), self.config.negatives, m)
 
     def windows(self, rng: np.random.Generator) -> dict:
         """This epoch's windows: arrays [W, L] of rating rows (-1 = start token, -2 = padding) and targets."""
@@ -95,11 +95,13 @@ class Sequences:
         order = np.lexsort((rng.random(self.n), self.fit.timestamps, self.user_row))  # ties in random order
         user_row = self.user_row[order]
         _, starts, counts = np.unique(user_row, return_index=True, return_counts=True)
+        if self.n < np.iinfo(np.int32).max:  # [W, L] arrays in int32: half the memory (25M ratings: ~1 GB less)
+            order, starts, counts = order.astype(np.int32), starts.astype(np.int32), counts.astype(np.int32)
         per_user = -(-counts // L)  # windows per user: ceil(n / L)
         w_user = np.repeat(np.arange(len(counts)), per_user)  # [W] user (index into starts/counts)
         k = np.arange(len(w_user)) - np.repeat(np.cumsum(per_user) - per_user, per_user)  # 0 = the newest window
         end = counts[w_user] - k * L  # [W] one past the last target position j
-        j = end[:, None] - L + np.arange(L)  # [W, L] target position within the user's ratings
+        j = end[:, None] - L + np.arange(L, dtype=end.dtype)  # [W, L] target position within the user's ratings
         valid = j >= 0
         first = starts[w_user][:, None]
         input_row = np.where(j > 0, order[np.clip(first + j - 1, 0, self.n - 1)], -1)  # j = 0 reads the start token
@@ -120,8 +122,7 @@ class Sequences:
         u = windows["user"][rows]
         keep = targets >= 0
         labels = self.target[targets[keep]]  # [P] catalogue rows
-        negatives, log_q = self.negatives(rng)
-        classes = np.union1d(labels, negatives)  # [C] catalogue rows whose movie vectors this step needs
+        classes, log_q = self.classes(labels, rng)  # [C] catalogue rows whose movie vectors this step needs
         batch = {
             "user": [np.where(rng.random(len(rows)) < c.user_id_dropout, 0, self.users.index[u]),
                      self.users.gender[u], self.users.age[u], self.users.occupation[u]],
@@ -131,17 +132,34 @@ class Sequences:
             "movies": [np.where(rng.random(len(classes)) < c.movie_id_dropout, 0, self.movies.index[classes]),
                        self.movies.genres[classes], self.movies.title[classes], self.movies.year[classes]],
         }  # fmt: skip
-        if len(classes) < len(self.movies.index):  # sampled softmax (a full one needs none of this)
-            batch.update(
-                negative_col=np.searchsorted(classes, negatives), label_log_q=log_q[labels],
-                negative_log_q=log_q[negatives], accidental=labels[:, None] == negatives[None, :],  # [P, N]
-            )  # fmt: skip
+        if log_q is not None:  # sampled softmax (a full one needs no correction)
+            batch["log_q"] = log_q
         return batch
 
 
+def log_inclusion(p: np.ndarray, targets: int, shared: int, movies: int) -> np.ndarray:
+    """log P(a movie is among a step's classes): ``targets`` draws from the target distribution (p = its share of the
+    targets) and ``shared`` uniform draws over ``movies``, all with replacement. float32, <= 0."""
+    with np.errstate(divide="ignore"):  # p = 1 (a one-movie catalogue): certain, log q = 0
+        log_miss = targets * np.log1p(-p) + shared * np.log1p(-1.0 / movies)
+        return np.log(-np.expm1(log_miss)).astype(np.float32)
+
+
+def sampled_softmax_loss(users, movies, label_col, log_q, temperature: float) -> paddle.Tensor:
+    """Cross-entropy of each row of ``users`` [P, D] against the step's classes ``movies`` [C, D] (label_col [P]),
+    every logit minus the log of its class's inclusion probability ``log_q`` [C] (Yi et al. 2019). A class is one
+    column: another target or a shared draw equal to a row's label is that label's column, never a negative
+    (accidental hits masked)."""
+    # cos / T - log q as one product ([users / T, -1] · [movie, log q]): a broadcast subtract over [P, C] is slower
+    # on Paddle's CPU backend (see net.Linear)
+    ones = paddle.ones([users.shape[0], 1], dtype=users.dtype)
+    logits = paddle.concat([users / temperature, -ones], axis=1) @ paddle.concat([movies, log_q.unsqueeze(1)], axis=1).T
+    return F.cross_entropy(logits, label_col.unsqueeze(1))
+
+
 def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
-    """Softmax cross-entropy of every position's next movie: against the whole catalogue, or (config.negatives)
-    against shared sampled negatives, logQ-corrected, a negative that is the label itself masked."""
+    """Softmax cross-entropy of every position's next movie: against the whole catalogue, or (a catalogue above
+    config.full_softmax_max_movies) against the step's classes only, logQ-corrected."""
     states = net.history_states(*[paddle.to_tensor(a) for a in batch["history"]])  # [B, L, d]
     b, length, d = states.shape
     positions = paddle.to_tensor(batch["positions"])
@@ -150,16 +168,9 @@ def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
     users = net.user_head(paddle.gather(static, positions // length), states)  # [P, D]
     movies = net.movie_vectors(*[paddle.to_tensor(a) for a in batch["movies"]])  # [C, D]
     label_col = paddle.to_tensor(batch["label_col"])
-    if "negative_col" not in batch:  # full softmax over the catalogue; the temperature scales [P, D], not [P, M]
+    if "log_q" not in batch:  # full softmax over the catalogue; the temperature scales [P, D], not [P, M]
         return F.cross_entropy((users / config.temperature) @ movies.T, label_col.unsqueeze(1))
-    target = paddle.gather(movies, label_col)  # [P, D]
-    negative = paddle.gather(movies, paddle.to_tensor(batch["negative_col"]))  # [N, D]
-    positive_logit = (users * target).sum(axis=1, keepdim=True) / config.temperature  # [P, 1]
-    positive_logit = positive_logit - paddle.to_tensor(batch["label_log_q"]).unsqueeze(1)
-    negative_logit = users @ negative.T / config.temperature - paddle.to_tensor(batch["negative_log_q"])  # [P, N]
-    negative_logit = negative_logit + paddle.to_tensor(batch["accidental"].astype("float32")) * NEG_INF
-    logits = paddle.concat([positive_logit, negative_logit], axis=1)  # column 0 is the label
-    return F.cross_entropy(logits, paddle.zeros([logits.shape[0], 1], dtype="int64"))
+    return sampled_softmax_loss(users, movies, label_col, paddle.to_tensor(batch["log_q"]), config.temperature)
 
 
 class EpochPlan:

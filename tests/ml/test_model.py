@@ -7,7 +7,7 @@ import pytest
 
 from recommender.ml.config import load_config
 from recommender.ml.data import Catalog, Users
-from recommender.ml.encoder import FeatureEncoder, title_tokens, user_histories, year_bucket
+from recommender.ml.encoder import FeatureEncoder, rating_index, title_tokens, user_histories, year_bucket
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.split import temporal_split
 from recommender.ml.train import Sequences, TrainingDiverged, refit, train
@@ -53,7 +53,7 @@ def test_encoder_round_trip(data):
     one_user = ds.users.select(ds.users.user_ids[:1])
     two = enc.encode_users(one_user, [(ds.catalog.movie_ids[[3, 1]], np.array([4.0, 2.0]))])
     assert two.history[0].tolist() == [0, 0, enc.start_token, *enc.movie_index(ds.catalog.movie_ids[[3, 1]])]
-    assert two.history_rating[0].tolist() == [0, 0, 0, 4, 2] and two.history_mask[0].tolist() == [0, 0, 1, 1, 1]
+    assert two.history_rating[0].tolist() == [0, 0, 0, 8, 4] and two.history_mask[0].tolist() == [0, 0, 1, 1, 1]
     # a long history keeps its newest max_history entries and loses the start token
     long = enc.encode_users(one_user, [(ds.catalog.movie_ids[:9], np.full(9, 3.0))])
     assert long.history[0].tolist() == enc.movie_index(ds.catalog.movie_ids[4:9]).tolist()
@@ -104,6 +104,44 @@ def test_a_model_saved_before_the_training_rounds_still_loads(data, trained, tmp
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="older model design"):
         TwoTowerModel.load(tmp_path / "old")
+
+
+@pytest.mark.parametrize(
+    ("scores", "levels", "expected"),
+    [
+        ([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0], 10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+        ([1, 2, 3, 4, 5], 10, [2, 4, 6, 8, 10]),  # whole stars keep their order, every other index
+        ([0.0, 0.2, 5.4, 7.0], 10, [1, 1, 10, 10]),  # out of range: clipped
+        ([1.0, 2.0, 3.0, 4.0, 5.0, 0.5, 4.4], 5, [1, 2, 3, 4, 5, 1, 4]),  # a model saved before half stars
+    ],
+)
+def test_rating_index_keeps_half_stars(scores, levels, expected):
+    assert rating_index(np.array(scores, dtype=np.float32), levels).tolist() == expected
+
+
+def test_a_model_saved_with_whole_star_ratings_loads_and_reads_whole_stars(data, trained, tmp_path):
+    """Saved before half stars: 6 rating rows and no rating_levels in its encoder; it loads with 6 rows and rounds
+    scores to whole stars, as it was trained."""
+    import paddle
+
+    ds, split = data
+    old = TwoTowerModel.build(FeatureEncoder.from_dict({**trained[0].model.encoder.to_dict(), "rating_levels": 5}),
+                              trained[0].model.config)  # fmt: skip
+    assert old.net.history_rating.weight.shape[0] == 6
+    old.save(tmp_path / "old")
+    meta_path = tmp_path / "old" / TwoTowerModel.META
+    meta = json.loads(meta_path.read_text())
+    del meta["encoder"]["rating_levels"]  # the older encoder never wrote one
+    meta_path.write_text(json.dumps(meta))
+    loaded = TwoTowerModel.load(tmp_path / "old")
+    assert loaded.net.history_rating.weight.shape[0] == 6 and loaded.encoder.rating_levels == 5
+    np.testing.assert_array_equal(paddle.load(str(tmp_path / "old" / TwoTowerModel.WEIGHTS))["history_rating.weight"],
+                                  loaded.net.history_rating.weight.numpy())  # fmt: skip
+    one = ds.users.select(ds.users.user_ids[:1])
+    assert loaded.encoder.encode_users(one, [(ds.catalog.movie_ids[:2], np.array([3.5, 5.0]))]).history_rating[
+        0, -2:].tolist() == [4, 5]  # fmt: skip
+    hist = user_histories(split.train, ds.users.user_ids)
+    np.testing.assert_array_equal(loaded.user_vectors(ds.users, hist), old.user_vectors(ds.users, hist))
 
 
 def test_unknown_user_and_movie_use_oov_buckets(data, trained):
@@ -201,18 +239,68 @@ def test_full_softmax_loss_is_cross_entropy_over_the_catalogue(data):
     assert loss == pytest.approx(expected, rel=1e-4)
 
 
-def test_sampled_negatives_are_corrected_and_never_the_label(data):
+def test_the_loss_follows_the_catalogue_size(data):
+    """Full softmax up to full_softmax_max_movies movies (the whole catalogue, no correction), sampled above it: the
+    movie tower reads only the step's targets and shared draws, each with its log inclusion probability."""
     ds, split = data
-    config = load_config(**{**SMALL, "negatives": 5})
-    enc = FeatureEncoder.fit(ds.catalog, split.train, max_history=config.max_history, min_token_count=1)
+    enc = FeatureEncoder.fit(ds.catalog, split.train, max_history=SMALL["max_history"], min_token_count=1)
+    m = len(ds.catalog)
+    full = Sequences(ds, split.train, enc, load_config(**{**SMALL, "full_softmax_max_movies": m}))
+    rng = np.random.default_rng(0)
+    batch = full.batch(full.windows(rng), np.arange(4), rng)
+    assert not full.sampled and "log_q" not in batch and len(batch["movies"][0]) == m
+    config = load_config(**{**SMALL, "full_softmax_max_movies": m - 1, "negatives": 3})
     seqs = Sequences(ds, split.train, enc, config)
     rng = np.random.default_rng(0)
-    negatives, log_q = seqs.negatives(rng)
-    assert 1 <= len(negatives) <= 5 and (log_q < 0).all()
-    batch = seqs.batch(seqs.windows(rng), np.arange(4), rng)
-    assert batch["accidental"].shape == (len(batch["label_col"]), len(batch["negative_col"]))
-    labels = batch["label_col"][:, None] == batch["negative_col"][None, :]
-    np.testing.assert_array_equal(batch["accidental"], labels)  # a negative equal to the label is masked
+    windows = seqs.windows(rng)
+    batch = seqs.batch(windows, np.arange(4), rng)
+    targets = windows["target"][:4]
+    labels = seqs.target[targets[targets >= 0]]
+    classes = np.flatnonzero(np.isin(np.arange(m), labels))  # the labels' rows, plus at most 3 shared draws
+    assert seqs.sampled and len(np.unique(labels)) <= len(batch["movies"][0]) <= len(np.unique(labels)) + 3
+    rows = batch["movies"][2]  # title tokens identify the rows the movie tower reads
+    assert set(map(tuple, seqs.movies.title[classes])) <= set(map(tuple, rows))
+    np.testing.assert_array_equal(seqs.movies.title[np.unique(labels)][np.searchsorted(np.unique(labels), labels)],
+                                  rows[batch["label_col"]])  # fmt: skip
+    assert batch["log_q"].shape == (len(rows),) and (batch["log_q"] <= 0).all()
+
+
+def test_sampled_softmax_loss_by_hand():
+    """Classes = labels ∪ shared draws, one column each; logit = cos / T - log q; a label drawn again (by another
+    position or the shared sample) is its own column, never a negative; q = 1 - (1-p)^P (1-1/M)^N."""
+    import paddle
+
+    from recommender.ml.train import log_inclusion, sampled_softmax_loss
+
+    m, temperature = 10, 0.5
+    labels, shared = np.array([3, 3, 5]), np.array([5, 7, 7])  # 3 twice in the batch, 5 also drawn as a negative
+    p = np.full(m, 0.1)
+    classes = np.union1d(labels, shared)  # [3, 5, 7]
+    log_q = log_inclusion(p[classes], len(labels), len(shared), m)
+    q = 1 - 0.9**3 * 0.9**3
+    np.testing.assert_allclose(np.exp(log_q), [q, q, q], rtol=1e-6)
+    rng = np.random.default_rng(1)
+    users, movies = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(3, 4)).astype("float32")
+    label_col = np.searchsorted(classes, labels)
+    loss = float(sampled_softmax_loss(paddle.to_tensor(users), paddle.to_tensor(movies),
+                                      paddle.to_tensor(label_col), paddle.to_tensor(log_q), temperature))  # fmt: skip
+    # written out over every drawn column (in-batch labels, then shared draws): a movie drawn again is masked, so
+    # a draw of the label is never a negative and each negative counts once
+    drawn = np.concatenate([labels, shared])
+    first = np.array([np.argmax(drawn == d) for d in drawn])  # the column of each movie's first draw
+    expected = []
+    for i, label in enumerate(labels):
+        logits = users[i] @ movies[np.searchsorted(classes, drawn)].T / temperature - np.log(q)
+        logits = np.where(first == np.arange(len(drawn)), logits, -np.inf)  # accidental hits and repeats masked
+        expected.append(np.log(np.exp(logits).sum()) - logits[np.argmax(drawn == label)])
+    assert loss == pytest.approx(np.mean(expected), rel=1e-5)
+
+
+def test_training_with_the_sampled_softmax(data, tmp_path):
+    """A catalogue above full_softmax_max_movies trains end to end with the sampled softmax."""
+    ds, split = data
+    result = train(ds, split, load_config(epochs=1, full_softmax_max_movies=0, negatives=4, **SMALL), tmp_path)
+    assert np.isfinite(result.curve[0]["loss"]) and 0 <= result.val_metrics["ndcg@10"] <= 1
 
 
 def test_user_state_reads_only_the_past(data, trained):
