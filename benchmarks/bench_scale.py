@@ -14,7 +14,12 @@ that process's ru_maxrss (os.wait4), so phases do not hide each other's memory:
 - export: recommender.services.dataset.dataset_export() from the SQLite database, saved as .npz for the next phase;
 - train: the temporal split, the trainer's setup (encoder, sequences) and epoch plan with the default config, then
   training steps until --steps or --train-seconds, the epoch's largest batch first (the step needing the most
-  memory); the epoch time is projected from the measured time per target.
+  memory); the epoch time is projected from the measured time per target;
+- pipeline: every stage of the training pipeline in one process at this shape (benchmarks/scale_pipeline.py):
+  training steps, the holdout evaluation, the baselines, the second stage, the neighbours and the Milvus index,
+  with the time and peak RSS after each;
+- catalogue: the whole ``train_model`` pipeline on the same 1M ratings with 3,700 and with 62,000 movies, side by
+  side (benchmarks/scale_catalogue.py).
 
 Each phase's figures are kept in --work/results.json: ``--phases train`` re-measures one phase; the report (section
 "scale" of docs/benchmarks.md) is written from the latest figures of every phase."""
@@ -35,7 +40,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 SHAPE = (162_541, 62_423, 25_000_095)
-PHASES = ("generate", "subset", "sqlite", "postgres-subset", "postgres", "export", "train")
+PHASES = ("generate", "subset", "sqlite", "postgres-subset", "postgres", "export", "train", "catalogue", "pipeline")
 DEFAULT_PHASES = "generate,subset,sqlite,export,train"
 COMMAND = "python benchmarks/bench_scale.py"
 
@@ -166,6 +171,19 @@ def phase_export(args) -> dict:
     return {**run_measured(cmd, env=env, log=log), **child_json(log)}
 
 
+def phase_catalogue(args) -> dict:
+    from benchmarks.scale_catalogue import phase_catalogue as run
+
+    return run(args, run_measured, child_json)
+
+
+def phase_pipeline(args) -> dict:
+    cmd = [sys.executable, "benchmarks/bench_scale.py", "--child", "pipeline", "--work", str(args.work),
+           "--train-seconds", str(args.train_seconds)]  # fmt: skip
+    log = args.work / "pipeline.log"
+    return {**run_measured(cmd, log=log), **child_json(log)}
+
+
 def phase_train(args) -> dict:
     cmd = [sys.executable, "benchmarks/bench_scale.py", "--child", "train", "--work", str(args.work),
            "--steps", str(args.steps), "--train-seconds", str(args.train_seconds)]  # fmt: skip
@@ -244,7 +262,8 @@ def child_train(args) -> None:
             break
     per_target = sum(times) / max(sum(targets), 1)
     print(json.dumps({
-        "negatives": config.negatives, "batch_size": config.batch_size, "max_history": config.max_history,
+        "negatives": config.negatives, "sampled": sequences.sampled, "batch_size": config.batch_size,
+        "max_history": config.max_history,
         "train_ratings": len(split.train), "windows": len(plan.windows["input"]), "epoch_steps": len(plan.batches),
         "epoch_targets": plan.total, "build_seconds": round(build_seconds, 1), "loaded_peak_rss_mib": loaded,
         "built_peak_rss_mib": built, "steps": len(times), "step_median_s": round(float(np.median(times)), 3),
@@ -311,8 +330,13 @@ def report_body(results: dict) -> str:
         movies = results.get("export", {}).get("movies") or SHAPE[1]
         lines += [
             "",
-            f"Training with the default config at the time of the run (negatives = {t['negatives']}"
-            f"{' (full softmax over the catalogue)' if t['negatives'] == 0 else ''}, batch_size = {t['batch_size']}, "
+            "Training with the default config at the time of the run ("
+            + (
+                f"sampled softmax, {t['negatives']} uniform + in-batch negatives"
+                if t.get("sampled")
+                else "full softmax over the catalogue"
+            )
+            + f", batch_size = {t['batch_size']}, "
             f"max_history = {t['max_history']}): {t['train_ratings']:,} train ratings, {t['windows']:,} history "
             f"windows, {t['epoch_steps']:,} steps and {t['epoch_targets']:,} next-movie targets per epoch. "
             f"Measured {t['steps']} steps: median {t['step_median_s']} s, mean {t['step_mean_s']} s, "
@@ -349,6 +373,16 @@ def report_body(results: dict) -> str:
             "(its page cache is capped at 256 MiB while importing), PostgreSQL keeps its caches in the server. "
             "The rest is the ~0.48 GiB `manage.py` starts with and the 162,541 users and their profiles.",
         ]
+    if results.get("pipeline"):
+        from benchmarks.scale_pipeline import report_pipeline
+
+        lines += ["", "### The pipeline's stages at ML-25M shape: time and memory", ""]
+        lines += report_pipeline(results["pipeline"])
+    if results.get("catalogue"):
+        from benchmarks.scale_catalogue import report_catalogue
+
+        lines += ["", "### Catalogue size: the whole train_model pipeline at 3,700 and 62,000 movies", ""]
+        lines += report_catalogue(results["catalogue"])
     for key in ("sqlite", "postgres"):  # the importer's own stage timings (-v 2), whole set
         log = [line for line in results.get(key, {}).get("importer_log", []) if not line.startswith(" ")]
         if log:
@@ -365,12 +399,15 @@ def main() -> None:
     parser.add_argument("--subset-ratings", type=int, default=5_000_000)
     parser.add_argument("--steps", type=int, default=300, help="most training steps to time")
     parser.add_argument("--train-seconds", type=float, default=300, help="stop timing steps after this long")
+    parser.add_argument("--catalogue-epochs", type=int, default=1, help="train_model --epochs in the catalogue phase")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--report-only", action="store_true", help="run no phase: write the report from results.json")
-    parser.add_argument("--child", choices=("export", "train"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("export", "train", "pipeline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        {"export": child_export, "train": child_train}[args.child](args)
+        from benchmarks.scale_pipeline import child_pipeline
+
+        {"export": child_export, "train": child_train, "pipeline": child_pipeline}[args.child](args)
         return
     args.data.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,12 @@
-"""Write synthetic MovieLens files in the exact ML-1M layout, at ML-1M sizes or another shape (no real MovieLens data).
+"""Write synthetic MovieLens files in the exact ML-1M layout or the CSV layout of today's releases, at ML-1M sizes or
+another shape (no real MovieLens data).
 
     python scripts/make_synthetic_movielens.py OUT_DIR [--shape 1m|25m|100k] [--users N --movies N --ratings N]
-                                               [--seed 0]
+                                               [--seed 0] [--layout ml-1m|csv]
+
+The CSV layout (``--layout csv``, as ml-latest-small / ml-25m ship it): movies.csv and ratings.csv with headers,
+UTF-8, titles quoted where they hold a comma, "Children" for "Children's", some movies with "(no genres listed)" or
+IMAX, scores in half stars (ml-latest-small's distribution), no users file.
 
 ``generate()`` is reused by the benchmarks. Files: movies.dat, users.dat, ratings.dat, ISO-8859-1,
 ``::`` separators, the 18 ML-1M genres, titles like "Name (1995)" (some ", The" forms and Latin-1
@@ -161,6 +166,41 @@ def generate(
     return out
 
 
+CSV_SCORES = np.arange(1, 11) / 2  # 0.5 .. 5.0
+CSV_SCORE_P = (0.014, 0.028, 0.018, 0.075, 0.055, 0.199, 0.130, 0.266, 0.085, 0.130)  # ml-latest-small's halves
+
+
+def generate_csv(
+    out_dir: str | Path, *, users: int = 610, movies: int = 9742, ratings: int = 100_836, seed: int = 0
+) -> Path:
+    """The same draws as generate(), written in the CSV layout with half-star scores; return the folder."""
+    import csv
+
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    movie_ids, movie_lines = _movies(rng, movies)
+    _users(rng, users)  # drawn as generate() does (the CSV releases ship no users file)
+    with open(out / "movies.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["movieId", "title", "genres"])
+        for index, line in enumerate(movie_lines):
+            movie_id, title, genres = line.rstrip("\n").split("::")
+            names = [("Children" if g == "Children's" else g) for g in genres.split("|")]
+            if index % 97 == 5:
+                names = ["(no genres listed)"]
+            elif index % 41 == 3:
+                names.append("IMAX")
+            writer.writerow([movie_id, title, "|".join(names)])
+    counts = _activity(rng, users, movies, ratings)
+    with open(out / "ratings.csv", "w", encoding="utf-8") as f:
+        f.write("userId,movieId,rating,timestamp\n")
+        for rows in _rating_chunks(rng, movie_ids, counts):
+            halves = rng.choice(CSV_SCORES, size=len(rows), p=CSV_SCORE_P)
+            f.writelines(f"{u},{m},{h:.1f},{t}\n" for (u, m, _, t), h in zip(rows.tolist(), halves, strict=True))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
@@ -169,13 +209,15 @@ def main() -> None:
     parser.add_argument("--movies", type=int, help="override the preset's movie count")
     parser.add_argument("--ratings", type=int, help="override the preset's rating count")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--layout", choices=("ml-1m", "csv"), default="ml-1m", help="file layout (default: ml-1m)")
     args = parser.parse_args()
     users, movies, ratings = (
         given if given is not None else preset
         for given, preset in zip((args.users, args.movies, args.ratings), SHAPES[args.shape], strict=True)
     )
     started = time.perf_counter()
-    out = generate(args.out_dir, users=users, movies=movies, ratings=ratings, seed=args.seed)
+    write = generate_csv if args.layout == "csv" else generate
+    out = write(args.out_dir, users=users, movies=movies, ratings=ratings, seed=args.seed)
     print(f"wrote {users} users, {movies} movies, {ratings} ratings to {out} in {time.perf_counter() - started:.1f} s")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from recommender.ml.data import Catalog, Interactions, lookup
 from recommender.ml.evaluate import catalog_index, evaluate_scores
@@ -28,9 +29,17 @@ def gram_blocks(x: sp.csr_matrix, cells: int | None = None):
         yield start, block
 
 
-def row_spans(block: sp.csr_matrix):
-    """(row, start, stop) of each row's entries in block.data / block.indices."""
-    return zip(range(block.shape[0]), block.indptr[:-1].tolist(), block.indptr[1:].tolist(), strict=True)
+def row_of_entry(block: sp.csr_matrix) -> np.ndarray:
+    """The row of each entry of block.data / block.indices."""
+    return np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+
+
+def rank_in_row(rows: np.ndarray, values: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, rank): entries sorted by row, then value (largest first), then column (lowest first), and each
+    sorted entry's 0-based rank inside its row. Vectorised: a per-row loop costs ~0.1 ms a row, 6 s at 62k movies."""
+    order = np.lexsort((columns, -values, rows))
+    sorted_rows = rows[order]
+    return order, np.arange(len(order)) - np.searchsorted(sorted_rows, sorted_rows, side="left")
 
 
 def user_item_matrix(interactions: Interactions, catalog: Catalog) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -66,14 +75,14 @@ class ItemKNN:
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel()) + 1e-9  # [M]
         parts = []
         for start, sim in gram_blocks(x):  # rows = columns of the symmetric similarity
-            rows = np.repeat(np.arange(sim.shape[0]), np.diff(sim.indptr))
+            rows = row_of_entry(sim)
             sim.data = sim.data / norms[sim.indices] / norms[start + rows]  # = sim[:, block].T of the dense form
             sim.data[sim.indices == start + rows] = 0.0
-            for _, a, b in row_spans(sim):  # keep each column's k best (ties at the k-th all kept)
-                if b - a > self.neighbours:
-                    values = sim.data[a:b]
-                    cutoff = np.partition(values, b - a - self.neighbours)[b - a - self.neighbours]
-                    values[values < cutoff] = 0.0
+            order, rank = rank_in_row(rows, sim.data, sim.indices)
+            kth = order[rank == self.neighbours - 1]  # the k-th best entry of each row that has k entries or more
+            cutoff = np.full(sim.shape[0], -np.inf, dtype=sim.data.dtype)
+            cutoff[rows[kth]] = sim.data[kth]
+            sim.data[sim.data < cutoff[rows]] = 0.0  # each column keeps its k best (ties at the k-th all kept)
             sim.eliminate_zeros()
             parts.append(sim.astype(np.float32))
         self.sim = sp.vstack(parts).T.tocsr() if parts else sp.csr_matrix(x.shape[1:] * 2, dtype=np.float32)
@@ -102,8 +111,7 @@ class EASE:
             x = x[:, self.columns]
         gram = (x.T @ x).toarray().astype(np.float64)  # [M, M]
         gram[np.diag_indices_from(gram)] += self.l2
-        p = np.linalg.inv(gram)
-        del gram
+        p = spd_inverse(gram)
         p /= -np.diag(p).copy()[None, :]  # B = -P / diag(P) column-wise, in place (the copy: P's diagonal changes)
         np.fill_diagonal(p, 0.0)
         self.b = p.astype(np.float32)
@@ -116,6 +124,19 @@ class EASE:
         out = np.full((len(rows), self.movies), UNSCORED, dtype=np.float32)
         out[:, self.columns] = x[rows][:, self.columns] @ self.b
         return out
+
+
+def spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix through its Cholesky factor (LAPACK potrf + potri: n³
+    flops against inv's 2n³), computed in the matrix's own memory."""
+    factor, info = lapack.dpotrf(matrix, lower=False, overwrite_a=True, clean=False)
+    if info == 0:
+        inverse, info = lapack.dpotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the Gram matrix is not positive definite (LAPACK info {info})")
+    lower = np.tril_indices_from(inverse, -1)
+    inverse[lower] = inverse.T[lower]  # potri fills the upper triangle
+    return inverse
 
 
 class ALS:

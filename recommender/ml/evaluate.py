@@ -13,7 +13,7 @@ from recommender.ml.split import Split
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]  # user ids int64 [B] -> scores float [B, M] in catalogue order
 POSITIVE_RATING = 4.0  # relevance "rating >= 4": 4.0, 4.5 and 5.0 with half stars
-SCORE_CELLS = 1 << 22  # users x movies scored at once: [users, M] float64 copies stay ~32 MB at any catalogue size
+SCORE_CELLS = 1 << 24  # users x movies scored at once: [users, M] float64 copies stay ~128 MB at any catalogue size
 USER_BATCH = 512  # users scored at once at most
 
 

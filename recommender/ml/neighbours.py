@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.ml.baselines import gram_blocks, row_spans, user_item_matrix
+from recommender.ml.baselines import gram_blocks, rank_in_row, row_of_entry, user_item_matrix
 from recommender.ml.data import Catalog, Interactions, lookup
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009): 1 / (RRF_K + rank)
@@ -37,18 +37,14 @@ class ItemNeighbours:
         top = np.full((m, k), -1, dtype=np.int64)
         sims = np.zeros((m, k), dtype=np.float32)
         for start, co in gram_blocks(x):  # a block of movies at a time: [M, M] would not fit a large catalogue
-            for r, a, b in row_spans(co):
-                i, cols, counts = start + r, co.indices[a:b], co.data[a:b]
-                keep = (counts >= min_common) & (cols != i)
-                cols, counts = cols[keep], counts[keep]
-                if len(cols) == 0:
-                    continue
-                cos = counts / (norms[i] * norms[cols])
-                if len(cols) > k:  # the k best and every tie with the k-th, in column order
-                    cut = np.partition(cos, len(cos) - k)[len(cos) - k]
-                    cols, cos = cols[cos >= cut], cos[cos >= cut]
-                best = np.argsort(-cos, kind="stable")[:k]  # ties: the lower catalogue row first
-                top[i, : len(best)], sims[i, : len(best)] = catalog.movie_ids[cols[best]], cos[best]
+            rows = row_of_entry(co)
+            keep = (co.data >= min_common) & (co.indices != start + rows)
+            rows, cols, counts = rows[keep], co.indices[keep], co.data[keep]
+            cos = counts / (norms[start + rows] * norms[cols])
+            order, rank = rank_in_row(rows, cos, cols)  # best first; ties: the lower catalogue row first
+            best = order[rank < k]
+            top[start + rows[best], rank[rank < k]] = catalog.movie_ids[cols[best]]
+            sims[start + rows[best], rank[rank < k]] = cos[best]
         return cls(catalog.movie_ids.astype(np.int64), top, sims)
 
     def of(self, movie_id: int) -> list[tuple[int, float]]:
