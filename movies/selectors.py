@@ -20,7 +20,7 @@ GENRE_NAMES_CACHE_KEY = "movies:genre_names"
 GENRE_NAMES_CACHE_SECONDS = 300  # how long an edit outside the importer (the admin) may take to show
 WHOLE_STARS = tuple(score for score in SCORES if score.is_integer())
 HALF_STARS_CACHE_KEY = "movies:half_stars"
-HALF_STARS_CACHE_SECONDS = 24 * 3600  # the importer and a half-star rating forget it sooner
+HALF_STARS_CACHE_SECONDS = 300  # the importer and a half-star rating forget it at once where the cache is shared
 
 
 def genre_names() -> list[str]:

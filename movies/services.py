@@ -33,7 +33,7 @@ def score_validate(score) -> float:
         raise ApplicationError(f"score must be {SCORE_RULE}", {"field": "score"})
     try:
         value = float(score)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ApplicationError(f"score must be {SCORE_RULE}", {"field": "score"}) from None
     if value not in SCORES:  # NaN and infinities are not members either
         raise ApplicationError(f"score {score} is not {SCORE_RULE}", {"field": "score"})

@@ -10,7 +10,8 @@ IMAX, scores in half stars (ml-latest-small's distribution), no users file.
 
 ``generate()`` is reused by the benchmarks. Files: movies.dat, users.dat, ratings.dat, ISO-8859-1,
 ``::`` separators, the 18 ML-1M genres, titles like "Name (1995)" (some ", The" forms and Latin-1
-accents), power-law movie popularity, heavy-tailed user activity (at least 20 ratings each, as in
+accents), power-law movie popularity with each user leaning to a favourite genre (so a personal model has
+something to learn beyond popularity), heavy-tailed user activity (at least 20 ratings each, as in
 ML-1M), one rating per (user, movie), timestamps from 2000 to 2003.
 """
 
@@ -98,15 +99,44 @@ HEAVY_SHARE = 1 / 8  # users rating more than this share of the catalogue are dr
 CHUNK_RATINGS = 1_000_000  # ratings generated and written per chunk: memory stays flat at any size
 
 
-def _light_users(rng: np.random.Generator, cdf: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct movie rows for many light users at once: popularity draws with replacement, duplicates dropped,
-    short users drawn again, then each user's surplus dropped at random. Returns (user index, movie row)."""
+TASTE_SHARE = 0.5  # share of a user's ratings drawn from their favourite genre's movies (the rest: popularity)
+TASTE_BOOST = 8.0  # heavy users: a favourite-genre movie's popularity weight is multiplied by this
+
+
+def _tastes(rng: np.random.Generator, movie_lines: list[str], users: int):
+    """(user's favourite genre [users], movie rows grouped by first genre [M], their within-genre popularity CDF
+    shifted by the genre index [M], each movie's genre [M]): what makes a personal model beat popularity here."""
+    group = np.array([GENRES.index(line.rstrip("\n").split("::")[2].split("|")[0]) for line in movie_lines])
+    return rng.choice(np.unique(group), size=users), group
+
+
+def _taste_cdf(log_p: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Movie rows sorted by genre and the CDF of popularity inside each genre, genre g's part spanning (g, g + 1]."""
+    rows = np.argsort(group, kind="stable")
+    weights = np.exp(log_p[rows])
+    sorted_group = group[rows]
+    starts = np.searchsorted(sorted_group, sorted_group, side="left")
+    totals = np.add.reduceat(weights, np.unique(starts))[np.searchsorted(np.unique(starts), starts)]
+    cumulative = np.cumsum(weights) - np.concatenate([[0.0], np.cumsum(weights)])[starts]
+    return rows, sorted_group + cumulative / totals
+
+
+def _light_users(rng: np.random.Generator, cdf: np.ndarray, counts: np.ndarray, taste=None):
+    """Distinct movie rows for many light users at once: popularity draws with replacement (a TASTE_SHARE of them
+    from the user's favourite genre when ``taste`` = (user genre [n], rows by genre, genre CDF) is given), duplicates
+    dropped, short users drawn again, then each user's surplus dropped at random. Returns (user index, movie row)."""
     m, n = len(cdf), len(counts)
     keys = np.empty(0, dtype=np.int64)  # user index * m + movie row, unique
     need = counts.copy()
     while (short := np.flatnonzero(need > 0)).size:
         users = np.repeat(short, (need[short] * 1.5).astype(np.int64) + 16)
-        movies = np.minimum(np.searchsorted(cdf, rng.random(len(users))), m - 1)
+        draw = np.maximum(rng.random(len(users)), 1e-12)
+        movies = np.minimum(np.searchsorted(cdf, draw), m - 1)
+        if taste is not None:
+            user_genre, rows, genre_cdf = taste
+            mine = rng.random(len(users)) < TASTE_SHARE
+            at = np.searchsorted(genre_cdf, user_genre[users[mine]] + draw[mine])
+            movies[mine] = rows[np.minimum(at, m - 1)]
         keys = np.unique(np.concatenate([keys, users * m + movies]))
         need = counts - np.bincount(keys // m, minlength=n)
     users = keys // m
@@ -116,26 +146,32 @@ def _light_users(rng: np.random.Generator, cdf: np.ndarray, counts: np.ndarray) 
     return users[keep], keys[keep] % m
 
 
-def _rating_chunks(rng: np.random.Generator, movie_ids: np.ndarray, counts: np.ndarray):
+def _rating_chunks(rng: np.random.Generator, movie_ids: np.ndarray, counts: np.ndarray, tastes=None):
     """Yield [n, 4] int64 arrays (user, movie, score, timestamp), users in id order, about CHUNK_RATINGS rows each.
 
-    Per user, distinct movies by power-law popularity: Gumbel top-k for heavy users, draws without repeats for the
-    rest (the same distribution up to the order of the draws)."""
+    Per user, distinct movies by power-law popularity, tilted to the user's favourite genre when ``tastes`` (from
+    _tastes) is given: Gumbel top-k for heavy users, draws without repeats for the rest (the same distribution up to
+    the order of the draws)."""
     m = len(movie_ids)
     log_p = -0.9 * np.log(rng.permutation(m) + 10.0)  # Zipf-like popularity by a random rank
     cdf = np.cumsum(np.exp(log_p))
     cdf /= cdf[-1]
+    user_genre, group = tastes if tastes is not None else (None, None)
+    genre_rows, genre_cdf = _taste_cdf(log_p, group) if tastes is not None else (None, None)
     ends = np.searchsorted(np.cumsum(counts), np.arange(CHUNK_RATINGS, counts.sum(), CHUNK_RATINGS), side="right")
     for start, stop in zip([0, *ends], [*ends, len(counts)], strict=True):
         chunk = counts[start:stop]
         if not len(chunk):
             continue
         heavy = chunk > max(m * HEAVY_SHARE, 1)
-        users, rows = _light_users(rng, cdf, np.where(heavy, 0, chunk))
+        taste = None if tastes is None else (user_genre[start:stop], genre_rows, genre_cdf)
+        users, rows = _light_users(rng, cdf, np.where(heavy, 0, chunk), taste)
         parts_u, parts_m = [users], [rows]
         for index in np.flatnonzero(heavy):
             count = int(chunk[index])
             keys = log_p + rng.gumbel(size=m)
+            if tastes is not None:
+                keys = keys + np.where(group == user_genre[start + index], np.log(TASTE_BOOST), 0.0)
             parts_m.append(np.argpartition(-keys, count - 1)[:count] if count < m else np.arange(m))
             parts_u.append(np.full(count, index))
         users, rows = np.concatenate(parts_u), np.concatenate(parts_m)
@@ -160,8 +196,9 @@ def generate(
     (out / "movies.dat").write_bytes("".join(movie_lines).encode("iso-8859-1"))
     (out / "users.dat").write_bytes("".join(_users(rng, users)).encode("iso-8859-1"))
     counts = _activity(rng, users, movies, ratings)
+    tastes = _tastes(rng, movie_lines, users)
     with open(out / "ratings.dat", "wb") as f:
-        for rows in _rating_chunks(rng, movie_ids, counts):
+        for rows in _rating_chunks(rng, movie_ids, counts, tastes):
             f.write((("%d::%d::%d::%d\n" * len(rows)) % tuple(rows.ravel().tolist())).encode("iso-8859-1"))
     return out
 
@@ -193,9 +230,10 @@ def generate_csv(
                 names.append("IMAX")
             writer.writerow([movie_id, title, "|".join(names)])
     counts = _activity(rng, users, movies, ratings)
+    tastes = _tastes(rng, movie_lines, users)
     with open(out / "ratings.csv", "w", encoding="utf-8") as f:
         f.write("userId,movieId,rating,timestamp\n")
-        for rows in _rating_chunks(rng, movie_ids, counts):
+        for rows in _rating_chunks(rng, movie_ids, counts, tastes):
             halves = rng.choice(CSV_SCORES, size=len(rows), p=CSV_SCORE_P)
             f.writelines(f"{u},{m},{h:.1f},{t}\n" for (u, m, _, t), h in zip(rows.tolist(), halves, strict=True))
     return out

@@ -66,9 +66,15 @@ class ScoreField(serializers.FloatField):
     }
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float)) or float(data) not in SCORES:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
-        return float(data)
+        try:
+            value = float(data)
+        except OverflowError:  # an integer of hundreds of digits
+            self.fail("invalid")
+        if value not in SCORES:
+            self.fail("invalid")
+        return value
 
     def to_representation(self, value):
         return float(value)

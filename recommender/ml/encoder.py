@@ -21,10 +21,16 @@ WHOLE_STAR_LEVELS = 5  # models saved before half stars: 1..5 stars
 
 
 def rating_index(scores, levels: int = RATING_LEVELS) -> np.ndarray:
-    """The history rating input of each score: rint(score * levels / 5) clipped to 1..levels (10 levels: 0.5 -> 1,
-    1.0 -> 2, ..., 5.0 -> 10; 5 levels: whole stars, as models saved before half stars read them)."""
+    """The history rating input of each score: score * levels / 5 rounded half up, clipped to 1..levels (10 levels:
+    0.5 -> 1, 1.0 -> 2, ..., 5.0 -> 10; 5 levels, a model trained on whole stars: 3.5 -> 4, the nearest it knows)."""
     scores = np.asarray(scores, dtype=np.float64)
-    return np.clip(np.rint(scores * (levels / 5)), 1, levels).astype(np.int64)
+    return np.clip(np.floor(scores * (levels / 5) + 0.5), 1, levels).astype(np.int64)
+
+
+def rating_levels_of(scores: np.ndarray) -> int:
+    """Half-star levels when the training ratings hold a half star, else whole stars: a level no rating trained would
+    keep its random embedding row (a site user's one half star on a whole-star catalogue)."""
+    return RATING_LEVELS if np.any(np.asarray(scores) % 1) else WHOLE_STAR_LEVELS
 
 
 def title_tokens(title: str) -> list[str]:
@@ -84,7 +90,8 @@ class FeatureEncoder:
         counts = Counter(t for title in catalog.titles for t in set(title_tokens(title)))
         tokens = ["<pad>", "<oov>"] + sorted(t for t, c in counts.items() if c >= min_token_count)
         genres = sorted({g for gs in catalog.genres for g in gs})
-        return cls(np.unique(train.movie_ids), np.unique(train.user_ids), genres, tokens, max_title_tokens, max_history)
+        return cls(np.unique(train.movie_ids), np.unique(train.user_ids), genres, tokens, max_title_tokens, max_history,
+                   rating_levels_of(train.scores))  # fmt: skip
 
     @property
     def start_token(self) -> int:

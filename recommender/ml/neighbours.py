@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.ml.baselines import gram_blocks, rank_in_row, row_of_entry, user_item_matrix
+from recommender.ml.baselines import ITEM_ITEM_MAX_MOVIES, gram_blocks, most_rated, top_k_rows, user_item_matrix
 from recommender.ml.data import Catalog, Interactions, lookup
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009): 1 / (RRF_K + rank)
@@ -30,21 +30,25 @@ class ItemNeighbours:
 
     @classmethod
     def fit(cls, interactions: Interactions, catalog: Catalog, k: int = 50, min_common: int = 2) -> ItemNeighbours:
-        """Top-k cosine neighbours per movie; pairs rated together by fewer than ``min_common`` users are dropped."""
+        """Top-k cosine neighbours per movie; pairs rated together by fewer than ``min_common`` users are dropped.
+        Above ITEM_ITEM_MAX_MOVIES movies, among the most-rated ones (the others: vector neighbours only)."""
         x, _ = user_item_matrix(interactions, catalog)  # [U, M] binary
-        norms = np.sqrt(np.asarray(x.sum(axis=0)).ravel()) + 1e-9  # [M]: sqrt(diag XᵀX), the users per movie
         m = len(catalog)
         top = np.full((m, k), -1, dtype=np.int64)
         sims = np.zeros((m, k), dtype=np.float32)
-        for start, co in gram_blocks(x):  # a block of movies at a time: [M, M] would not fit a large catalogue
-            rows = row_of_entry(co)
-            keep = (co.data >= min_common) & (co.indices != start + rows)
-            rows, cols, counts = rows[keep], co.indices[keep], co.data[keep]
-            cos = counts / (norms[start + rows] * norms[cols])
-            order, rank = rank_in_row(rows, cos, cols)  # best first; ties: the lower catalogue row first
-            best = order[rank < k]
-            top[start + rows[best], rank[rank < k]] = catalog.movie_ids[cols[best]]
-            sims[start + rows[best], rank[rank < k]] = cos[best]
+        columns = most_rated(x, ITEM_ITEM_MAX_MOVIES)  # a large catalogue: among its most-rated movies only
+        rows_of = np.arange(m) if columns is None else columns  # catalogue row of each column of x below
+        x = x if columns is None else x[:, columns]
+        norms = np.sqrt(np.asarray(x.sum(axis=0)).ravel()) + 1e-9  # [M]: sqrt(diag XᵀX), the users per movie
+        for start, block in gram_blocks(x):  # a block of movies at a time: [M, M] would not fit a large catalogue
+            counts = block.toarray()  # [b, M] dense
+            b = counts.shape[0]
+            valid = counts >= min_common
+            valid[np.arange(b), start + np.arange(b)] = False
+            cos = counts / (norms[start : start + b, None] * norms[None, :])
+            r, c, rank = top_k_rows(cos, valid, k)  # best first; ties: the lower catalogue row first
+            top[rows_of[start + r], rank] = catalog.movie_ids[rows_of[c]]
+            sims[rows_of[start + r], rank] = cos[r, c]
         return cls(catalog.movie_ids.astype(np.int64), top, sims)
 
     def of(self, movie_id: int) -> list[tuple[int, float]]:

@@ -55,6 +55,18 @@ class TrainResult:
     val_metrics: dict  # the holdout model on split.test, every metric (what the gate reads)
 
 
+def sampled_softmax(movies: int, config: TrainConfig) -> bool:
+    """Whether a catalogue of ``movies`` trains with the sampled softmax (else the full one): config.toml's rule."""
+    return movies > config.full_softmax_max_movies
+
+
+def loss_name(movies: int, config: TrainConfig) -> str:
+    """The loss a catalogue of ``movies`` trains with, as the pipeline's report names it."""
+    if sampled_softmax(movies, config):
+        return f"sampled softmax ({config.negatives} uniform + in-batch negatives, logQ-corrected)"
+    return "full softmax"
+
+
 class Sequences:
     """Each user's ratings in time order, cut into windows of max_history positions for the user tower.
 
@@ -75,7 +87,7 @@ class Sequences:
         self.stars = encoder.ratings(fit.scores)  # [N] history rating inputs (half stars kept)
         counts = np.bincount(self.target, minlength=len(dataset.catalog)).astype(np.float64)
         self.target_p = counts / max(counts.sum(), 1.0)  # [M] share of the targets that are each movie
-        self.sampled = len(dataset.catalog) > config.full_softmax_max_movies  # else a full softmax
+        self.sampled = sampled_softmax(len(dataset.catalog), config)  # else a full softmax
 
     def classes(self, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """This step's softmax classes (catalogue rows, sorted, unique) and log P(row is among them) [C].

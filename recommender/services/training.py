@@ -38,7 +38,7 @@ from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.ranker import fit_holdout_ranker
 from recommender.ml.split import temporal_split
-from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, refit, refit_epochs, train
+from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, loss_name, refit, refit_epochs, train
 from recommender.models import ModelVersion
 from recsite.exceptions import ApplicationError, ConflictError
 
@@ -197,7 +197,8 @@ def _evaluate_stage(
         "active_note": active_note,
         "split": {"train": len(split.train), "test": len(split.test), "users": model_metrics.get("users", 0)},
         "best_epoch": result.best_epoch,
-        "training": {"processes": config.trainer_processes, **facts},  # how many processes (and machines) trained
+        # how many processes (and machines) trained, and with which loss (it follows the catalogue size)
+        "training": {"processes": config.trainer_processes, **facts, "loss": loss_name(len(dataset.catalog), config)},
     }
     _save(version, metrics=metrics)
     return metrics

@@ -30,6 +30,7 @@ CASES = [
     ("user", "put", "/api/me/ratings/1/", {"score": 3.25}, "score"),
     ("user", "put", "/api/me/ratings/1/", {"score": 5.5}, "score"),
     ("user", "put", "/api/me/ratings/1/", {"score": 0.4}, "score"),
+    ("user", "put", "/api/me/ratings/1/", {"score": 10**400}, "score"),
     ("user", "put", "/api/me/ratings/1/", {"score": True}, "score"),
     ("user", "put", "/api/me/ratings/1/", {"score": None}, "score"),
     ("user", "post", "/api/rank/", {"movie_ids": []}, "movie_ids"),

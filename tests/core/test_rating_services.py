@@ -48,6 +48,7 @@ def test_create_change_delete_keep_counters(user, movie):
         (3.25, "score 3.25 is not"),
         (float("nan"), "score nan is not"),
         ("abc", "must be a number from 0.5 to 5"),
+        (10**400, "must be a number"),
         (None, "must be a number"),
         (True, "must be a number"),
     ],

@@ -53,7 +53,8 @@ def test_encoder_round_trip(data):
     one_user = ds.users.select(ds.users.user_ids[:1])
     two = enc.encode_users(one_user, [(ds.catalog.movie_ids[[3, 1]], np.array([4.0, 2.0]))])
     assert two.history[0].tolist() == [0, 0, enc.start_token, *enc.movie_index(ds.catalog.movie_ids[[3, 1]])]
-    assert two.history_rating[0].tolist() == [0, 0, 0, 8, 4] and two.history_mask[0].tolist() == [0, 0, 1, 1, 1]
+    assert enc.rating_levels == 5, "trained on whole stars: whole-star levels (no embedding row left untrained)"
+    assert two.history_rating[0].tolist() == [0, 0, 0, 4, 2] and two.history_mask[0].tolist() == [0, 0, 1, 1, 1]
     # a long history keeps its newest max_history entries and loses the start token
     long = enc.encode_users(one_user, [(ds.catalog.movie_ids[:9], np.full(9, 3.0))])
     assert long.history[0].tolist() == enc.movie_index(ds.catalog.movie_ids[4:9]).tolist()
@@ -112,11 +113,26 @@ def test_a_model_saved_before_the_training_rounds_still_loads(data, trained, tmp
         ([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0], 10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
         ([1, 2, 3, 4, 5], 10, [2, 4, 6, 8, 10]),  # whole stars keep their order, every other index
         ([0.0, 0.2, 5.4, 7.0], 10, [1, 1, 10, 10]),  # out of range: clipped
-        ([1.0, 2.0, 3.0, 4.0, 5.0, 0.5, 4.4], 5, [1, 2, 3, 4, 5, 1, 4]),  # a model saved before half stars
+        ([1.0, 2.0, 3.0, 4.0, 5.0, 0.5, 4.4], 5, [1, 2, 3, 4, 5, 1, 4]),  # a model trained on whole stars
+        ([1.5, 2.5, 3.5, 4.5], 5, [2, 3, 4, 5]),  # ... reads a half star as the star above (half up, not to even)
     ],
 )
 def test_rating_index_keeps_half_stars(scores, levels, expected):
     assert rating_index(np.array(scores, dtype=np.float32), levels).tolist() == expected
+
+
+def test_the_encoder_keeps_half_star_levels_only_when_the_training_ratings_have_half_stars(data):
+    from recommender.ml.data import Interactions
+
+    ds, split = data
+    train = split.train
+    halves = Interactions(train.user_ids, train.movie_ids, np.where(np.arange(len(train)) % 7, train.scores, 3.5),
+                          train.timestamps)  # fmt: skip
+    whole = FeatureEncoder.fit(ds.catalog, train)
+    half = FeatureEncoder.fit(ds.catalog, halves)
+    assert (whole.rating_levels, whole.sizes["ratings"]) == (5, 6)
+    assert (half.rating_levels, half.sizes["ratings"]) == (10, 11)
+    assert half.ratings(np.array([0.5, 3.5, 5.0])).tolist() == [1, 7, 10]
 
 
 def test_a_model_saved_with_whole_star_ratings_loads_and_reads_whole_stars(data, trained, tmp_path):

@@ -187,7 +187,7 @@ def test_browse_query_count_does_not_grow_with_the_page(alice_client, alice, n_m
         if movie.pk % 2:
             RatingFactory(user=alice, movie=movie, score=4)
     # session + user, genre choices, count, page, genres prefetch, own ratings, training banner (cached 3 s), whether
-    # the catalogue has half stars (cached a day)
+    # the catalogue has half stars (cached 5 min)
     with django_assert_max_num_queries(9):
         response = alice_client.get(reverse("movie_browse"), {"sort": "rating"})
     assert len(response.context["own"]) == min(n_movies, 24) // 2 + (min(n_movies, 24) % 2)
