@@ -44,6 +44,29 @@ def test_evaluate_baselines_says_when_ease_was_restricted(data, monkeypatch):
     assert 0 <= result["EASE"]["ndcg@10"] <= 1
 
 
+def test_item_item_methods_above_the_cap_keep_to_the_most_rated_movies(data, monkeypatch):
+    from recommender.ml import neighbours
+
+    ds, split = data
+    x, _ = user_item_matrix(split.train, ds.catalog)
+    kept = np.sort(np.argsort(-np.asarray(x.sum(axis=0)).ravel(), kind="stable")[:12])
+    unrestricted = ItemKNN(neighbours=5).fit(x[:, kept]).score(np.arange(6), x[:, kept])
+    monkeypatch.setattr(baselines, "ITEM_ITEM_MAX_MOVIES", 12)
+    monkeypatch.setattr(neighbours, "ITEM_ITEM_MAX_MOVIES", 12)
+    knn = ItemKNN(neighbours=5).fit(x)
+    np.testing.assert_array_equal(knn.columns, kept)
+    scores = knn.score(np.arange(6), x)
+    assert (np.delete(scores, kept, axis=1) == UNSCORED).all()
+    np.testing.assert_array_equal(scores[:, kept], unrestricted)
+    assert evaluate_baselines(split, ds.catalog, names=("ItemKNN",), ks=(10,))["ItemKNN"]["scored_movies"] == 12
+
+    table = ItemNeighbours.fit(split.train, ds.catalog, k=4, min_common=1)
+    kept_ids = set(ds.catalog.movie_ids[kept].tolist())
+    has = {int(m) for m, row in zip(table.movie_ids, table.neighbours, strict=True) if (row >= 0).any()}
+    assert has and has <= kept_ids, "only the most-rated movies get co-rating neighbours"
+    assert set(table.neighbours[table.neighbours >= 0].tolist()) <= kept_ids
+
+
 def test_item_knn_in_blocks_equals_the_dense_similarity(data, monkeypatch):
     ds, split = data
     x, _ = user_item_matrix(split.train, ds.catalog)
