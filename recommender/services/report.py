@@ -9,7 +9,10 @@ def metrics_table(metrics: dict, *, model_label: str = "two-tower") -> str:
     rows = [(model_label, metrics.get("model", {}))]
     if metrics.get("active"):
         rows.append((f"active v{metrics['active'].get('version', '?')}", metrics["active"]))
-    rows += list(metrics.get("baselines", {}).items())
+    rows += [
+        (f"{name} (top {values['scored_movies']:,} movies)" if values.get("scored_movies") else name, values)
+        for name, values in metrics.get("baselines", {}).items()
+    ]  # a baseline fitted on the most-rated movies only (a large catalogue) says so
     width = max(len(name) for name, _ in rows) + 2
     head = "method".ljust(width) + "".join(c.rjust(14) for c in COLUMNS)
     lines = [head, "-" * len(head)]
@@ -21,4 +24,7 @@ def metrics_table(metrics: dict, *, model_label: str = "two-tower") -> str:
                 ("-" if value is None else (f"{value:.1f}" if col.startswith("mean_pop") else f"{value:.4f}")).rjust(14)
             )
         lines.append(name.ljust(width) + "".join(cells))
+    loss = metrics.get("training", {}).get("loss")
+    if loss:
+        lines.append(f"trained with the {loss}")
     return "\n".join(lines)
