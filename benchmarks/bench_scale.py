@@ -373,16 +373,6 @@ def report_body(results: dict) -> str:
             "(its page cache is capped at 256 MiB while importing), PostgreSQL keeps its caches in the server. "
             "The rest is the ~0.48 GiB `manage.py` starts with and the 162,541 users and their profiles.",
         ]
-    if results.get("pipeline"):
-        from benchmarks.scale_pipeline import report_pipeline
-
-        lines += ["", "### The pipeline's stages at ML-25M shape: time and memory", ""]
-        lines += report_pipeline(results["pipeline"])
-    if results.get("catalogue"):
-        from benchmarks.scale_catalogue import report_catalogue
-
-        lines += ["", "### Catalogue size: the whole train_model pipeline at 3,700 and 62,000 movies", ""]
-        lines += report_catalogue(results["catalogue"])
     for key in ("sqlite", "postgres"):  # the importer's own stage timings (-v 2), whole set
         log = [line for line in results.get(key, {}).get("importer_log", []) if not line.startswith(" ")]
         if log:
@@ -422,15 +412,32 @@ def main() -> None:
         results[phase]["commit"] = git_revision()
         store.write_text(json.dumps(results, indent=1))
         print(json.dumps({k: v for k, v in results[phase].items() if k != "importer_log"}), flush=True)
-    body = report_body(results)
-    print(body)
-    if not args.no_report:
-        from benchmarks.report import write_section
-
+    own_sections = {  # phases reported in sections of their own
+        "catalogue": ("scale-catalogue", "Catalogue size: the whole train_model pipeline at 3,700 and 62,000 movies"),
+        "pipeline": ("scale-pipeline", "The pipeline's stages at ML-25M shape: time and memory"),
+    }
+    sections = []
+    if any(phase not in own_sections for phase in phases) or args.report_only:
         command = COMMAND + (f" --phases {args.phases}" if args.phases != DEFAULT_PHASES else "")
         if args.report_only:
-            command = f"{COMMAND} --phases {','.join(key for key in PHASES if key in results)}"
-        print(write_section("scale", "MovieLens-25M-shaped data: import, export, training memory", command, body))
+            command = (
+                f"{COMMAND} --phases {','.join(key for key in PHASES if key in results and key not in own_sections)}"
+            )
+        sections.append(("scale", "MovieLens-25M-shaped data: import, export, training memory", command,
+                         report_body(results)))  # fmt: skip
+    for phase, (name, title) in own_sections.items():
+        if results.get(phase) and (phase in phases or args.report_only):
+            from benchmarks.scale_catalogue import report_catalogue
+            from benchmarks.scale_pipeline import report_pipeline
+
+            body = "\n".join((report_catalogue if phase == "catalogue" else report_pipeline)(results[phase]))
+            sections.append((name, title, f"{COMMAND} --phases {phase}", body))
+    for name, title, command, body in sections:
+        print(body)
+        if not args.no_report:
+            from benchmarks.report import write_section
+
+            print(write_section(name, title, command, body))
 
 
 if __name__ == "__main__":

@@ -41,9 +41,10 @@ def synthetic_dataset(users: int, movies: int, ratings: int, seed: int = 0):
     movie_ids, movie_lines = generator._movies(rng, movies)
     user_lines = generator._users(rng, users)
     counts = generator._activity(rng, users, movies, ratings)
+    tastes = generator._tastes(rng, movie_lines, users)
     columns = [np.empty(ratings, dtype=d) for d in (np.int32, np.int32, np.float32, np.int64)]
     filled = 0
-    for rows in generator._rating_chunks(rng, movie_ids, counts):
+    for rows in generator._rating_chunks(rng, movie_ids, counts, tastes):
         for column, values in zip(columns, rows.T, strict=True):
             column[filled : filled + len(rows)] = values
         filled += len(rows)
