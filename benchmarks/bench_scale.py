@@ -417,12 +417,11 @@ def main() -> None:
         "pipeline": ("scale-pipeline", "The pipeline's stages at ML-25M shape: time and memory"),
     }
     sections = []
-    if any(phase not in own_sections for phase in phases) or args.report_only:
+    shared = [key for key in PHASES if key in results and key not in own_sections]
+    if any(phase not in own_sections for phase in phases) or (args.report_only and shared):
         command = COMMAND + (f" --phases {args.phases}" if args.phases != DEFAULT_PHASES else "")
         if args.report_only:
-            command = (
-                f"{COMMAND} --phases {','.join(key for key in PHASES if key in results and key not in own_sections)}"
-            )
+            command = f"{COMMAND} --phases {','.join(shared)}"
         sections.append(("scale", "MovieLens-25M-shaped data: import, export, training memory", command,
                          report_body(results)))  # fmt: skip
     for phase, (name, title) in own_sections.items():

@@ -92,6 +92,7 @@ def child_pipeline(args) -> None:
         now = time.perf_counter()
         figures[name] = {"seconds": round(now - clock, 1), "peak_rss_mib": _vm_hwm_mib()}
         print(f"{time.strftime('%H:%M:%S')} {name}: {figures[name]}", file=sys.stderr, flush=True)
+        print(json.dumps({**figures, "peak_rss_mib": _vm_hwm_mib(), "partial": True}), flush=True)  # so far
         clock = time.perf_counter()
 
     dataset = synthetic_dataset(*SHAPE)
@@ -119,7 +120,6 @@ def child_pipeline(args) -> None:
         targets.append(len(batch["positions"]))
         if time.perf_counter() - started > args.train_seconds:
             break
-    stage("training steps")
     figures["training"] = {
         "steps": len(times), "step_median_s": round(float(np.median(times)), 3),
         "targets_per_step": round(float(np.mean(targets))), "epoch_steps": len(plan.batches),
@@ -128,6 +128,7 @@ def child_pipeline(args) -> None:
         "softmax": f"sampled softmax ({config.negatives} uniform + in-batch negatives)" if sequences.sampled
         else "full softmax",
     }  # fmt: skip
+    stage("training steps")
     model.net.eval()
     metrics = evaluate_model(model, dataset, split)
     figures["evaluation_users"] = metrics.get("users")
@@ -146,7 +147,7 @@ def child_pipeline(args) -> None:
                                         dataset.catalog.years)  # fmt: skip
     stage("movie vectors + Milvus index")
     figures["peak_rss_mib"] = _vm_hwm_mib()
-    print(json.dumps(figures))
+    print(json.dumps({**figures, "partial": False}))
 
 
 def report_pipeline(r: dict) -> list[str]:
@@ -168,6 +169,8 @@ def report_pipeline(r: dict) -> list[str]:
                  "co-rating neighbours", "movie vectors + Milvus index"):  # fmt: skip
         if name in r:
             lines.append(f"| {name} | {r[name]['seconds']:.0f} s | {r[name]['peak_rss_mib'] / 1024:.2f} GiB |")
+    if r.get("partial"):
+        lines += ["", "The run was stopped after the last stage listed (the figures of the stages it finished)."]
     lines += ["", f"Holdout evaluation read {r.get('evaluation_users')} users. Baselines: "
               + "; ".join(f"{name} {row}" for name, row in (r.get("baselines") or {}).items()) + "."]  # fmt: skip
     return lines
