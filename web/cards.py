@@ -60,7 +60,6 @@ def _half_stars(request) -> bool:
     return known
 
 
-
 @lru_cache(maxsize=65536)
 def _url(name: str, movie_id: int) -> str:
     """reverse() for a movie's pages, remembered: a card needs four and the URLconf does not change at run time."""
