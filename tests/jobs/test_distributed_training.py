@@ -107,12 +107,15 @@ def test_training_processes_2_trains_the_version_in_two_processes_with_the_same_
     two = train(two_processes, {"config_file": config_file})  # TRAINING_PROCESSES=2 from the worker's environment
     assert two.status in SERVED, two.error or two.gate_reason
 
-    assert one.metrics["training"] == {"processes": 1, "machines": 1, "processes_from": "the version's config"}
+    assert one.metrics["training"] == {
+        "processes": 1, "machines": 1, "processes_from": "the version's config", "loss": "full softmax"
+    }  # fmt: skip
     assert two.metrics["training"] == {
         "processes": 2,
         "machines": 1,
         "processes_per_machine": 2,
         "processes_from": "settings",
+        "loss": "full softmax",
     }
     assert two.config["trainer_processes"] == 2
     assert result_files(two) == result_files(one) and "model/model.json" in result_files(two)
@@ -172,6 +175,7 @@ def test_training_nodes_2_spreads_the_version_over_two_machines(fresh_model_dir)
         "machines": 2,
         "processes_per_machine": 1,
         "processes_from": "settings",
+        "loss": "full softmax",
     }
     run = Path(settings.MODEL_DIR) / f"v{version.number}" / distributed.RUN_DIR
     launches = sorted((run / distributed.LAUNCHES).iterdir())

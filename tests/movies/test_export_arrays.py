@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from movies.models import Profile, Rating
+from movies.models import Movie, Profile, Rating
 from recommender.ml import data
 from recommender.ml.data import Interactions
 from recommender.services import dataset as export
@@ -90,9 +90,10 @@ def test_a_subset_keeping_every_row_shares_the_arrays():
 
 
 def test_half_stars_reach_the_arrays_exactly():
-    from tests.factories import RatingFactory
+    from tests.factories import RatingFactory, UserFactory
 
+    movie = Movie.objects.create(id=1, title="Half (2001)")
     scores = [0.5, 3.5, 4.0, 5.0]
     for score in scores:
-        RatingFactory(score=score)
+        RatingFactory(user=UserFactory(), movie=movie, score=score)
     assert sorted(export.interactions_export(chunk=3).scores.tolist()) == scores
