@@ -171,6 +171,9 @@ def report_pipeline(r: dict) -> list[str]:
             lines.append(f"| {name} | {r[name]['seconds']:.0f} s | {r[name]['peak_rss_mib'] / 1024:.2f} GiB |")
     if r.get("partial"):
         lines += ["", "The run was stopped after the last stage listed (the figures of the stages it finished)."]
-    lines += ["", f"Holdout evaluation read {r.get('evaluation_users')} users. Baselines: "
-              + "; ".join(f"{name} {row}" for name, row in (r.get("baselines") or {}).items()) + "."]  # fmt: skip
+    if r.get("note"):
+        lines += ["", r["note"]]
+    lines += ["", f"Holdout evaluation read {r.get('evaluation_users'):,} users."]
+    if r.get("baselines"):
+        lines[-1] += " Baselines: " + "; ".join(f"{name} {row}" for name, row in r["baselines"].items()) + "."
     return lines
