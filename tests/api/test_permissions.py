@@ -1,5 +1,7 @@
 """Permission matrix: every endpoint x (anonymous, user, another user, staff, service), table-driven."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -83,5 +85,8 @@ def test_schema_and_docs_are_public(client):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
-    assert b"cdn" not in docs.content.lower()
+    # every script and style is served from this site (no CDN); the page also holds a random CSRF token, so a plain
+    # substring test for "cdn" fails about once in 750 runs
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.content.decode())
+    assert assets and all(url.startswith("/") and not url.startswith("//") for url in assets), assets
     assert b"swagger-ui" in docs.content
