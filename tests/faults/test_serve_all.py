@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from recommender.ml.processes import identity
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,16 +69,6 @@ def descendants(root: int) -> set[int]:
             found.add(child)
             stack.append(child)
     return found
-
-
-def identity(pid: int) -> tuple[int, int] | None:
-    """(pid, start time in clock ticks) of a running process: the same pair is the same process, even once its pid
-    is reused; None when it is gone or a zombie (dead, only waiting to be reaped)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] == "Z" else (pid, int(fields[19]))
 
 
 def command_line(pid: int) -> str:
@@ -150,7 +142,7 @@ def serve_all(tmp_path):
     argv = [*manage, "serve_all", "--addr", f"127.0.0.1:{web}", "--milvus-port", str(milvus)]
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    seen: set[tuple[int, int]] = set()  # (pid, start time) of every process of this serve_all seen so far
+    seen: set[str] = set()  # "pid:start time" of every process of this serve_all seen so far
     try:
         yield {"proc": proc, "web": web, "milvus": milvus, "var": var, "log": log, "seen": seen}
     finally:
@@ -161,8 +153,9 @@ def serve_all(tmp_path):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        for pid, started in seen:  # nothing of this run may outlive it: orphans left by serve_all, and only those
-            if identity(pid) == (pid, started):
+        for known in seen:  # nothing of this run may outlive it: orphans left by serve_all, and only those
+            pid = int(known.split(":")[0])
+            if identity(pid) == known:
                 os.kill(pid, signal.SIGKILL)
 
 
@@ -205,5 +198,7 @@ def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(s
     assert serve_all["proc"].wait(timeout=30) == 0
     assert "[serve_all] stopped" in log.read_text()
     time.sleep(1)
-    left = [pid for pid, started in serve_all["seen"] if identity(pid) == (pid, started)]
+    left = [
+        pid for pid in (int(known.split(":")[0]) for known in serve_all["seen"]) if identity(pid) in serve_all["seen"]
+    ]
     assert left == [], [command_line(pid) for pid in left]
