@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .ratings_file import RatingsFile
+from typing import Protocol
 
 ENCODING = "iso-8859-1"  # GroupLens ships the 1M and 100K layouts as Latin-1 bytes (the CSV releases as UTF-8)
 MAX_ID = 2**31 - 1  # Movie.id and Profile.movielens_id are 32-bit integer columns
@@ -46,6 +43,18 @@ class UserRecord:
     zip_code: str = ""
 
 
+class RatingsSource(Protocol):
+    """What a Dataset needs of its ratings file (ratings_file.RatingsFile is the one kind; it imports this module,
+    so the type is named here by its shape and the two modules form no import circle)."""
+
+    file_name: str
+
+    def chunks(self, *, size: int | None = None, on_progress: Callable[[int], None] | None = None) -> Iterator[list]:
+        """Lists of valid rows in file order."""
+
+    def read_all(self) -> list[tuple[int, int, float, int]]: ...
+
+
 @dataclass
 class Dataset:
     """Validated movies and users; the ratings stay in their file, read chunk by chunk (ratings_file.chunks()).
@@ -57,7 +66,7 @@ class Dataset:
     source: str  # where it was read from, for messages
     movies: dict[int, MovieRecord] = field(default_factory=dict)
     users: dict[int, UserRecord] = field(default_factory=dict)
-    ratings_file: RatingsFile | None = None
+    ratings_file: RatingsSource | None = None
     notes: list[str] = field(default_factory=list)  # what was read but not imported (logged), e.g. tags.csv
 
     @property
