@@ -2,13 +2,21 @@
 attempt for that account or from that address is refused for a while, even with the right password.
 
 The site's log-in forms (the site's and the admin's) and the API's token endpoint all log in through
-``login_authenticate``. Failures are counted in Django's cache in a fixed window of LOGIN_FAILURES_WINDOW_SECONDS
+``login_authenticate``. Failures are counted in the LIMITS_CACHE alias, the one store every web process of the
+deployment shares (Redis, or files under var/limits on the embedded default: recsite/settings/base.py), so the
+limits hold whichever gunicorn worker answers; a fixed window of LOGIN_FAILURES_WINDOW_SECONDS
 that starts at the first failure: LOGIN_FAILURES_PER_ACCOUNT for one username (case-insensitive, so "Alice"
 and "alice" count together; unknown usernames too), LOGIN_FAILURES_PER_ADDRESS for one client address. The
 address is the one the API throttle uses (``client_address``): the socket's, unless NUM_PROXIES trusted proxies
 put the client's in X-Forwarded-For, so a client cannot change it by sending that header. A successful log-in
 clears its account's count, not its address's. If the cache itself fails, the attempt goes through (logged):
 a dead Redis must not lock every user out.
+
+Why not django-axes (issue #24 asked to prefer it): axes compares one failure limit with the largest of its
+per-parameter counts, so it cannot keep 10 failures per account and 30 per address (an office behind one NAT
+address would be locked out after 10 typos in all), and its lock-out is its own middleware response with no time
+left in it, where the site shows a form error and the API a 429 with {"wait": s} and Retry-After. The bug was the
+store, not the counting: the counts now live where every process sees them.
 """
 
 import hashlib
@@ -17,9 +25,10 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle
 
+from recsite.cache import window_hit
 from recsite.exceptions import TooManyRequestsError
 
 log = logging.getLogger(__name__)
@@ -41,9 +50,13 @@ def _limits() -> list[int]:
     return [settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_ADDRESS]
 
 
+def _cache():
+    return caches[settings.LIMITS_CACHE]
+
+
 def _wait_seconds(keys: list[str]) -> int:
     """Seconds until the attempt may be made (0: now): the longest wait among the limits reached."""
-    values = cache.get_many([*keys, *(f"{key}:until" for key in keys)])
+    values = _cache().get_many([*keys, *(f"{key}:until" for key in keys)])
     now, wait = time.time(), 0
     for key, limit in zip(keys, _limits(), strict=True):
         if values.get(key, 0) >= limit:
@@ -52,14 +65,8 @@ def _wait_seconds(keys: list[str]) -> int:
 
 
 def _failure_record(keys: list[str]) -> None:
-    window = settings.LOGIN_FAILURES_WINDOW_SECONDS
-    for key in keys:
-        cache.add(f"{key}:until", time.time() + window, timeout=window)  # the window starts at the first failure
-        if not cache.add(key, 1, timeout=window):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr: a new window
-                cache.set(key, 1, timeout=window)
+    for key in keys:  # the window starts at the first failure
+        window_hit(_cache(), key, settings.LOGIN_FAILURES_WINDOW_SECONDS)
 
 
 def login_authenticate(*, request, username: str, password: str):
@@ -83,7 +90,7 @@ def login_authenticate(*, request, username: str, password: str):
         if user is None and keys:
             _failure_record(keys)
         elif keys:
-            cache.delete_many([keys[0], f"{keys[0]}:until"])
+            _cache().delete_many([keys[0], f"{keys[0]}:until"])
     except Exception:  # noqa: BLE001 - as above
         log.exception("log-in limits unavailable (cache error): attempt for %r not counted", username)
     return user

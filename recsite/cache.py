@@ -1,4 +1,8 @@
-"""Django's Redis cache, degraded to no cache while Redis is down or hung (configured when REDIS_URL is set).
+"""The site's caches: Django's Redis cache degraded to no cache while Redis is down or hung (ResilientRedisCache,
+configured when REDIS_URL is set); a file cache whose add and incr are atomic across processes (SharedFileCache, the
+limits' store of the embedded default); and window_hit, the fixed-window counter the limits count with.
+
+ResilientRedisCache:
 
 Every operation that fails on a Redis connection error or timeout answers as a cache that holds nothing (as
 Django's DummyCache does): get -> the default, get_many -> {}, has_key/touch/delete -> False, add -> True,
@@ -15,11 +19,19 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import pickle
 import threading
 import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.redis import RedisCache
+from django.core.files import locks
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -135,3 +147,117 @@ class ResilientRedisCache(RedisCache):
     set_many = _or_no_cache(lambda data, *args, **kwargs: list(data))(RedisCache.set_many)
     delete_many = _or_no_cache(lambda *args, **kwargs: None)(RedisCache.delete_many)
     clear = _or_no_cache(lambda *args, **kwargs: False)(RedisCache.clear)
+
+
+class SharedFileCache(FileBasedCache):
+    """A FileBasedCache whose add and incr are atomic across every process sharing its folder (the gunicorn workers
+    and the other web processes of one machine): the store of the limits on the embedded default.
+
+    Django's add is has_key then set, and its incr is get then set with the default timeout: two workers counting
+    failures of one account could both see it missing or both write n + 1 (4 processes x 150 increments counted
+    163), and every increment moved the entry's expiry (a window that never ended). Here writers hold an exclusive
+    lock on one file in the folder and readers a shared one (flock: released by the kernel if the process dies);
+    incr rewrites the entry in place, keeping its expiry (a rename over it, as set() does, cost ~3 ms on ext4 under
+    the lock); an entry left torn by a process killed mid-write reads as missing and is removed; a full cache
+    removes expired entries before Django's random cull, which would also drop live counts (filling the cache must
+    not end a lock-out).
+    """
+
+    LOCK_FILE = "lock"  # not *.djcache: never listed, culled or cleared as an entry
+    TORN = (EOFError, pickle.UnpicklingError, zlib.error, ValueError, TypeError)  # a partly written entry
+
+    @contextmanager
+    def _locked(self, shared: bool = False) -> Iterator[None]:
+        path = os.path.join(self._dir, self.LOCK_FILE)
+        try:
+            handle = open(path, "ab")  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # the folder was removed: as set() does, make it again
+            self._createdir()
+            handle = open(path, "ab")  # noqa: SIM115
+        with handle:
+            locks.lock(handle, locks.LOCK_SH if shared else locks.LOCK_EX)
+            try:
+                yield
+            finally:
+                locks.unlock(handle)
+
+    def get(self, key, default=None, version=None):
+        with self._locked(shared=True):
+            try:
+                return super().get(key, default, version)
+            except self.TORN:
+                self._delete(self._key_to_file(key, version))
+                return default
+
+    def has_key(self, key, version=None):
+        with self._locked(shared=True):
+            try:
+                return super().has_key(key, version)
+            except self.TORN:
+                self._delete(self._key_to_file(key, version))
+                return False
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        with self._locked():
+            try:
+                present = super().has_key(key, version)
+            except self.TORN:
+                present = False
+            if present:
+                return False
+            self.set(key, value, timeout, version)
+            return True
+
+    def incr(self, key, delta=1, version=None):
+        fname = self._key_to_file(key, version)
+        with self._locked():
+            try:
+                with open(fname, "r+b") as handle:
+                    expiry = pickle.load(handle)
+                    value = pickle.loads(zlib.decompress(handle.read()))
+                    now = time.time()
+                    if expiry is not None and expiry < now:
+                        raise EOFError
+                    value += delta
+                    handle.seek(0)
+                    self._write_content(handle, None if expiry is None else max(expiry - now, 0.001), value)
+                    handle.truncate()
+                    return value
+            except FileNotFoundError:
+                pass
+            except self.TORN:  # expired, or torn: gone
+                self._delete(fname)
+            raise ValueError(f"Key '{key}' not found.")
+
+    def _cull(self):
+        if len(self._list_cache_files()) < self._max_entries:
+            return
+        for fname in self._list_cache_files():  # expired (or torn) entries first
+            try:
+                with open(fname, "rb") as handle:
+                    self._is_expired(handle)
+            except FileNotFoundError:
+                pass
+            except self.TORN:
+                self._delete(fname)
+        super()._cull()
+
+
+def window_hit(cache, key: str, seconds: int) -> tuple[int, float]:
+    """Count one hit on ``key`` in a fixed window of ``seconds`` that starts at its first hit: (the hits in the
+    window so far, this one included; the time.time() the window ends). Exact across processes where the cache's
+    add and incr are atomic (Redis, SharedFileCache). While the cache is unavailable (ResilientRedisCache: add
+    answers True) every hit is the first of a window: nothing is counted, nothing refused."""
+    now = time.time()
+    cache.add(f"{key}:until", now + seconds, timeout=seconds)
+    if cache.add(key, 1, timeout=seconds):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: a new window
+            cache.set(key, 1, timeout=seconds)
+            count = 1
+        if count == 1:  # Django's Redis incr is EXISTS then INCR: expired between them, INCR made a key with no expiry
+            cache.set(key, 1, timeout=seconds)
+    return count, cache.get(f"{key}:until", now + seconds)

@@ -24,3 +24,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{TEST_VAR_DIR / 'celery-broker.sqlite3'}"
 BATCH_DIR = TEST_VAR_DIR / "batch"
 TRAINING_CONFIG_DIR = TEST_VAR_DIR / "configs"
+
+# The limits' store (base.py: files under var/limits without REDIS_URL) is, in the test process, the default cache's
+# local memory itself (the same LOCATION is the same store), so that tests/conftest.py's cache.clear() also clears
+# the log-in failures and throttle counts between tests. Tests with real gunicorn processes use the base settings.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":  # noqa: F405
+    CACHES = {**CACHES, LIMITS_CACHE: dict(CACHES["default"])}  # noqa: F405

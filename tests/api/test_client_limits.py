@@ -105,9 +105,8 @@ def test_a_dead_cache_lets_log_ins_through(users, settings, caplog):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}"}
-    }
+    dead = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}"}
+    settings.CACHES = {"default": dead, settings.LIMITS_CACHE: dead}  # the limits count in LIMITS_CACHE
     request = RequestFactory().post("/api/auth/token/", REMOTE_ADDR="127.0.0.1")
     assert login_authenticate(request=request, username="alice", password=PASSWORD) == users["user"]
     assert login_authenticate(request=request, username="alice", password="wrong") is None

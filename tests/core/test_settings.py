@@ -20,18 +20,41 @@ def manage(*args, **env):
     )
 
 
+STRONG_KEY = "k" * 20 + "-Zq8#x2!vR7pL0mN4wS9tY6uE3iO1aB5cD"  # 55 characters, 32 distinct
+HOW_TO_MAKE_ONE = "get_random_secret_key"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({}, "SECRET_KEY must be set"),
-        ({"SECRET_KEY": "django-insecure-abc"}, "SECRET_KEY must be set"),
-        ({"SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS must list"),
+        ({"SECRET_KEY": "django-insecure-abc"}, "published example or development key"),
+        ({"SECRET_KEY": "django-insecure-embedded-mode-only-not-for-production"}, "published example"),
+        ({"SECRET_KEY": "change-me-to-50-random-characters"}, "published example"),  # .env.example's
+        ({"SECRET_KEY": "Zq8#x2!vR7pL0mN4wS9tY6uE3iO1aB5cD"}, "too short (33 characters, at least 50)"),
+        ({"SECRET_KEY": "x" * 60}, "too few distinct characters (1, at least 10)"),
+        ({"SECRET_KEY": "abcdefgh" * 8}, "too few distinct characters (8, at least 10)"),
+        ({"SECRET_KEY": STRONG_KEY}, "ALLOWED_HOSTS must list"),  # the key passes: the next check speaks
     ],
 )
 def test_production_refuses_to_start_without_secrets(env, message, tmp_path):
     result = manage("check", DJANGO_SETTINGS_MODULE="recsite.settings.production", RECSITE_VAR_DIR=str(tmp_path), **env)
     assert result.returncode != 0
     assert message in result.stderr
+    if "SECRET_KEY" in message or "characters" in message or "example" in message:
+        assert HOW_TO_MAKE_ONE in result.stderr  # the message says how to make a key
+        assert not env.get("SECRET_KEY") or env["SECRET_KEY"] not in result.stderr  # and never prints the key
+
+
+def test_a_generated_key_is_accepted_by_production(tmp_path):
+    """Keys made as the message says pass, every time (their distinct characters are far above the floor)."""
+    from django.core.management.utils import get_random_secret_key
+
+    keys = [get_random_secret_key() for _ in range(2000)]
+    assert min(len(set(key)) for key in keys) >= 20  # the floor of 10 distinct characters never refuses one
+    result = manage("check", "--deploy", DJANGO_SETTINGS_MODULE="recsite.settings.production",
+                    SECRET_KEY=keys[0], ALLOWED_HOSTS="recsite.example.org", RECSITE_VAR_DIR=str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_production_passes_check_deploy(tmp_path):
@@ -41,7 +64,7 @@ def test_production_passes_check_deploy(tmp_path):
         "--fail-level",
         "WARNING",
         DJANGO_SETTINGS_MODULE="recsite.settings.production",
-        SECRET_KEY="k" * 20 + "-Zq8#x2!vR7pL0mN4wS9tY6uE3iO1aB5cD",
+        SECRET_KEY=STRONG_KEY,
         ALLOWED_HOSTS="recsite.example.org",
         RECSITE_VAR_DIR=str(tmp_path),
     )
@@ -63,6 +86,22 @@ def test_environment_selects_database_and_cache(tmp_path):
     }
     scaled = manage("shell", "-c", code, **env)
     assert "django.db.backends.postgresql recsite recsite.cache.ResilientRedisCache" in scaled.stdout
+
+
+def test_the_limits_count_in_a_store_every_web_process_shares(tmp_path):
+    """LIMITS_CACHE (log-in failures, API throttles): files under var/limits on the embedded default, the same Redis
+    with REDIS_URL; never local memory, which is per process (tests/faults/test_shared_limits.py runs gunicorn)."""
+    code = "from django.conf import settings as s; c = s.CACHES[s.LIMITS_CACHE]; print(c['BACKEND'], c['LOCATION'])"
+    base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.local", "RECSITE_VAR_DIR": str(tmp_path)}
+    default = manage("shell", "-c", code, **base)
+    assert default.stdout.splitlines()[-1].split() == ["recsite.cache.SharedFileCache", str(tmp_path / "limits")], (
+        default.stderr
+    )
+    scaled = manage("shell", "-c", code, **base, REDIS_URL="redis://127.0.0.1:6379/3")
+    assert scaled.stdout.splitlines()[-1].split() == [
+        "recsite.cache.ResilientRedisCache",
+        "redis://127.0.0.1:6379/3",
+    ], scaled.stderr
 
 
 def test_sqlite_queues_concurrent_writers_and_postgres_options_are_unchanged(tmp_path):
