@@ -102,3 +102,6 @@ class BatchJob(models.Model):
 
     def __str__(self) -> str:
         return f"batch job {self.pk} ({self.status})"
+
+
+from recommender.impressions.models import Impression, ImpressionClick, ImpressionItem  # noqa: E402,F401 (issue #25)

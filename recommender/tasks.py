@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
+from recommender.impressions.tasks import impressions_cleanup_task  # noqa: F401 (registered with the worker)
 from recommender.ml import distributed
 from recommender.models import BatchJob
 from recommender.services import batch_jobs, training_jobs

@@ -29,6 +29,7 @@ class Page:
     next_url: str
     id_suffix: str = ""
     half_stars: bool = False  # the star widgets offer half stars (the catalogue has them)
+    impression: str = ""  # the recorded list these cards belong to: movie links carry ?imp=<id> (a click-through)
 
 
 def page_of(context) -> Page:
@@ -47,6 +48,7 @@ def page_of(context) -> Page:
         next_url=next_url,
         id_suffix=str(context.get("id_suffix") or ""),
         half_stars=_half_stars(request),
+        impression=str(context.get("impression_id") or ""),
     )
 
 
@@ -113,7 +115,7 @@ def environment() -> Environment:
 def _render(name: str, page: Page, **context) -> SafeString:
     template = environment().get_template(name)
     values = {"user": page.user, "csrf_token": page.csrf_token, "next_url": page.next_url, "id_suffix": page.id_suffix,
-              "half_stars": page.half_stars}  # fmt: skip
+              "half_stars": page.half_stars, "impression": page.impression}  # fmt: skip
     return mark_safe(template.render(values | context))  # autoescaped by Jinja2
 
 

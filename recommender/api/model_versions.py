@@ -10,6 +10,7 @@ from recommender.selectors import model_version_get, model_version_list
 from recommender.services.training_jobs import model_version_activate_checked, model_version_train_enqueue
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
+from .online import OnlineFiguresField
 from .permissions import IsStaffOrService
 
 
@@ -34,6 +35,7 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
     curve = serializers.ListField(child=serializers.DictField(), help_text="One entry per epoch (loss, val metric).")
     progress = serializers.DictField()
     error = serializers.CharField(allow_blank=True)
+    online = OnlineFiguresField(help_text="What users did after this version's lists were shown (issue #25).")
 
 
 class ModelVersionListApi(Api):

@@ -8,6 +8,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from movies.selectors import SORTS, movie_list, movies_by_ids
+from recommender.impressions.models import Surface
+from recommender.impressions.services import impression_record
 from recommender.services.recommendations import Source, similar_movies
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
@@ -31,6 +33,17 @@ class MovieSerializer(serializers.Serializer):
     def get_average_rating(self, movie) -> float | None:
         average = movie.average_rating
         return None if average is None else round(average, 2)
+
+
+def impression_id_field():
+    """The id of the impression this answer was recorded as (POST /api/impressions/<id>/clicks/ when the user opens
+    one of its movies); null when nothing was recorded (an anonymous caller, an empty list, a failed write)."""
+    return serializers.UUIDField(
+        allow_null=True,
+        default=None,
+        help_text="This list as recorded for attribution: send clicks to /api/impressions/<id>/clicks/; null when "
+        "nothing was recorded (anonymous caller, empty list).",
+    )
 
 
 class ScoredMovieSerializer(serializers.Serializer):
@@ -106,6 +119,7 @@ class MovieSimilarApi(Api):
         fallback = serializers.BooleanField(help_text="True when the answer is popularity, not the model.")
         fallback_reason = FallbackReasonField()
         model_version = serializers.IntegerField(allow_null=True)
+        impression_id = impression_id_field()
 
     @extend_schema(
         summary="Movies similar to this one (co-ratings blended with the nearest movie vectors)",
@@ -117,4 +131,5 @@ class MovieSimilarApi(Api):
         filters.is_valid(raise_exception=True)
         movie_or_404(movie_id)
         result = similar_movies(movie_id=movie_id, k=filters.validated_data["k"], user=request.user)
+        impression_record(user=request.user, surface=Surface.API_SIMILAR, recs=result)
         return Response(MovieSimilarApi.OutputSerializer(result, context={"request": request}).data)

@@ -7,6 +7,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from movies.models import Profile
+from recommender.impressions.models import Surface
+from recommender.impressions.services import impression_record
 from recommender.services.batch import candidates_recall
 from recommender.services.recommendations import Source, rank_for_user, recommend_for_user
 
@@ -22,7 +24,7 @@ from .fields import (
     year_query_field,
     years_check,
 )
-from .movies import MovieSerializer
+from .movies import MovieSerializer, impression_id_field
 from .permissions import IsStaffOrService
 
 
@@ -49,6 +51,7 @@ class RecommendationsSerializer(serializers.Serializer):
     fallback = serializers.BooleanField(help_text="True when the answer is popularity, not the model.")
     fallback_reason = FallbackReasonField()
     model_version = serializers.IntegerField(allow_null=True)
+    impression_id = impression_id_field()
 
 
 class MyRecommendationsApi(Api):
@@ -86,6 +89,7 @@ class MyRecommendationsApi(Api):
             explore=params["explore"],
             max_per_genre=params.get("max_per_genre"),
         )
+        impression_record(user=request.user, surface=Surface.API_RECOMMENDATIONS, recs=result)
         return Response(RecommendationsSerializer(result, context={"request": request}).data)
 
 
@@ -103,6 +107,7 @@ class RankApi(Api):
         fallback = serializers.BooleanField()
         fallback_reason = FallbackReasonField()
         model_version = serializers.IntegerField(allow_null=True)
+        impression_id = impression_id_field()
 
     @extend_schema(
         summary="Order movies for you",
@@ -114,6 +119,7 @@ class RankApi(Api):
         serializer.is_valid(raise_exception=True)
         movie_ids = serializer.validated_data["movie_ids"]
         result = rank_for_user(user=request.user, movie_ids=movie_ids)
+        impression_record(user=request.user, surface=Surface.API_RANK, recs=result)
         ranked = {item.movie.pk for item in result.items}
         data = RankApi.OutputSerializer(
             {**vars(result), "unranked": [m for m in dict.fromkeys(movie_ids) if m not in ranked]},

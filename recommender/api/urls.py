@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
-from . import auth, batch_jobs, hidden, model_versions, movies, ratings, recommendations, vectors
+from . import auth, batch_jobs, hidden, impressions, model_versions, movies, ratings, recommendations, vectors
 from .base import Api, one_path
 
 
@@ -66,6 +66,11 @@ urlpatterns = [
         name="api-user-recommendations",
     ),
     path("recall/", recommendations.RecallApi.as_view(), name="api-recall"),
+    path(
+        "impressions/<str:impression_id>/clicks/",  # any segment: a malformed id is the view's 404
+        impressions.ImpressionClickApi.as_view(),
+        name="api-impression-clicks",
+    ),
     path("batch-jobs/", batch_jobs.BatchJobCreateApi.as_view(), name="api-batch-job-create"),
     path("batch-jobs/<id:job_id>/", batch_jobs.BatchJobDetailApi.as_view(), name="api-batch-job-detail"),
     path("batch-jobs/<id:job_id>/result/", batch_jobs.BatchJobResultApi.as_view(), name="api-batch-job-result"),

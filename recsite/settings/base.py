@@ -320,3 +320,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- impressions and attribution (issue #25) ---
+# Impressions (lists shown) older than this are deleted daily (the "Impression retention" periodic task).
+IMPRESSION_RETENTION_DAYS = env.int("IMPRESSION_RETENTION_DAYS", default=90)
+# A rating, "not interested" or click counts for the latest impression that showed the movie this long before.
+ATTRIBUTION_WINDOW_DAYS = env.int("ATTRIBUTION_WINDOW_DAYS", default=7)
+# How lists shown are written (recommender/impressions/services.py): "deferred" (a per-process thread writes them
+# every IMPRESSIONS_FLUSH_SECONDS, or at IMPRESSIONS_FLUSH_SIZE waiting, and at exit), "inline" (one transaction per
+# request), or "auto": deferred in web server processes (recsite/wsgi.py, asgi.py loaded), inline elsewhere.
+IMPRESSIONS_WRITE = env.str("IMPRESSIONS_WRITE", default="auto")
+IMPRESSIONS_FLUSH_SECONDS = env.float("IMPRESSIONS_FLUSH_SECONDS", default=1.0)
+IMPRESSIONS_FLUSH_SIZE = env.int("IMPRESSIONS_FLUSH_SIZE", default=200)

@@ -1,5 +1,7 @@
 """Movie cards and their forms (web/cards.py, Jinja2): what a page shows of a movie, escaped, with unique ids."""
 
+import re
+
 import pytest
 
 from movies.services import movie_hide, rating_upsert
@@ -26,7 +28,9 @@ def test_forms_return_to_the_page_they_are_on_with_its_query_escaped(alice_clien
 def test_each_card_links_the_movie_its_forms_and_shows_its_average(alice_client, movies):
     movie = movies[0]
     body = alice_client.get(f"/movies/{movies[1].pk}/").content.decode()
-    assert f'<a href="/movies/{movie.pk}/">{movie.display_title}</a>' in body
+    # a recommended movie's link carries the impression that showed it (attribution of the click)
+    link = re.search(rf'<a href="/movies/{movie.pk}/(\?imp=[0-9a-f-]{{36}})?">([^<]*)</a>', body)
+    assert link is not None and link.group(2) == movie.display_title, body
     assert f'action="/movies/{movies[1].pk}/rate/"' in body and f'action="/movies/{movies[1].pk}/hide/"' in body
     average = f"{movie.rating_total / movie.rating_count:.1f}"
     assert f'aria-label="Average {average} out of 5">{average}★</span>' in body

@@ -5,6 +5,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from movies.selectors import genre_names, movie_list, movies_by_ids, user_rating_map, user_ratings
+from recommender.impressions.models import Surface
+from recommender.impressions.services import impression_record, site_click_record
 from recommender.selectors import training_notice
 from recommender.services.recommendations import popular_movies, similar_movies
 from web.forms import MovieFilterForm, MovieSearchForm
@@ -50,7 +52,10 @@ def movie_detail(request, movie_id: int):
     movie = movies_by_ids([movie_id], hidden_for=request.user).get(movie_id)
     if movie is None:
         raise Http404("No such movie.")
+    if "imp" in request.GET:  # opened from a recommendation list: a click-through (never fails the page)
+        site_click_record(user=request.user, impression_id=request.GET["imp"], movie_id=movie_id)
     similar = similar_movies(movie_id=movie_id, k=SIMILAR_K, user=request.user)
+    impression_record(user=request.user, surface=Surface.SITE_SIMILAR, recs=similar)
     own = user_rating_map(user=request.user, movie_ids=[movie_id] + [i.movie.pk for i in similar.items])
     context = {"movie": movie, "own_score": own.get(movie_id), "similar": similar, "own": own}
     return render(request, "movies/movie_detail.html", context)

@@ -3,6 +3,8 @@
 from django.template.loader import render_to_string
 
 from movies.selectors import user_ratings
+from recommender.impressions.models import Surface
+from recommender.impressions.services import impression_record, impressions_record
 from recommender.presentation import fallback_reason_for
 from recommender.services.recommendations import HomeRows, Recommendations, recommend_for_user, recommend_home
 
@@ -12,12 +14,18 @@ GENRE_ROWS = 3
 
 
 def for_you(user) -> Recommendations:
-    return recommend_for_user(user=user, k=FOR_YOU_K)
+    """The "Recommended for you" list (onboarding, the fragment refreshed after a rating), recorded as shown."""
+    recs = recommend_for_user(user=user, k=FOR_YOU_K)
+    impression_record(user=user, surface=Surface.SITE_FOR_YOU, recs=recs)
+    return recs
 
 
 def home_rows(user) -> HomeRows:
     """ "For you" and a few "<genre> for you" rows, computed in one pass (one user vector, one search)."""
-    return recommend_home(user=user, k=FOR_YOU_K, rows=GENRE_ROWS, row_k=GENRE_ROW_K)
+    rows = recommend_home(user=user, k=FOR_YOU_K, rows=GENRE_ROWS, row_k=GENRE_ROW_K)
+    shown = [(Surface.SITE_HOME, rows.for_you)] + [(Surface.SITE_HOME_GENRE, recs) for _, recs in rows.genre_rows]
+    impressions_record(user=user, shown=shown)  # one write for every row of the page
+    return rows
 
 
 def for_you_html(request, recs: Recommendations) -> str:
@@ -32,6 +40,7 @@ def for_you_data(recs: Recommendations, user) -> dict:
         "fallback": recs.fallback,
         "fallback_reason": fallback_reason_for(user, fallback=recs.fallback, reason=recs.fallback_reason),
         "model_version": recs.model_version,
+        "impression_id": str(recs.impression_id) if getattr(recs, "impression_id", None) else None,
         "items": [
             {
                 "movie_id": item.movie.pk,

@@ -1,0 +1,51 @@
+"""Click events: an API client tells which movie of a recorded list (its ``impression_id``) the user opened."""
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from recommender.impressions.services import NotShown, click_record, impression_of_user
+
+from .base import Api, errors
+from .fields import INT32_MAX, StrictIntegerField
+
+
+class ImpressionClickApi(Api):
+    class InputSerializer(serializers.Serializer):
+        movie = StrictIntegerField(min_value=1, max_value=INT32_MAX, help_text="A movie id the list showed.")
+
+    class OutputSerializer(serializers.Serializer):
+        impression_id = serializers.UUIDField()
+        movie = serializers.IntegerField(source="movie_id")
+        clicked_at = serializers.DateTimeField(help_text="The first click on this movie from this list.")
+
+    @extend_schema(
+        summary="Record a click on a movie of a list you were shown",
+        description="Once per list and movie (a repeat answers the first click, 200). Counted for the list's "
+        "model version when it comes within ATTRIBUTION_WINDOW_DAYS of the list.",
+        parameters=[OpenApiParameter("impression_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer, **errors(401, 404)},
+    )
+    def post(self, request, impression_id: str):
+        serializer = ImpressionClickApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            parsed = uuid.UUID(impression_id)
+        except ValueError:
+            parsed = None
+        impression = impression_of_user(user=request.user, impression_id=parsed) if parsed else None
+        if impression is None:
+            raise NotFound(f"you were shown no list {impression_id}")
+        movie = serializer.validated_data["movie"]
+        before = impression.clicks.filter(movie_id=movie).exists()
+        try:
+            click = click_record(impression=impression, movie_id=movie)
+        except NotShown as exc:
+            raise ValidationError({"movie": [str(exc)]}) from exc
+        code = status.HTTP_200_OK if before else status.HTTP_201_CREATED
+        return Response(ImpressionClickApi.OutputSerializer(click).data, status=code)

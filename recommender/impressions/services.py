@@ -1,0 +1,247 @@
+"""Recording what was shown, and click-throughs; the retention cleanup.
+
+impressions_record is the one function the interfaces (API views, site views) call for every list they show: it
+decides what is recorded (signed-in users only; the surface; the version that made the list, None for popularity)
+and how it is written. Item 4 of issue #25 (A/B experiments) records the arm's version here too.
+
+Writes are cheap and can never fail a page or an answer (IMPRESSIONS_WRITE):
+- "deferred": the rows go to a per-process buffer that a daemon thread writes every IMPRESSIONS_FLUSH_SECONDS, or
+  as soon as IMPRESSIONS_FLUSH_SIZE impressions wait, and once more at exit (~0.02 ms on the request path);
+- "inline": one transaction with two bulk inserts per request (every list a page shows goes in one call), inside a
+  savepoint, so a failure rolls back only itself (a few ms: a commit);
+- "auto" (the default): deferred in a web server's process (gunicorn or runserver loaded recsite/wsgi.py or
+  asgi.py), inline elsewhere (tests, shells, commands: what was shown is in the database at once).
+A failed write is logged once (until the next success) and dropped; the answer keeps its impression id (inline
+mode: null, since nothing was recorded).
+"""
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from recommender.models import ModelVersion
+from recommender.serving import registry
+
+from .models import Impression, ImpressionClick, ImpressionItem
+
+log = logging.getLogger(__name__)
+
+CLEANUP_BATCH = 5000
+TICK = 0.25  # seconds between the flush thread's looks at the clock
+
+
+class _WriteLog:
+    """Log the first failed write, stay quiet until one succeeds again (a dead database must not flood the log)."""
+
+    def __init__(self):
+        self.failing = False
+        self.dropped = 0
+
+    def failed(self, exc: BaseException, n: int) -> None:
+        self.dropped += n
+        if not self.failing:
+            self.failing = True
+            log.warning("impressions not recorded (dropped, further failures are not logged): %s", exc)
+
+    def succeeded(self) -> None:
+        self.failing = False
+
+
+write_log = _WriteLog()
+
+
+def _version_pks(numbers: set[int]) -> dict[int, int]:
+    """Row ids of versions by number: the loaded live model's without a query, others read."""
+    live = getattr(registry, "_live", None)  # the LiveModel this process serves with, if loaded
+    known = {live.version.number: live.version.pk} if live is not None else {}
+    missing = numbers - known.keys()
+    if missing:
+        known.update(ModelVersion.objects.filter(number__in=missing).values_list("number", "pk"))
+    return known
+
+
+def _rows(pending: list[tuple]) -> tuple[list[Impression], list[ImpressionItem]]:
+    """(impression id, user id, surface, version number or None, movie ids, time) -> model rows."""
+    pks = _version_pks({p[3] for p in pending if p[3] is not None})
+    impressions, items = [], []
+    for impression_id, user_id, surface, number, movie_ids, at in pending:
+        impressions.append(
+            Impression(id=impression_id, user_id=user_id, surface=surface, model_version_id=pks.get(number),
+                       created_at=at)
+        )  # fmt: skip
+        items += [
+            ImpressionItem(impression_id=impression_id, user_id=user_id, movie_id=m, position=i, shown_at=at)
+            for i, m in enumerate(movie_ids)
+        ]
+    return impressions, items
+
+
+def _write(pending: list[tuple]) -> bool:
+    """Write impressions in one transaction (a savepoint when inside one): True, or False (logged) on failure."""
+    try:
+        with transaction.atomic():
+            impressions, items = _rows(pending)
+            Impression.objects.bulk_create(impressions)
+            ImpressionItem.objects.bulk_create(items, batch_size=1000)
+    except Exception as exc:  # never fail the page: log once, drop
+        write_log.failed(exc, len(pending))
+        return False
+    write_log.succeeded()
+    return True
+
+
+class _Buffer:
+    """The deferred writer of one process: a list under a lock, a daemon thread that writes it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pending: list[tuple] = []
+        self.wake = threading.Event()
+        self.pid = None
+        self.thread = None
+
+    def add(self, rows: list[tuple]) -> None:
+        with self.lock:
+            if self.pid != os.getpid():  # first use in this process (or a forked child): start its thread
+                self.pid, self.pending = os.getpid(), []
+                self.thread = threading.Thread(target=self._run, name="impressions-flush", daemon=True)
+                self.thread.start()
+            self.pending += rows
+            full = len(self.pending) >= settings.IMPRESSIONS_FLUSH_SIZE
+        if full:
+            self.wake.set()
+
+    def holds(self, impression_id) -> bool:
+        with self.lock:
+            return any(p[0] == impression_id for p in self.pending)
+
+    def flush(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        if pending:
+            _write(pending)
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while True:
+            woken = self.wake.wait(TICK)  # in ticks, so a changed IMPRESSIONS_FLUSH_SECONDS applies within one
+            if not woken and time.monotonic() - last < settings.IMPRESSIONS_FLUSH_SECONDS:
+                continue
+            self.wake.clear()
+            last = time.monotonic()
+            try:
+                self.flush()
+            finally:
+                close_old_connections()
+
+
+buffer = _Buffer()
+atexit.register(buffer.flush)
+
+
+def deferred() -> bool:
+    """Whether this process buffers its impressions (IMPRESSIONS_WRITE; "auto": a web server's process)."""
+    mode = settings.IMPRESSIONS_WRITE
+    if mode == "auto":
+        return "recsite.wsgi" in sys.modules or "recsite.asgi" in sys.modules
+    return mode == "deferred"
+
+
+def impressions_record(*, user, shown: list[tuple[str, object]]) -> list[uuid.UUID | None]:
+    """Record each (surface, Recommendations) as one impression of ``user``, written together; returns the ids, in
+    order (None where nothing was recorded: an anonymous user, an empty list, a failed inline write). Each
+    Recommendations gets the id as ``impression_id`` too (what templates put on the movie links)."""
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    now, rows, ids = timezone.now(), [], []
+    for surface, recs in shown:
+        movie_ids = [item.movie.pk for item in recs.items]
+        impression_id = uuid.uuid4() if signed_in and movie_ids else None
+        if impression_id is not None:
+            rows.append((impression_id, user.pk, surface, recs.model_version, movie_ids, now))
+        ids.append(impression_id)
+    if rows:
+        if deferred():
+            buffer.add(rows)
+        elif not _write(rows):
+            ids = [None] * len(ids)
+    for (_, recs), impression_id in zip(shown, ids, strict=True):
+        recs.impression_id = impression_id
+    return ids
+
+
+def impression_record(*, user, surface: str, recs) -> uuid.UUID | None:
+    """impressions_record for one list."""
+    return impressions_record(user=user, shown=[(surface, recs)])[0]
+
+
+# --- clicks -----------------------------------------------------------------------------------------------
+
+
+class NotShown(Exception):
+    """The impression did not show that movie."""
+
+
+def impression_of_user(*, user, impression_id) -> Impression | None:
+    """The user's impression with this id (written first if it still waits in this process's buffer), or None."""
+    if buffer.holds(impression_id):
+        buffer.flush()
+    return Impression.objects.filter(pk=impression_id, user_id=user.pk).first()
+
+
+def click_record(*, impression: Impression, movie_id: int) -> ImpressionClick:
+    """Record a click-through from ``impression`` to ``movie_id`` (once per impression and movie: a second click
+    returns the first); NotShown when the impression did not show that movie."""
+    if not ImpressionItem.objects.filter(impression=impression, movie_id=movie_id).exists():
+        raise NotShown(f"impression {impression.pk} did not show movie {movie_id}")
+    click, _ = ImpressionClick.objects.get_or_create(impression=impression, movie_id=movie_id)
+    return click
+
+
+def site_click_record(*, user, impression_id: str, movie_id: int) -> bool:
+    """A movie page opened from a recommendation link (?imp=<id>): record the click if that impression is the user's
+    and showed the movie; never raises (a bad id, someone else's impression or a failed write records nothing)."""
+    if not getattr(user, "is_authenticated", False) or not impression_id:
+        return False
+    try:
+        parsed = uuid.UUID(str(impression_id))
+        with transaction.atomic():
+            impression = impression_of_user(user=user, impression_id=parsed)
+            if impression is None:
+                return False
+            click_record(impression=impression, movie_id=movie_id)
+    except NotShown:
+        return False
+    except (ValueError, TypeError):
+        return False
+    except Exception as exc:  # never fail the page
+        log.warning("click on movie %s from impression %s not recorded: %s", movie_id, impression_id, exc)
+        return False
+    return True
+
+
+# --- retention --------------------------------------------------------------------------------------------
+
+
+def impressions_cleanup(*, now=None) -> int:
+    """Delete impressions (their items and clicks) older than IMPRESSION_RETENTION_DAYS, in batches; returns how
+    many impressions went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPRESSION_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(Impression.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:CLEANUP_BATCH])
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            ImpressionClick.objects.filter(impression_id__in=ids).delete()
+            ImpressionItem.objects.filter(impression_id__in=ids).delete()
+            Impression.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
