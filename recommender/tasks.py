@@ -45,8 +45,19 @@ def model_version_pipeline(self, version_id: int) -> dict | None:
     keeps serving; a retrain is one click. Redelivered messages find the version no longer queued and stop.
     """
     worker = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
-    version = training_jobs.model_version_pipeline_execute(version_id=version_id, worker=worker)
+    try:
+        version = training_jobs.model_version_pipeline_execute(version_id=version_id, worker=worker)
+    finally:  # a failed version's files and collection, and those of versions its activation retired
+        _versions_clean()
     return None if version is None else {"number": version.number, "status": version.status}
+
+
+def _versions_clean() -> None:
+    try:
+        training_jobs.version_files_clean()
+        training_jobs.version_collections_clean()
+    except Exception:  # noqa: BLE001 - cleaning up must never change the outcome of the job itself
+        log.exception("could not clean up the files of failed or retired model versions")
 
 
 @shared_task(bind=True, acks_late=True)
@@ -93,7 +104,9 @@ def batch_job_task(self, job_id: int) -> str | None:
 @shared_task
 def versions_stale_task() -> list[int]:
     """Periodic (celery beat): fail versions whose worker went silent, freeing the training lock."""
-    return training_jobs.versions_stale_fail()
+    failed = training_jobs.versions_stale_fail()
+    _versions_clean()
+    return failed
 
 
 @shared_task
@@ -139,6 +152,7 @@ def _worker_ready(sender=None, **kwargs) -> None:
     try:
         training_jobs.versions_fail_for_worker(hostname=hostname)
         training_jobs.versions_stale_fail()
+        _versions_clean()
     except Exception:  # noqa: BLE001 - e.g. the database is not migrated yet; the beat check covers it later
         log.exception("start-up check of stale model versions failed")
     finally:

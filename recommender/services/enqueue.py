@@ -6,9 +6,18 @@ a worker never sees a row its message names before that row is committed.
 
 If the broker does not take the message, ``on_failure(reason)`` runs at once (the caller fails its queued row, which
 frees the training lock) and the reason is returned to the caller, who raises ServiceUnavailableError with it.
+
+Every publish has a deadline (BROKER_PUBLISH_TIMEOUT, 2 s by default), so a hung broker (a stopped redis-server
+accepts the TCP connection and never answers) costs a request that long, not forever: the message goes over a
+connection of its own whose redis sockets time out (connect and read), with one quick retry for a connection that
+broke, never kombu's default of retrying while the caller waits. Decision (issue #24): a row whose message timed
+out is *failed* with the reason, not deleted, so the operator sees why in the admin. A message that timed out may
+still reach the broker when it wakes up (the command was written before the reply was awaited): the worker then
+finds its row no longer queued and does nothing (training_jobs._claim, batch_jobs.batch_job_run).
 """
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -38,7 +47,7 @@ def task_send_on_commit(
     outcome: dict = {}
 
     def send() -> None:
-        error = _send(lambda: task.apply_async(args=args or [], task_id=task_id, retry=True, **(options or {})), what)
+        error = _send(lambda connection: _publish(task, connection, args, task_id, options), what)
         if error:
             on_failure(error)
             outcome["error"] = error
@@ -47,17 +56,44 @@ def task_send_on_commit(
     return outcome
 
 
-def _send(publish: Callable[[], object], what: str) -> str:
-    """Send one task message (kombu retries a few times); "" once the broker took it, else why it did not."""
+def publish_timeout() -> float:
+    return float(getattr(settings, "BROKER_PUBLISH_TIMEOUT", 2.0))
+
+
+def _broker_connection():
+    """A connection of its own for one publish, with socket deadlines on a redis broker (the pooled connections
+    have none: a read from a stopped redis-server would block for ever). The SQL broker hands every transport
+    option to SQLAlchemy's create_engine, so it gets none (a locked SQLite file times out by itself, in 5 s)."""
+    from recsite.celery import app
+
+    seconds = publish_timeout()
+    options = {}
+    if settings.CELERY_BROKER_URL.split("://", 1)[0].startswith(("redis", "rediss", "sentinel")):
+        options = {"socket_timeout": seconds, "socket_connect_timeout": seconds}
+    return app.connection_for_write(connect_timeout=seconds, transport_options=options)
+
+
+def _publish(task, connection, args, task_id, options) -> None:
+    retry_policy = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.1, "interval_max": 0.1}
+    options = options or {}
+    task.apply_async(
+        args=args or [], task_id=task_id, connection=connection, retry=True, retry_policy=retry_policy, **options
+    )
+
+
+def _send(publish: Callable[[object], object], what: str) -> str:
+    """Send one task message within the publish deadline; "" once the broker took it, else why it did not."""
     from kombu.utils.url import maybe_sanitize_url
 
+    started = time.monotonic()
     try:
-        publish()
+        with _broker_connection() as connection:
+            publish(connection)
     except Exception as exc:  # noqa: BLE001 - kombu's OperationalError, a socket or broker-library error: not sent
         broker = maybe_sanitize_url(settings.CELERY_BROKER_URL)  # no password in the message
         log.warning("%s: the broker %s did not take the message: %s", what, broker, exc)
         return (
-            f"{what} was not queued: the job broker {broker} could not be reached ({type(exc).__name__}: {exc}). "
-            "Is it running? Try again once it is."
+            f"{what} was not queued: the job broker {broker} could not be reached within "
+            f"{time.monotonic() - started:.1f} s ({type(exc).__name__}: {exc}). Is it running? Try again once it is."
         )
     return ""

@@ -11,13 +11,25 @@ a version that did not finish.
 A retrain is enqueued atomically (enqueue.py): the version is committed, then its message is sent. If the broker
 does not take it, the version is failed at once with the reason (so the lock is free again) and the caller gets a
 ServiceUnavailableError; a message that got through after all finds its version no longer queued and stops.
+
+A graceful stop of serve_all (SIGTERM, Ctrl-C) fails the version its training worker was running, with the reason
+(``versions_fail_on_stop``), not resumed at the next start: the trainer keeps a checkpoint, but the pipeline around
+it (evaluation, ranker, refit, indexing) does not restart mid-way, and a run finished later on ratings that moved
+on would gate a stale split; a retrain is one click, and the files of the failed version go (below).
+
+Files (issue #24): a failed or retired version can never serve again, so its folder MODEL_DIR/vN (~9 MB at
+MovieLens-1M scale) is deleted (``version_files_clean``), and, on the worker side, a failed version's Milvus
+collection is dropped too (``version_collections_clean``; a retired one's is gone already). Only folders named
+vN right under MODEL_DIR, never the active version's, a running one's, or an inactive one's (rollback needs it).
 """
 
 import logging
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -67,6 +79,7 @@ def _version_dead(version: ModelVersion, reason: str) -> None:
     model_version_fail(version=version, error=reason)
     _alias_reconcile(version)
     log.warning("model version %s marked failed: %s", version.number, reason)
+    version_files_clean()
 
 
 def versions_stale_fail() -> list[int]:
@@ -92,14 +105,81 @@ def versions_stale_fail() -> list[int]:
     return failed
 
 
-def versions_fail_for_worker(*, hostname: str) -> list[int]:
-    """At worker start: versions that a previous process of this same worker node was running are dead."""
+def versions_fail_for_worker(*, hostname: str, reason: str = "") -> list[int]:
+    """At worker start: versions that a previous process of this same worker node was running are dead.
+    ``reason``: why (default: the worker restarted)."""
     claimed = ModelVersion.objects.running().exclude(status=Status.QUEUED)  # a queued one has no worker yet
     failed = []
     for version in claimed.filter(worker__startswith=f"{hostname}:"):
-        _version_dead(version, f"worker {hostname} restarted while this version was {version.status}")
+        _version_dead(version, reason or f"worker {hostname} restarted while this version was {version.status}")
         failed.append(version.number)
     return failed
+
+
+def versions_fail_on_stop(*, hostname: str, how: str) -> list[int]:
+    """serve_all stopped (``how``: "SIGTERM") and its training worker with it: the versions that worker was
+    running are failed now, with the reason, not left "training" until the next start (see the module doc)."""
+    claimed = ModelVersion.objects.running().exclude(status=Status.QUEUED).filter(worker__startswith=f"{hostname}:")
+    return versions_fail_for_worker(
+        hostname=hostname,
+        reason=f"stopped by {how}: serve_all was stopped while this version was "
+        f"{' / '.join(sorted(set(claimed.values_list('status', flat=True)))) or 'running'}; not resumed, "
+        "retrain to try again",
+    )
+
+
+# --- files and collections of versions that can never serve again ---------------------------------------------
+
+
+def _version_folder(number: int) -> Path | None:
+    """MODEL_DIR/v<number> when it is a real folder right under MODEL_DIR (no link out of it), else None."""
+    root = Path(settings.MODEL_DIR).resolve()
+    folder = root / f"v{int(number)}"
+    if folder.is_symlink() or not folder.is_dir() or folder.resolve().parent != root:
+        return None
+    return folder
+
+
+def version_files_clean() -> list[int]:
+    """Delete the folders of failed and retired versions; the numbers whose folder went. Never the active
+    version's, a running one's, or one an active or running version's artifact lies in."""
+    gone = ModelVersion.objects.filter(status__in=[Status.FAILED, Status.RETIRED]).values_list("number", flat=True)
+    in_use = ModelVersion.objects.exclude(status__in=[Status.FAILED, Status.RETIRED])
+    protected = {
+        Path(p).resolve().parent for p in in_use.exclude(artifact_path="").values_list("artifact_path", flat=True)
+    }
+    removed = []
+    for number in sorted(gone):
+        folder = _version_folder(number)
+        if folder is None or folder.resolve() in protected:
+            continue
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:  # a file still open elsewhere, a permission: tried again at the next clean
+            log.warning("model version %s: could not delete %s: %s", number, folder, exc)
+            continue
+        removed.append(number)
+        log.info("model version %s: deleted its files %s", number, folder)
+    return removed
+
+
+def version_collections_clean() -> list[int]:
+    """Worker side: drop the Milvus collections failed versions left (a pipeline killed while indexing), never
+    the live one; the numbers dropped. A Milvus that does not answer leaves them for the next clean."""
+    failed = set(ModelVersion.objects.filter(status=Status.FAILED).values_list("number", flat=True))
+    dropped = []
+    try:
+        store = get_vector_store()
+        live = store.live_version()
+        for number in sorted(failed & set(store.list_versions()) - {live}):
+            store.drop_collection(number)
+            dropped.append(number)
+    except VectorStoreError as exc:
+        log.warning("could not drop the collections of failed versions: %s", exc)
+    if dropped:
+        ModelVersion.objects.filter(number__in=dropped).update(collection_name="")
+        log.info("dropped the Milvus collections of failed versions %s", dropped)
+    return dropped
 
 
 def worker_lost_record(*, version_id: int, error: str) -> None:
@@ -203,4 +283,6 @@ def model_version_activate_checked(*, version: ModelVersion) -> ModelVersion:
     training_lock_check(action="activate a version")
     if version.status == Status.ACTIVE:
         raise ApplicationError(f"model version {version.number} is already active")
-    return model_version_activate(version=version)
+    activated = model_version_activate(version=version)
+    version_files_clean()  # activation may have retired older versions
+    return activated

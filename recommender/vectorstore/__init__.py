@@ -15,12 +15,14 @@ __all__ = [
     "VectorStoreError",
     "build_filter",
     "get_vector_store",
+    "request_deadline_set",
     "reset_vector_store",
 ]
 
 _factory_lock = threading.Lock()
 _instance: VectorStore | None = None
 _instance_pid: int | None = None
+_request_timeout: float | None = None  # set in a web server's process: the deadline of a request's Milvus calls
 
 
 def get_vector_store() -> VectorStore:
@@ -44,6 +46,7 @@ def get_vector_store() -> VectorStore:
                 breaker_failures=getattr(settings, "MILVUS_BREAKER_FAILURES", 3),
                 breaker_seconds=getattr(settings, "MILVUS_BREAKER_SECONDS", 5.0),
                 search_ef=getattr(settings, "MILVUS_SEARCH_EF", 0),
+                request_timeout=_request_timeout,
             )
             _instance_pid = os.getpid()
         return _instance
@@ -56,3 +59,12 @@ def reset_vector_store() -> None:
         if _instance is not None and _instance_pid == os.getpid():
             _instance.close()
         _instance, _instance_pid = None, None
+
+
+def request_deadline_set(seconds: float | None) -> None:
+    """Give a request's Milvus calls (connect, live version, search, count) this deadline in this process, at most
+    MILVUS_TIMEOUT; called by each web worker (recsite/gunicorn_conf.py) with MILVUS_WEB_TIMEOUT, so a hung Milvus
+    costs a request about that once (then the breaker refuses at once). None: MILVUS_TIMEOUT again."""
+    global _request_timeout
+    _request_timeout = seconds
+    reset_vector_store()  # the next get_vector_store() builds the store with it

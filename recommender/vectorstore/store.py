@@ -47,17 +47,22 @@ class VectorStore(MilvusConnection):
         breaker_failures: int = 3,
         breaker_seconds: float = 5.0,
         search_ef: int = 0,
+        request_timeout: float | None = None,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):
             raise ValueError("alias and prefix must be Milvus identifiers (letters, digits, underscore)")
         if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be HNSW, IVF_FLAT or FLAT, got {index_type!r}")
+        # the deadline of the calls a request makes (connect, which version is live, search, count): shorter in a
+        # web server's process (MILVUS_WEB_TIMEOUT); writes, loads and the catalogue's vectors keep `timeout`
+        short = min(float(timeout), float(request_timeout)) if request_timeout else float(timeout)
         super().__init__(
-            uri, token=token, timeout=timeout, breaker_failures=breaker_failures, breaker_seconds=breaker_seconds
+            uri, token=token, timeout=short, breaker_failures=breaker_failures, breaker_seconds=breaker_seconds
         )
+        self.admin_timeout = max(float(timeout), short)
         self.alias, self.prefix, self.index_type, self.metric = alias, prefix, index_type, metric
         self.search_ef = max(int(search_ef), 0)  # HNSW ef floor (schema.search_params); 0 = by limit only
-        self.build_timeout = max(float(build_timeout), self.timeout)  # index builds outlast a search deadline
+        self.build_timeout = max(float(build_timeout), self.admin_timeout)  # index builds outlast a search deadline
         self.known_genres: set[str] = set(ML1M_GENRES)  # for callers without a catalogue list (filters.py)
 
     # --- names and versions -----------------------------------------------------------------
@@ -90,7 +95,7 @@ class VectorStore(MilvusConnection):
     def _load(self, client, name: str) -> None:
         state = client.get_load_state(name, timeout=self.timeout)["state"]
         if getattr(state, "name", str(state)) != "Loaded":
-            client.load_collection(name, timeout=self.timeout)
+            client.load_collection(name, timeout=self.admin_timeout)
 
     def _load_live(self, client) -> None:
         name = self._live_name(client)
@@ -112,10 +117,10 @@ class VectorStore(MilvusConnection):
         except MilvusException as exc:
             if exc.code != NOT_LOADED_CODE:
                 raise
-            target = (
-                client.describe_alias(name, timeout=self.timeout)["collection_name"] if name == self.alias else name
-            )
-            client.load_collection(target, timeout=self.timeout)
+            target = name
+            if name == self.alias:
+                target = client.describe_alias(name, timeout=self.admin_timeout)["collection_name"]
+            client.load_collection(target, timeout=self.admin_timeout)
             return call()
 
     # --- writing ----------------------------------------------------------------------------
@@ -123,7 +128,7 @@ class VectorStore(MilvusConnection):
     def _wait_for_index(self, client, name: str) -> None:
         deadline, pause = time.monotonic() + self.build_timeout, 0.01
         while True:
-            info = client.describe_index(name, "vector", timeout=self.timeout)
+            info = client.describe_index(name, "vector", timeout=self.admin_timeout)
             if info.get("state") == "Finished" and not info.get("pending_index_rows"):
                 return
             if info.get("state") == "Failed" or time.monotonic() > deadline:
@@ -145,11 +150,11 @@ class VectorStore(MilvusConnection):
             if was_live and not force:
                 raise LiveCollectionError(f"{name} is live behind alias {self.alias}; switch first or force")
             if was_live:  # a Milvus server keeps an alias whose collection was dropped: release it first
-                client.drop_alias(self.alias, timeout=self.timeout)
-            if client.has_collection(name, timeout=self.timeout):
-                client.drop_collection(name, timeout=self.timeout)
+                client.drop_alias(self.alias, timeout=self.admin_timeout)
+            if client.has_collection(name, timeout=self.admin_timeout):
+                client.drop_collection(name, timeout=self.admin_timeout)
             client.create_collection(
-                name, schema=make_schema(client, dim), consistency_level=CONSISTENCY, timeout=self.timeout
+                name, schema=make_schema(client, dim), consistency_level=CONSISTENCY, timeout=self.admin_timeout
             )
             for batch in batches:
                 client.insert(name, batch, timeout=self.build_timeout)
@@ -174,7 +179,7 @@ class VectorStore(MilvusConnection):
         batches = list(iter_row_batches(int(version), movie_ids, vectors, genres, years))
         self.known_genres.update(g for names in genres for g in names)
         with self._calling(f"upsert into {name}") as client:
-            if not client.has_collection(name, timeout=self.timeout):
+            if not client.has_collection(name, timeout=self.admin_timeout):
                 raise VectorStoreError(f"collection {name} does not exist; build it first")
             for batch in batches:
                 client.upsert(name, batch, timeout=self.build_timeout)
@@ -185,15 +190,15 @@ class VectorStore(MilvusConnection):
 
     def _point_alias(self, client, name: str) -> None:
         if self._live_name(client) is None:
-            client.create_alias(name, self.alias, timeout=self.timeout)
+            client.create_alias(name, self.alias, timeout=self.admin_timeout)
         else:
-            client.alter_alias(name, self.alias, timeout=self.timeout)  # one atomic re-point, no gap
+            client.alter_alias(name, self.alias, timeout=self.admin_timeout)  # one atomic re-point, no gap
 
     def switch_alias(self, version: int) -> None:
         """Point the alias at a complete, loaded collection in one alter (create the first time)."""
         name = self.collection_name(version)
         with self._calling(f"switch alias {self.alias} to {name}") as client:
-            if not client.has_collection(name, timeout=self.timeout):
+            if not client.has_collection(name, timeout=self.admin_timeout):
                 raise VectorStoreError(f"collection {name} does not exist")
             self._load(client, name)  # load first, so the first search after the switch finds it ready
             self._point_alias(client, name)
@@ -272,7 +277,7 @@ class VectorStore(MilvusConnection):
                     client,
                     name,
                     lambda chunk=chunk: client.get(
-                        name, ids=chunk, output_fields=["movie_id", "vector"], timeout=self.timeout
+                        name, ids=chunk, output_fields=["movie_id", "vector"], timeout=self.admin_timeout
                     ),
                 )
                 found.update((int(r["movie_id"]), np.asarray(r["vector"], dtype=np.float32)) for r in rows)
@@ -295,19 +300,19 @@ class VectorStore(MilvusConnection):
         """Drop one version (idempotent); the live one only with force=True, which drops the alias too."""
         name = self.collection_name(version)
         with self._calling(f"drop {name}") as client:
-            if not client.has_collection(name, timeout=self.timeout):
+            if not client.has_collection(name, timeout=self.admin_timeout):
                 return
             if self._live_name(client) == name:
                 if not force:
                     raise LiveCollectionError(f"{name} is live behind alias {self.alias}; pass force=True")
-                client.drop_alias(self.alias, timeout=self.timeout)
-            client.drop_collection(name, timeout=self.timeout)
+                client.drop_alias(self.alias, timeout=self.admin_timeout)
+            client.drop_collection(name, timeout=self.admin_timeout)
 
     def drop_all(self) -> None:
         """Drop the alias and every collection named with this store's prefix (idempotent)."""
         with self._calling("drop all vector collections") as client:
             if self._live_name(client) is not None:
-                client.drop_alias(self.alias, timeout=self.timeout)
-            for name in client.list_collections(timeout=self.timeout):
+                client.drop_alias(self.alias, timeout=self.admin_timeout)
+            for name in client.list_collections(timeout=self.admin_timeout):
                 if self._version_of(name) is not None:
-                    client.drop_collection(name, timeout=self.timeout)
+                    client.drop_collection(name, timeout=self.admin_timeout)

@@ -321,6 +321,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- deadlines for dependencies (issue #24) ---
+# A task message's publish (recommender/services/enqueue.py): with the broker hung, a request waits this long at
+# most, then answers 503 with the job failed and the reason.
+BROKER_PUBLISH_TIMEOUT = env.float("BROKER_PUBLISH_TIMEOUT", default=2.0)
+# The deadline of each Milvus call a web request makes (each gunicorn worker sets it: recsite/gunicorn_conf.py);
+# workers and commands keep MILVUS_TIMEOUT. A hung Milvus costs a request this long once, then the breaker opens.
+MILVUS_WEB_TIMEOUT = env.float("MILVUS_WEB_TIMEOUT", default=1.5)
+
 # --- impressions and attribution (issue #25) ---
 # Impressions (lists shown) older than this are deleted daily (the "Impression retention" periodic task).
 IMPRESSION_RETENTION_DAYS = env.int("IMPRESSION_RETENTION_DAYS", default=90)

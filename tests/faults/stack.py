@@ -5,9 +5,9 @@ Used by tests/faults/test_dead_services.py (which asserts on what the scenarios 
 benchmarks/bench_faults.py (which prints it). Every process is started in its own session and killed by its owner
 (tests.support.running, or the benchmark's finally); every wait is bounded.
 
-The scenarios (milvus_hang, milvus_kill, redis_stop, redis_hang) send requests one after another while a service is
-hung or dead and return a Measured: the answers, how long each took, and how long the site took to recover after
-the service came back, without restarting the web server.
+The scenarios (milvus_hang, milvus_kill, redis_stop, redis_hang, broker_hang) send requests one after another while
+a service is hung or dead and return a Measured: the answers, how long each took, and how long the site took to
+recover after the service came back, without restarting the web server.
 """
 
 from __future__ import annotations
@@ -62,7 +62,10 @@ class Measured:
 
     @property
     def server_errors(self) -> list[Answer]:
-        return [a for a in self.during + self.after + self.writes if a.status >= 500 or a.status == 0]
+        """5xx answers and no answers; a 503 the scenario expects (nothing sensible to serve: "503 expected") not."""
+        allowed = {503} if self.notes.get("503 expected") else set()
+        answers = self.during + self.after + self.writes
+        return [a for a in answers if (a.status >= 500 and a.status not in allowed) or a.status == 0]
 
     @property
     def first(self) -> list[Answer]:
@@ -89,6 +92,7 @@ class Measured:
             "first_s": max((a.seconds for a in self.first), default=None),
             "p50_s": statistics.median(seconds) if seconds else None,
             "max_later_s": max((a.seconds for a in self.later), default=None),
+            "worst_s": max((a.seconds for a in self.during + self.writes), default=None),
             "recover_s": self.recovered_after,
         }
 
@@ -201,6 +205,24 @@ def milvus_kill(milvus: MilvusLite, visitor: Visitor, seconds: float = 6.0, clie
     milvus.start()
     result.recovered_after, result.after = until_good(calls, personal, limit=BREAKER_SECONDS + 4 * MILVUS_TIMEOUT + 10)
     result.after += [call() for call in calls]
+    return result
+
+
+def broker_hang(broker: Redis, visitor: Visitor, staff_token: str, seconds: float = 6.0) -> Measured:
+    """SIGSTOP the job broker (a redis-server) for `seconds` of retrain requests (POST /api/models/train/ by a staff
+    token): each should answer 503 within the publish deadline; then SIGCONT."""
+    result = Measured("job broker hung (SIGSTOP), POST /api/models/train/", notes={"503 expected": True})
+
+    def train() -> Answer:
+        return request(visitor.port, "POST", "/api/models/train/", token=staff_token, body={})
+
+    broker.signal(signal.SIGSTOP)
+    try:
+        result.during = requests_for(seconds, [train], at_least=2)
+        result.writes = visitor.write_ratings()
+    finally:
+        broker.signal(signal.SIGCONT)
+    result.notes["answers"] = sorted({a.status for a in result.during})
     return result
 
 

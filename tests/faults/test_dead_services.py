@@ -3,7 +3,7 @@ recovers by itself when the service comes back, without a restart of the web ser
 
 A real stack on loopback (tests/faults/stack.py): a `milvus-lite server` process holding a tiny model's vectors
 (trained by this process through the real pipeline), a redis-server started here as the cache (REDIS_URL), and
-gunicorn on recsite.wsgi with the base settings, opening this run's test database, with MILVUS_TIMEOUT=2 s and a
+gunicorn on recsite.wsgi with the base settings, opening this run's test database, with MILVUS_WEB_TIMEOUT=1.5 s and a
 breaker of 3 failures / 3 s. The requests that search Milvus are the logged-in home page and
 /api/me/recommendations/ with a token. Each scenario also PUTs one rating during the fault: every rating there
 was before is there after, plus those.
@@ -22,11 +22,12 @@ from tests.support import child_database_url, running
 from tests.tiny import PASSWORD, tiny_model_serving
 
 from . import stack
+from .processes import answer_limit
 from .stack import BREAKER_SECONDS, MILVUS_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
-FIRST_WAIT = MILVUS_TIMEOUT + 1.5  # "at most about MILVUS_TIMEOUT": the deadline plus a request's own work
+FIRST_WAIT = 2.0  # a request's Milvus deadline (MILVUS_WEB_TIMEOUT, 1.5 s) plus its own work: issue #24's 2 s
 OPEN_WAIT = 1.0  # while the breaker is open
 USER = "ml1"
 
@@ -132,7 +133,7 @@ def test_hung_then_killed_milvus_costs_one_deadline_then_none_and_recovers_witho
     assert_no_server_error(hung, server)
     seconds = [a.seconds for a in hung.during]
     assert not any(stack.personal(a) for a in hung.during), "the fault was never seen"
-    assert seconds[0] <= FIRST_WAIT, f"first request during the hang took {seconds[0]:.2f} s"
+    assert seconds[0] <= answer_limit(FIRST_WAIT), f"first request during the hang took {seconds[0]:.2f} s"
     assert max(seconds[1:]) <= OPEN_WAIT, f"breaker open, yet a request took {max(seconds[1:]):.2f} s: {seconds}"
     assert len(hung.during) >= 10, len(hung.during)  # answered at once: many requests in the 8 s
     # recovery: the next probe after SIGCONT (at most one cool-down away) closes the breaker
@@ -143,7 +144,7 @@ def test_hung_then_killed_milvus_costs_one_deadline_then_none_and_recovers_witho
     assert_no_server_error(killed, server)
     seconds = [a.seconds for a in killed.during]
     assert not any(stack.personal(a) for a in killed.during), "the fault was never seen"
-    assert max(seconds) <= FIRST_WAIT and max(seconds[1:]) <= OPEN_WAIT, seconds
+    assert max(seconds) <= answer_limit(FIRST_WAIT) and max(seconds[1:]) <= OPEN_WAIT, seconds
     assert killed.recovered_after <= BREAKER_SECONDS + MILVUS_TIMEOUT + 2, killed.recovered_after
     assert all(stack.personal(a) for a in killed.after[-2:])
     assert server.proc.poll() is None  # the same web server all along

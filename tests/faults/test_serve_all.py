@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from recommender.ml.processes import identity
+from tests.faults.processes import answer_limit
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +140,7 @@ def serve_all(tmp_path):
     subprocess.run([*manage, "shell", "-c", SEED_DATA], cwd=ROOT, env=env, check=True)
     web, milvus = free_port(), free_port()
     log = tmp_path / "serve_all.log"
-    argv = [*manage, "serve_all", "--addr", f"127.0.0.1:{web}", "--milvus-port", str(milvus)]
+    argv = [*manage, "serve_all", "--addr", f"127.0.0.1:{web}", "--milvus-port", str(milvus), "--health-every", "2"]
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     seen: set[str] = set()  # "pid:start time" of every process of this serve_all seen so far
@@ -202,3 +203,36 @@ def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(s
         pid for pid in (int(known.split(":")[0]) for known in serve_all["seen"]) if identity(pid) in serve_all["seen"]
     ]
     assert left == [], [command_line(pid) for pid in left]
+
+
+def test_a_hung_milvus_child_is_replaced_while_each_answer_takes_under_2_s(serve_all):
+    """SIGSTOP of the Milvus server (alive, not answering): the logged-in home page (which asks Milvus) answers
+    within 2 s each time, and serve_all's health check replaces the server within 90 s, saying why."""
+    port, log, root = serve_all["web"], serve_all["log"], serve_all["proc"].pid
+    wait_until(lambda: get(port, "/") == 200, START_TIMEOUT, "the site did not answer", log)
+    cookie = login(port)
+    milvus_data = str(serve_all["var"] / "milvus.db")
+    wait_until(lambda: pids_matching(root, f"--data-dir {milvus_data}"), START_TIMEOUT, "no Milvus server", log)
+    hung = pids_matching(root, f"--data-dir {milvus_data}")
+    serve_all["seen"].update(filter(None, map(identity, descendants(root))))
+    stopped_at = time.monotonic()
+    for pid in hung:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        seconds = []
+        while time.monotonic() - stopped_at < 8:
+            started = time.monotonic()
+            assert get(port, "/", cookie) == 200
+            seconds.append(time.monotonic() - started)
+        assert max(seconds) < answer_limit(2.0), [round(s, 2) for s in seconds]
+        wait_until(lambda: "milvus" in log.read_text() and "is alive but not answering" in log.read_text(),
+                   90 - (time.monotonic() - stopped_at), "the hung Milvus server was not replaced", log)  # fmt: skip
+        wait_until(lambda: set(pids_matching(root, f"--data-dir {milvus_data}")) - set(hung), 60,
+                   "no new Milvus server", log)  # fmt: skip
+    finally:
+        for pid in hung:  # killed by serve_all by now; SIGCONT only if it is still the very same process
+            if identity(pid) is not None and pid in descendants(root):
+                os.kill(pid, signal.SIGCONT)
+    serve_all["seen"].update(filter(None, map(identity, descendants(root))))
+    assert "CheckHealth on 127.0.0.1" in log.read_text()
+    assert get(port, "/", cookie) == 200

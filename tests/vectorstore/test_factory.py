@@ -46,3 +46,17 @@ def test_reset_gives_a_fresh_store(milvus_settings):
     first = get_vector_store()
     reset_vector_store()
     assert get_vector_store() is not first
+
+
+def test_a_web_worker_gives_its_requests_milvus_calls_the_short_deadline(milvus_settings):
+    from recommender.vectorstore import request_deadline_set
+
+    request_deadline_set(1.5)  # what recsite/gunicorn_conf.post_worker_init does with MILVUS_WEB_TIMEOUT
+    try:
+        store = get_vector_store()
+        assert (store.timeout, store.admin_timeout) == (1.5, 3.0)  # searches 1.5 s; writes, loads keep 3 s
+        request_deadline_set(10.0)  # never longer than MILVUS_TIMEOUT
+        assert get_vector_store() is not store and get_vector_store().timeout == 3.0
+    finally:
+        request_deadline_set(None)
+    assert get_vector_store().timeout == 3.0

@@ -7,6 +7,13 @@ the workers share over http (only one process may open a Lite data directory). A
 with back-off (the site serves popular movies while Milvus is away); one that keeps dying makes serve_all stop
 everything and exit 1. Ctrl-C (SIGINT) or SIGTERM stops every process it started, each with its own graceful
 stop (recsite/supervisor.py), then SIGKILL; a clean stop prints no error and exits 0.
+
+Health checks (recsite/supervisor.py): the Milvus server gets a gRPC CheckHealth (2 s deadline) and gunicorn a GET
+/healthz (10 s) every --health-every seconds (10); three failures in a row and the child is SIGKILLed with its
+process group and restarted, the reason logged: a hung (SIGSTOPped) Milvus is replaced within ~40 s, its data
+kept (Milvus Lite keeps it in its folder). The Celery workers get no ping: a ping is a broker round trip that
+fails while the broker is away (not the worker's fault); a hung training is caught by its heartbeat
+(training_jobs.versions_stale_fail).
 """
 
 import os
@@ -21,8 +28,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from recommender.vectorstore.ping import milvus_ping
 from recommender.vectorstore.pymilvus_env import pymilvus_env
-from recsite.supervisor import Child, Supervisor
+from recsite.supervisor import Child, Supervisor, http_ping
 
 STOP_GRACE_SECONDS = 10.0
 WEB_WORKERS, WEB_THREADS = 2, 4  # gunicorn processes × threads: 8 requests at once on the 2-core machine
@@ -53,9 +61,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-milvus", action="store_true", help="MILVUS_URI already names a running server")
         parser.add_argument("--beat", action="store_true", help="also run celery beat (on if RETRAIN_SCHEDULE is set)")
         parser.add_argument("--no-web", action="store_true", help="workers (and Milvus) only")
+        parser.add_argument(
+            "--health-every", type=float, default=10.0, help="seconds between health checks of Milvus and the web"
+        )
 
     def handle(self, *args, **options):
         self.verbosity = options["verbosity"]
+        self.health_every = max(0.5, options["health_every"])
         self.supervisor = Supervisor(lambda line: self.stderr.write(f"[serve_all] {line}"))
         env = {**os.environ, "DEBUG": "false"}  # the site as users get it: no debug pages, no URL list on a 404
         if settings.DEBUG and os.environ.get("DEBUG"):
@@ -72,12 +84,29 @@ class Command(BaseCommand):
             status = self.supervisor.run(lambda: self.stopping)
         finally:
             self.supervisor.stop_all(STOP_GRACE_SECONDS)
+            self._running_work_fail()
             self.stdout.write("[serve_all] stopped")
         if status:
             raise CommandError(self.supervisor.gave_up or "a child process kept crashing")
 
     def _on_signal(self, signum, frame) -> None:
-        self.stopping = True
+        self.stopping, self.stopped_by = True, signal.Signals(signum).name
+
+    def _running_work_fail(self) -> None:
+        """Its workers are stopped now: a version the training worker was running is failed with the reason, not
+        left "training" until the next start (the decision: recommender/services/training_jobs.py)."""
+        from recommender.services.training_jobs import versions_fail_on_stop
+
+        if not any(child.name == "worker-training" for child in self.supervisor.children):
+            return  # it never started one (a failed start): a training running now belongs to someone else
+        how = getattr(self, "stopped_by", "") or "serve_all itself (a child kept crashing)"
+        try:
+            failed = versions_fail_on_stop(hostname=f"training@{socket.gethostname()}", how=how)
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is away: the next worker start fails them
+            self.stderr.write(f"[serve_all] could not mark running trainings failed: {exc}")
+            return
+        if failed:
+            self.stderr.write(f"[serve_all] model version(s) {failed} were training: marked failed ({how})")
 
     def _start(self, name: str, argv: list[str], env: dict, **child) -> subprocess.Popen:
         return self.supervisor.start(Child(name, argv, env, cwd=str(settings.BASE_DIR), **child)).proc
@@ -92,7 +121,15 @@ class Command(BaseCommand):
         env = pymilvus_env(os.environ)  # it imports pymilvus, which refuses a path in MILVUS_URI (env or .env)
         # SIGINT is its graceful stop (drain requests, flush, close the data folder); stopped after its clients.
         exe = str(Path(sys.executable).with_name("milvus-lite"))
-        proc = self._start("milvus", [exe, *argv[1:]], env, stop_signal=signal.SIGINT, stops_last=True)
+        proc = self._start(
+            "milvus",
+            [exe, *argv[1:]],
+            env,
+            stop_signal=signal.SIGINT,
+            stops_last=True,
+            health=lambda: milvus_ping(f"127.0.0.1:{port}", timeout=2.0),
+            health_every=self.health_every,
+        )
         wait_for_port("127.0.0.1", port, 60.0, proc)
         return f"http://127.0.0.1:{port}"
 
@@ -120,4 +157,7 @@ class Command(BaseCommand):
                 "info" if self.verbosity > 1 else "warning"]  # fmt: skip
         if self.verbosity > 1:
             argv += ["--access-logfile", "-"]
-        self._start("web", argv, env)
+        host, _, port = addr.rpartition(":")
+        host = "127.0.0.1" if host in {"", "0.0.0.0", "[::]"} else host.strip("[]")
+        ping = lambda: http_ping(host, int(port), "/healthz", timeout=10.0)  # noqa: E731
+        self._start("web", argv, env, health=ping, health_every=self.health_every, health_grace=300.0)
