@@ -28,8 +28,8 @@ from django.contrib.auth import authenticate
 from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle
 
-from recsite.cache import window_hit
-from recsite.exceptions import TooManyRequestsError
+from core.cache import window_hit
+from core.exceptions import TooManyRequestsError
 
 log = logging.getLogger(__name__)
 

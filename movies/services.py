@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from recsite.exceptions import ApplicationError, NotFoundError
+from core.exceptions import ApplicationError, NotFoundError
 
 from .models import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES, HiddenMovie, Movie, Profile, Rating
 from .selectors import half_stars_forget

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.exceptions import ApplicationError
 from recommender.admin_charts import metric_history_png, training_curve_png
 from recommender.admin_display import (
     BASELINE_COLUMNS,
@@ -27,7 +28,6 @@ from recommender.admin_display import (
 from recommender.models import BatchJob, ModelVersion
 from recommender.selectors import model_version_running
 from recommender.services import batch_jobs, training_jobs, vector_jobs
-from recsite.exceptions import ApplicationError
 
 CHANGELIST = "admin:recommender_modelversion_changelist"
 BATCH_CHANGELIST = "admin:recommender_batchjob_changelist"

@@ -22,13 +22,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
+from core.exceptions import ApplicationError
 from recommender.impressions.tasks import impressions_cleanup_task  # noqa: F401 (registered with the worker)
 from recommender.ml import distributed
 from recommender.models import BatchJob
 from recommender.services import batch_jobs, training_jobs
 from recommender.services.vectors import vectors_sync
 from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import ApplicationError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """recsite project package: settings, URLs and the Celery app."""
 
-from .quiet import library_warnings_silence
+from core.quiet import library_warnings_silence
 
 library_warnings_silence()  # first: every entry point (manage.py, wsgi, Celery) imports this package before Paddle
 

@@ -49,7 +49,7 @@ def _schedules_ensure_on_beat_start(sender=None, **kwargs) -> None:
 @worker_init.connect
 def _paddle_signal_handlers_remove(sender=None, **kwargs) -> None:
     """The tasks import Paddle; its SIGTERM handler must not outlive Celery's (pool children inherit this)."""
-    from .quiet import paddle_signal_handlers_remove
+    from core.quiet import paddle_signal_handlers_remove
 
     paddle_signal_handlers_remove()
 

@@ -14,15 +14,15 @@ def post_worker_init(worker) -> None:
     the objects that live as long as the worker out of the garbage collector's way.
 
     Paddle loads here (if the app did not load it already), after gunicorn set the worker's signal handlers: take
-    SIGTERM back from Paddle so that a graceful stop stays graceful and silent (recsite/quiet.py).
+    SIGTERM back from Paddle so that a graceful stop stays graceful and silent (core/quiet.py).
     """
     import gc
 
     from django.conf import settings
 
+    from core.quiet import paddle_signal_handlers_remove
     from recommender.serving import warm_up
     from recommender.vectorstore import request_deadline_set
-    from recsite.quiet import paddle_signal_handlers_remove
 
     paddle_signal_handlers_remove()
     # a request's Milvus calls get a web request's deadline (MILVUS_WEB_TIMEOUT), not a worker's (issue #24)

@@ -4,9 +4,9 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
+from core.exceptions import TooManyRequestsError
 from movies.logins import login_authenticate
 from movies.models import SCORES, Profile
-from recsite.exceptions import TooManyRequestsError
 
 SORT_CHOICES = [
     ("popularity", "Most rated"),

@@ -7,8 +7,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from core.exceptions import ApplicationError
 from movies.logins import login_authenticate
-from recsite.exceptions import ApplicationError
 
 from .base import Api, errors
 

@@ -18,7 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from recsite.exceptions import ApplicationError
+from core.exceptions import ApplicationError
 
 from .authentication import TokenOrBearerAuthentication
 

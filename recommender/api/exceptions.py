@@ -29,15 +29,15 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from recommender.serving import NoLiveModel
-from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import (
+from core.exceptions import (
     ApplicationError,
     ConflictError,
     NotFoundError,
     ServiceUnavailableError,
     TooManyRequestsError,
 )
+from recommender.serving import NoLiveModel
+from recommender.vectorstore import VectorStoreError
 
 
 class Conflict(exceptions.APIException):

@@ -7,8 +7,8 @@ DRF copies DEFAULT_THROTTLE_RATES into its throttle classes once, at import; the
 DRF's own throttles keep each client's request times as a list in the default cache, read and written back by
 each request: per gunicorn worker on the embedded default (local memory: 103 of 150 anonymous requests passed a
 60/minute limit), and a read-modify-write that loses requests made at the same time even in Redis. These count in
-the LIMITS_CACHE alias (Redis, or recsite.cache.SharedFileCache: recsite/settings/base.py) with an atomic
-increment, in a fixed window that starts at a client's first request (recsite.cache.window_hit): "60/minute" lets
+the LIMITS_CACHE alias (Redis, or core.cache.SharedFileCache: recsite/settings/base.py) with an atomic
+increment, in a fixed window that starts at a client's first request (core.cache.window_hit): "60/minute" lets
 60 requests through in the minute that starts at the first, then 429 with Retry-After the seconds left in it.
 While the store is unavailable (Redis down) requests are let through, logged.
 """
@@ -21,7 +21,7 @@ from django.core.cache import caches
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from recsite.cache import window_hit
+from core.cache import window_hit
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.exceptions import ApplicationError
 from movies.models import Profile, Rating
 from movies.selectors import movielens_ids_unknown
 from recommender.ml.data import Users
 from recommender.serving import LiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
-from recsite.exceptions import ApplicationError
 
 from .dataset import users_export
 from .ranking import rerank_many

@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.exceptions import ApplicationError, ServiceUnavailableError
 from recommender.models import BatchJob, ModelVersion
 from recommender.selectors import model_version_active
 from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import ApplicationError, ServiceUnavailableError
 
 from .batch import batch_recommend_write
 from .enqueue import task_send_on_commit

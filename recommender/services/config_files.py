@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from recsite.exceptions import ApplicationError
+from core.exceptions import ApplicationError
 
 MAX_BYTES = 64 * 1024
 

@@ -64,7 +64,7 @@ def _broker_connection():
     """A connection of its own for one publish, with socket deadlines on a redis broker (the pooled connections
     have none: a read from a stopped redis-server would block for ever). The SQL broker hands every transport
     option to SQLAlchemy's create_engine, so it gets none (a locked SQLite file times out by itself, in 5 s)."""
-    from recsite.celery import app
+    from celery import current_app as app  # recsite.celery's app: recsite/__init__.py sets it as the current one
 
     seconds = publish_timeout()
     options = {}

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import close_old_connections
 
-from recsite.exceptions import ApplicationError
+from core.exceptions import ApplicationError
 
 STALE_CHECK = "Fail stale trainings"
 SCHEDULED_RETRAIN = "Scheduled retraining"

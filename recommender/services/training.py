@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.exceptions import ApplicationError, ConflictError
 from recommender.ml import distributed
 from recommender.ml.baselines import evaluate_baselines
 from recommender.ml.config import load_config
@@ -40,7 +41,6 @@ from recommender.ml.ranker import fit_holdout_ranker
 from recommender.ml.split import temporal_split
 from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, loss_name, refit, refit_epochs, train
 from recommender.models import ModelVersion
-from recsite.exceptions import ApplicationError, ConflictError
 
 from .dataset import dataset_export
 from .enqueue import task_send_on_commit

@@ -35,10 +35,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.exceptions import ApplicationError, ConflictError, ServiceUnavailableError
 from recommender.models import ModelVersion
 from recommender.selectors import model_version_active, model_version_running
 from recommender.vectorstore import VectorStoreError, get_vector_store
-from recsite.exceptions import ApplicationError, ConflictError, ServiceUnavailableError
 
 from .enqueue import task_send_on_commit
 from .training import model_version_create, model_version_fail, model_version_pipeline_run

@@ -1,7 +1,7 @@
 """The vector re-sync as a background job: refused while a training runs, queued once the request commits."""
 
+from core.exceptions import ApplicationError, ServiceUnavailableError
 from recommender.models import ModelVersion
-from recsite.exceptions import ApplicationError, ServiceUnavailableError
 
 from .enqueue import task_send_on_commit
 from .training_jobs import training_lock_check

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from core.exceptions import ApplicationError
 from recommender.ml.data import Catalog
 from recommender.ml.model import TwoTowerModel
 from recommender.models import ModelVersion
 from recommender.serving import registry
 from recommender.vectorstore import VectorStoreError, get_vector_store
-from recsite.exceptions import ApplicationError
 
 from .dataset import catalog_export
 

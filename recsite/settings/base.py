@@ -95,7 +95,7 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: local memory unless REDIS_URL is set; the limits' store ("limits") shared by every web process ---
-# Redis down or hung never fails a request: recsite.cache answers as an empty cache meanwhile (logged once a
+# Redis down or hung never fails a request: core.cache answers as an empty cache meanwhile (logged once a
 # minute), and the socket timeouts keep a hung Redis from holding a request longer than a fraction of a second.
 # Sessions stay in the database (Django's default engine), so log-ins survive a Redis outage; the API throttle
 # and the log-in limits count nothing while it lasts (they let requests through).
@@ -103,13 +103,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # LIMITS_CACHE alias, which every gunicorn worker and every web process of the deployment must share (a count
 # per process let 20 wrong passwords through a limit of 10). With REDIS_URL: the same Redis (atomic INCR). Without
 # (the embedded default, one machine, as its SQLite file and Milvus Lite are): files under var/limits, whose add
-# and incr recsite.cache.SharedFileCache makes atomic across processes with a lock file; no table to create, and
+# and incr core.cache.SharedFileCache makes atomic across processes with a lock file; no table to create, and
 # no write transaction on the site's SQLite file per API request. Local memory would be per process again.
 REDIS_URL = env.str("REDIS_URL", default="")
 LIMITS_CACHE = "limits"
 if REDIS_URL:
     _redis = {
-        "BACKEND": "recsite.cache.ResilientRedisCache",
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "RETRY_SECONDS": 2.0},
     }
@@ -118,9 +118,9 @@ else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "recsite"},
         LIMITS_CACHE: {
-            "BACKEND": "recsite.cache.SharedFileCache",
+            "BACKEND": "core.cache.SharedFileCache",
             "LOCATION": str(VAR_DIR / "limits"),
-            # expired entries are removed first when it is full (recsite.cache); a live count is never culled early
+            # expired entries are removed first when it is full (core.cache); a live count is never culled early
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
     }

@@ -1,6 +1,8 @@
 """App boundaries (#14), read from the source with ast so a lazy import inside a function counts as much as one
 at the top of a module:
 
+- ``core`` (errors, caches and limits, process supervision, library noise) imports no app of the project;
+- nothing imports ``recsite`` (settings, URLs, wsgi, the Celery app: wiring only) but ``recsite`` itself;
 - ``movies`` (catalogue, ratings, profiles, the importer) imports neither ``recommender`` nor ``web``;
 - ``recommender`` imports nothing from ``web`` (the website sits on top of both apps);
 - ``recommender/ml/`` imports nothing from Django or the project: it reads arrays and files and returns arrays.
@@ -68,6 +70,15 @@ def boundary_violations(
         for module in sorted(imported_modules(path, root))
         if any(_within(module, bad) for bad in forbidden) and not any(_within(module, ok) for ok in allowed)
     ]
+
+
+def test_core_imports_no_app_of_the_project():
+    assert boundary_violations(ROOT / "core", ["movies", "recommender", "web", "recsite"]) == []
+
+
+@pytest.mark.parametrize("package", ["core", "movies", "recommender", "web"])
+def test_no_app_imports_the_wiring(package):
+    assert boundary_violations(ROOT / package, ["recsite"]) == []
 
 
 def test_movies_imports_neither_recommender_nor_web():

@@ -2,11 +2,11 @@
 
 import pytest
 
+from core.exceptions import ApplicationError, ConflictError
 from recommender.api.exceptions import api_exception_handler
 from recommender.models import ModelVersion
 from recommender.services.training import model_version_create
 from recommender.services.training_jobs import training_lock_check
-from recsite.exceptions import ApplicationError, ConflictError
 
 
 def test_the_handler_answers_409_with_message_and_extra():

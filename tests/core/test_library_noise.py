@@ -1,4 +1,4 @@
-"""Library noise is silenced where it comes from (recsite/quiet.py), and only that noise: in fresh processes.
+"""Library noise is silenced where it comes from (core/quiet.py), and only that noise: in fresh processes.
 
 Each check runs the same library calls twice: bare (the noise is there, so the check means something) and as a
 recsite process (none of it; a warning or a log line of the same libraries that is not noise still shows).
@@ -81,7 +81,7 @@ import recsite  # what every entry point imports first
 signal.signal(signal.SIGTERM, lambda number, frame: (print("stopped gracefully", flush=True), sys.exit(0)))
 import paddle  # after the process set its own SIGTERM handler, as in a gunicorn worker
 if sys.argv[1] == "quiet":
-    from recsite.quiet import paddle_signal_handlers_remove
+    from core.quiet import paddle_signal_handlers_remove
     paddle_signal_handlers_remove()
 paddle.to_tensor([1.0, 2.0]).sum()
 os.kill(os.getpid(), signal.SIGTERM)
@@ -101,7 +101,7 @@ def test_sigterm_after_paddle_loaded_reaches_the_process_own_handler(tmp_path, m
 
 CRASH = """
 import ctypes
-from recsite.quiet import paddle_signal_handlers_remove
+from core.quiet import paddle_signal_handlers_remove
 paddle_signal_handlers_remove()
 ctypes.string_at(0)  # a segmentation fault
 """

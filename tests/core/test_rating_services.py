@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from core.exceptions import ApplicationError
 from movies.models import Movie, Rating
 from movies.services import profile_update, rating_delete, rating_upsert
-from recsite.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db
 

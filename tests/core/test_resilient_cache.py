@@ -1,4 +1,4 @@
-"""recsite.cache.ResilientRedisCache against a real redis-server on loopback: a cache while Redis answers, an empty
+"""core.cache.ResilientRedisCache against a real redis-server on loopback: a cache while Redis answers, an empty
 write-nothing cache while it is stopped or hung (each call bounded by the socket timeout, logged once), and a cache
 again once it answers."""
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from recsite.cache import ResilientRedisCache
+from core.cache import ResilientRedisCache
 from tests.faults import stack
 
 OPTIONS = {"socket_connect_timeout": 0.3, "socket_timeout": 0.3, "RETRY_SECONDS": 1.0, "LOG_INTERVAL": 60}
@@ -55,7 +55,7 @@ def test_a_stopped_redis_is_an_empty_cache_logged_once_and_a_cache_again_when_ba
 
     redis.signal(signal.SIGTERM)
     redis.proc.wait(timeout=30)
-    with caplog.at_level(logging.WARNING, logger="recsite.cache"):
+    with caplog.at_level(logging.WARNING, logger="core.cache"):
         started = time.monotonic()
         for _ in range(3):
             assert every_answer(cache) == NO_CACHE

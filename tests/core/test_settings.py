@@ -85,7 +85,7 @@ def test_environment_selects_database_and_cache(tmp_path):
         "REDIS_URL": "redis://127.0.0.1:6379/3",
     }
     scaled = manage("shell", "-c", code, **env)
-    assert "django.db.backends.postgresql recsite recsite.cache.ResilientRedisCache" in scaled.stdout
+    assert "django.db.backends.postgresql recsite core.cache.ResilientRedisCache" in scaled.stdout
 
 
 def test_the_limits_count_in_a_store_every_web_process_shares(tmp_path):
@@ -94,12 +94,12 @@ def test_the_limits_count_in_a_store_every_web_process_shares(tmp_path):
     code = "from django.conf import settings as s; c = s.CACHES[s.LIMITS_CACHE]; print(c['BACKEND'], c['LOCATION'])"
     base = {"DJANGO_SETTINGS_MODULE": "recsite.settings.local", "RECSITE_VAR_DIR": str(tmp_path)}
     default = manage("shell", "-c", code, **base)
-    assert default.stdout.splitlines()[-1].split() == ["recsite.cache.SharedFileCache", str(tmp_path / "limits")], (
+    assert default.stdout.splitlines()[-1].split() == ["core.cache.SharedFileCache", str(tmp_path / "limits")], (
         default.stderr
     )
     scaled = manage("shell", "-c", code, **base, REDIS_URL="redis://127.0.0.1:6379/3")
     assert scaled.stdout.splitlines()[-1].split() == [
-        "recsite.cache.ResilientRedisCache",
+        "core.cache.ResilientRedisCache",
         "redis://127.0.0.1:6379/3",
     ], scaled.stderr
 

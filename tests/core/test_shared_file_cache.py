@@ -1,4 +1,4 @@
-"""recsite.cache.SharedFileCache, the limits' store of the embedded default (recsite/settings/base.py), with real
+"""core.cache.SharedFileCache, the limits' store of the embedded default (recsite/settings/base.py), with real
 processes sharing one folder: add and incr are atomic across them, incr keeps the entry's expiry, a full cache drops
 expired entries before live ones; and window_hit counts a fixed window that starts at the first hit."""
 
@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from recsite.cache import SharedFileCache, window_hit
+from core.cache import SharedFileCache, window_hit
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES, HITS = 4, 150
 
 COUNTER = """
 import sys
-from recsite.cache import SharedFileCache, window_hit
+from core.cache import SharedFileCache, window_hit
 cache = SharedFileCache(sys.argv[1], {})
 sys.stdin.readline()  # every process starts counting at once
 added = sum(cache.add(f"first-{i}", 1, timeout=60) for i in range(50))

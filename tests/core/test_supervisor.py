@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from recsite.supervisor import CRASH_WINDOW_SECONDS, Child, Supervisor
+from core.supervisor import CRASH_WINDOW_SECONDS, Child, Supervisor
 
 
 def child(name: str, code: str) -> Child:

@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
+from core.supervisor import Child, Supervisor, http_ping
 from recommender.vectorstore.ping import milvus_ping
-from recsite.supervisor import Child, Supervisor, http_ping
 from tests.faults.processes import BIN
 from tests.support import free_port, wait_until
 

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from recsite.supervisor import Child, Supervisor
+from core.supervisor import Child, Supervisor
 from tests.support import wait_until
 
 # A main process that starts a helper in its own process group, like gunicorn its workers or Celery its pool.

@@ -1,6 +1,6 @@
 """The limits hold across gunicorn workers (#24): real gunicorn with 2 sync workers on loopback, a temporary SQLite
 database, and the limits' store of each deployment: files under var/limits (the embedded default:
-recsite.cache.SharedFileCache), or a real redis-server (REDIS_URL, as in production).
+core.cache.SharedFileCache), or a real redis-server (REDIS_URL, as in production).
 
 Counted per worker (local memory), 20 wrong passwords were checked against a limit of 10 and 103 of 150 anonymous
 requests passed a 60/minute limit. Here: 10 wrong passwords are checked and every later attempt, the right password

@@ -13,12 +13,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from core.exceptions import ApplicationError
 from recommender import tasks
 from recommender.models import ModelVersion
 from recommender.services import training_jobs
 from recommender.services.config_files import MAX_BYTES
 from recommender.services.training import model_version_create
-from recsite.exceptions import ApplicationError
 from tests.factories import UserFactory, token_client
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from core.exceptions import ApplicationError
 from recommender.models import ModelVersion
 from recommender.services.vectors import collections_retire, model_version_activate
 from recommender.vectorstore import VectorStoreError, get_vector_store, reset_vector_store
-from recsite.exceptions import ApplicationError
 from tests.factories import UserFactory, token_client
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.utils.json import dumps, loads
 
+from core.exceptions import ApplicationError
 from recommender import tasks
 from recommender.models import BatchJob, ModelVersion
 from recommender.services import batch_jobs, schedules, training_jobs, vector_jobs
-from recsite.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

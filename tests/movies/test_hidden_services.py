@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.exceptions import ApplicationError
 from movies.models import HiddenMovie, Movie, Rating
 from movies.selectors import hidden_movie_ids, movie_list, user_hidden_movies
 from movies.services import movie_hide, movie_unhide, rating_delete, rating_restore, rating_upsert
-from recsite.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db
 

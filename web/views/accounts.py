@@ -5,9 +5,9 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from core.exceptions import ApplicationError
 from movies.models import Profile
 from movies.services import profile_update, user_signup
-from recsite.exceptions import ApplicationError
 from web.forms import ProfileForm, SignupForm
 
 

@@ -8,8 +8,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from core.exceptions import ApplicationError
 from movies.selectors import movies_by_ids
-from recsite.exceptions import ApplicationError
 
 
 def wants_json(request) -> bool:

@@ -11,9 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.exceptions import ApplicationError
 from movies.selectors import user_hidden_movies
 from movies.services import movie_hide, movie_unhide
-from recsite.exceptions import ApplicationError
 
 from .common import login_needed, movie_title, paginate, refused, safe_next, wants_json
 from .suggestions import suggestions_payload

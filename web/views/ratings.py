@@ -14,10 +14,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.exceptions import ApplicationError
 from movies.models import Rating, score_text
 from movies.selectors import movies_by_ids, user_rating, user_rating_map, user_ratings
 from movies.services import rating_delete, rating_restore, rating_upsert
-from recsite.exceptions import ApplicationError
 from web.forms import RatingForm
 
 from . import suggestions

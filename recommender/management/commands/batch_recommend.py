@@ -5,10 +5,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.exceptions import ApplicationError
 from recommender.services.batch import batch_recommend_write
 from recommender.serving import NoLiveModel
 from recommender.vectorstore import VectorStoreError
-from recsite.exceptions import ApplicationError
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ CELERY_BROKER_URL says otherwise) and the vector store is one Milvus Lite *serve
 the workers share over http (only one process may open a Lite data directory). A child that dies is restarted
 with back-off (the site serves popular movies while Milvus is away); one that keeps dying makes serve_all stop
 everything and exit 1. Ctrl-C (SIGINT) or SIGTERM stops every process it started, each with its own graceful
-stop (recsite/supervisor.py), then SIGKILL; a clean stop prints no error and exits 0.
+stop (core/supervisor.py), then SIGKILL; a clean stop prints no error and exits 0.
 
-Health checks (recsite/supervisor.py): the Milvus server gets a gRPC CheckHealth (2 s deadline) and gunicorn a GET
+Health checks (core/supervisor.py): the Milvus server gets a gRPC CheckHealth (2 s deadline) and gunicorn a GET
 /healthz (10 s) every --health-every seconds (10); three failures in a row and the child is SIGKILLed with its
 process group and restarted, the reason logged: a hung (SIGSTOPped) Milvus is replaced within ~40 s, its data
 kept (Milvus Lite keeps it in its folder). The Celery workers get no ping: a ping is a broker round trip that
@@ -28,9 +28,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from core.supervisor import Child, Supervisor, http_ping
 from recommender.vectorstore.ping import milvus_ping
 from recommender.vectorstore.pymilvus_env import pymilvus_env
-from recsite.supervisor import Child, Supervisor, http_ping
 
 STOP_GRACE_SECONDS = 10.0
 WEB_WORKERS, WEB_THREADS = 2, 4  # gunicorn processes × threads: 8 requests at once on the 2-core machine

@@ -4,12 +4,12 @@ trained (in the background by default, so the site serves at once), print logins
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from core.exceptions import ApplicationError
 from movies.models import Rating
 from recommender.models import ModelVersion
 from recommender.selectors import model_version_active, model_version_running
 from recommender.services.demo import demo_accounts_reset
 from recommender.services.training_jobs import model_version_train_enqueue
-from recsite.exceptions import ApplicationError
 
 
 class Command(BaseCommand):

@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.exceptions import ApplicationError
 from recommender.services.report import metrics_table
 from recommender.services.training import model_version_create, model_version_pipeline_run
-from recsite.exceptions import ApplicationError
 
 
 class Command(BaseCommand):
