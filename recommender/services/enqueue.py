@@ -1,8 +1,8 @@
 """Sending task messages: the one place services reach the Celery tasks, once the current transaction commits.
 
-recommender/tasks.py imports the services; the services never import the tasks at module level: the task is looked
-up here, by its name in recommender.tasks, when a message is about to be queued. So there is no import cycle, and
-a worker never sees a row its message names before that row is committed.
+recommender/tasks.py imports the services; the services never import the tasks module: the task is looked up in
+Celery's registry (autodiscovered from recommender.tasks) by its name when a message is about to be queued. So there
+is no import cycle, and a worker never sees a row its message names before that row is committed.
 
 If the broker does not take the message, ``on_failure(reason)`` runs at once (the caller fails its queued row, which
 frees the training lock) and the reason is returned to the caller, who raises ServiceUnavailableError with it.
@@ -41,9 +41,12 @@ def task_send_on_commit(
     returned dict gets the broker's refusal under "error": when the caller runs outside an outer transaction, by the
     time its atomic block ends; inside one, at that transaction's commit.
     """
-    from recommender import tasks  # here, not at module top: tasks import the services
+    from celery import current_app
 
-    task = getattr(tasks, task_name)
+    name = f"recommender.tasks.{task_name}"  # by name: the tasks module imports the services
+    if name not in current_app.tasks:  # a web process: the apps' task modules are not loaded until asked for
+        current_app.loader.import_default_modules()  # as a worker does at start (autodiscover_tasks)
+    task = current_app.tasks[name]
     outcome: dict = {}
 
     def send() -> None:
