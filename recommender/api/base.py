@@ -165,15 +165,36 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 # --- pagination -------------------------------------------------------------------------------------------
 
 
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 20, 100
+
+
 class ApiPagination(PageNumberPagination):
-    page_size = 20
+    """DRF's page-number pagination, whose page_size parameter is validated like every other query parameter: a
+    400 naming it for anything but a whole number from 1 to PAGE_SIZE_MAX (DRF ignores 0, -5 or abc and caps 1000
+    without a word)."""
+
+    page_size = PAGE_SIZE_DEFAULT
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = PAGE_SIZE_MAX
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise serializers.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size} (got {raw[:20]!r})."]}
+            )
+        return int(raw)
 
 
 PAGE_PARAMETERS = [
     OpenApiParameter("page", int, description="Page number (from 1)."),
-    OpenApiParameter("page_size", int, description="Items per page (default 20, at most 100)."),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX},
+        description=f"Items per page (default {PAGE_SIZE_DEFAULT}, from 1 to {PAGE_SIZE_MAX}; anything else is a 400).",
+    ),
 ]
 
 
