@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from recommender.admin_display import best_baseline, metric_format, status_label
+from recommender.experiments import admin as experiments_admin  # noqa: F401 (issue #25, item 4: registers it)
 from recommender.models import BatchJob, ModelVersion
 
 

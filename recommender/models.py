@@ -104,4 +104,5 @@ class BatchJob(models.Model):
         return f"batch job {self.pk} ({self.status})"
 
 
+from recommender.experiments.models import Experiment  # noqa: E402,F401 (issue #25, item 4)
 from recommender.impressions.models import Impression, ImpressionClick, ImpressionItem  # noqa: E402,F401 (issue #25)

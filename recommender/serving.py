@@ -23,6 +23,7 @@ from .services.dataset import catalog_export
 log = logging.getLogger(__name__)
 
 LIVE_CHECK_SECONDS = 1.0  # how long a process trusts its idea of the live version before asking Milvus again
+OTHER_RETRY_SECONDS = 30.0  # a second version (an experiment's candidate) that failed to load is not tried again sooner
 
 
 @dataclass
@@ -72,6 +73,8 @@ class _Registry:
         self._live: LiveModel | None = None
         self._checked_at = 0.0
         self._live_number: int | None = None
+        self._other: LiveModel | None = None  # a second loaded version: a running experiment's candidate
+        self._other_failed: tuple[int, float, str] | None = None  # (number, monotonic time, why) of a failed load
 
     def get(self, store: VectorStore | None = None) -> LiveModel:
         """The live model. Milvus is asked which version is live at most every LIVE_CHECK_SECONDS, by one request
@@ -125,17 +128,50 @@ class _Registry:
             genres={int(m): frozenset(g) for m, g in zip(catalog.movie_ids.tolist(), catalog.genres, strict=True)},
         )
 
+    def get_version(self, number: int, store: VectorStore | None = None) -> LiveModel:
+        """Version ``number`` loaded beside the live one (an experiment's candidate: its tower and its own Milvus
+        collection), once per process; NoLiveModel or VectorStoreError when it cannot serve."""
+        with self._lock:
+            failed = self._other_failed
+            if failed is not None and failed[0] == number and time.monotonic() - failed[1] < OTHER_RETRY_SECONDS:
+                raise NoLiveModel(failed[2])  # not a load per request while it cannot serve
+            if self._other is None or self._other.version.number != number:
+                try:
+                    self._other = self._load(number, store or get_vector_store())
+                except (NoLiveModel, VectorStoreError) as exc:
+                    self._other_failed = (number, time.monotonic(), str(exc))
+                    raise
+                self._other_failed = None
+            return self._other
+
     def reset(self) -> None:
         with self._lock:
-            self._live, self._live_number, self._checked_at = None, None, 0.0
+            self._live, self._live_number, self._checked_at, self._other = None, None, 0.0, None
+            self._other_failed = None
 
 
 registry = _Registry()
 
 
-def live_model() -> LiveModel:
-    """The serving model of this process; raises NoLiveModel or VectorStoreError when there is none."""
-    return registry.get()
+def live_model(*, user_id: int | None = None, rated: bool | None = None) -> LiveModel:
+    """The serving model of this process; raises NoLiveModel or VectorStoreError when there is none.
+
+    With ``user_id``: the version that user is served. While an A/B experiment runs (recommender/experiments) a
+    user in its candidate arm who has rated something (``rated``; None: looked up) gets the candidate version; a
+    candidate that cannot be loaded is logged and the live version serves."""
+    live = registry.get()
+    if user_id is None:
+        return live
+    from recommender.experiments.assignment import candidate_for  # the experiment's state is in the database
+
+    number = candidate_for(user_id=user_id, rated=rated)
+    if number is None or number == live.version.number:
+        return live
+    try:
+        return registry.get_version(number)
+    except (NoLiveModel, VectorStoreError) as exc:
+        log.warning("experiment candidate v%s cannot serve, user %s gets the live version: %s", number, user_id, exc)
+        return live
 
 
 def warm_up() -> None:

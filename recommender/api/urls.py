@@ -8,7 +8,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
-from . import auth, batch_jobs, hidden, impressions, model_versions, movies, ratings, recommendations, vectors
+from . import (
+    auth,
+    batch_jobs,
+    experiments,
+    hidden,
+    impressions,
+    model_versions,
+    movies,
+    ratings,
+    recommendations,
+    vectors,
+)
 from .base import Api, one_path
 
 
@@ -81,6 +92,18 @@ urlpatterns = [
         "models/<id:number>/activate/",
         model_versions.ModelVersionActivateApi.as_view(),
         name="api-model-activate",
+    ),
+    path(
+        "experiments/",
+        one_path(experiments.ExperimentListApi, experiments.ExperimentStartApi).as_view(),
+        name="api-experiments",
+    ),
+    path("experiments/<id:experiment_id>/", experiments.ExperimentDetailApi.as_view(), name="api-experiment"),
+    path("experiments/<id:experiment_id>/stop/", experiments.ExperimentStopApi.as_view(), name="api-experiment-stop"),
+    path(
+        "experiments/<id:experiment_id>/promote/",
+        experiments.ExperimentPromoteApi.as_view(),
+        name="api-experiment-promote",
     ),
     path("vectors/", one_path(vectors.VectorCountApi, vectors.VectorDropApi).as_view(), name="api-vectors"),
     path("vectors/sync/", vectors.VectorSyncApi.as_view(), name="api-vectors-sync"),

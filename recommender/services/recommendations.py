@@ -235,7 +235,7 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
     """
     signed_in = getattr(user, "is_authenticated", False)
     try:
-        live = live_model()
+        live = live_model(user_id=user.pk if signed_in else None)  # an experiment's arm (issue #25)
         if movie_id not in live.row_of:
             raise NoLiveModel(f"movie {movie_id} has no vector in model v{live.version.number}")
         hidden = hidden_movie_ids(user_id=user.pk) if signed_in else set()

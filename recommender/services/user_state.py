@@ -105,7 +105,7 @@ def user_state(user) -> tuple[LiveModel, UserState]:
     history = cached.history if cached is not None else user_history(user_id=user.pk)
     if not (history[0] or gender or age or occupation is not None):
         raise NoSignal("no ratings or profile yet: popular movies")
-    live = live_model()
+    live = live_model(user_id=user.pk, rated=bool(history[0]))  # an experiment's arm (issue #25)
     if cached is not None and cached.model == (live.version.number, live.collection):
         return live, cached
     inputs = {"user_id": user.pk, "gender": gender, "age": age, "occupation": occupation, "history": history}

@@ -103,7 +103,9 @@ def collections_retire(*, keep: int | None = None) -> list[int]:
         .values_list("number", flat=True)
         .first()
     )
-    protected = {store.live_version(), active, rollback} & in_store
+    from recommender.experiments.assignment import candidate_running  # issue #25 item 4: a running A/B test's
+
+    protected = {store.live_version(), active, rollback, candidate_running()} & in_store  # candidate serves too
     done = [Status.INACTIVE, Status.FAILED, Status.RETIRED]
     finished = ModelVersion.objects.filter(number__in=in_store, status__in=done)
     candidates = sorted(set(finished.values_list("number", flat=True)) - protected, reverse=True)
