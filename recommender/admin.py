@@ -45,6 +45,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ("Files and worker", {"classes": ("collapse",), "fields": FILE_FIELDS}),
     )
     readonly_fields = ("duration",)
+    empty_value_display = ""  # a queued version's "Started at" is blank, not "-"
 
     @admin.display(description="version", ordering="number")
     def version(self, obj):
@@ -85,7 +86,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="took")
     def duration(self, obj):
         if not (obj.started_at and obj.finished_at):
-            return "–"
+            return ""
         minutes, seconds = divmod(round((obj.finished_at - obj.started_at).total_seconds()), 60)
         return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 

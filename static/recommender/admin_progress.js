@@ -5,7 +5,12 @@
   if (!box) return;
   const field = (name) => box.querySelector('[data-field="' + name + '"]');
   const set = (name, value) => { const el = field(name); if (el) el.textContent = value; };
-  const secs = (s) => (s == null ? "–" : s >= 60 ? Math.floor(s / 60) + " min " + Math.round(s % 60) + " s" : Math.round(s) + " s");
+  // whole seconds first, then minutes: 659.7 s is "11 min 0 s", never "10 min 60 s"
+  const secs = (s) => {
+    if (s == null) return "–";
+    const t = Math.round(s);
+    return t >= 60 ? Math.floor(t / 60) + " min " + (t % 60) + " s" : t + " s";
+  };
   const num = (x) => (x == null ? "–" : Number(x).toFixed(4));
   let wasRunning = box.dataset.running === "1";
   let lastStatus = box.dataset.status;
