@@ -1,7 +1,7 @@
 """Token authentication for API clients: obtain a token with username + password, revoke it."""
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -46,6 +46,15 @@ class TokenObtainApi(Api):
 
     @extend_schema(
         summary="Obtain an API token",
+        description="Exchanges a username and password for the user's API token (created on first use; the same "
+        "token comes back until it is revoked). Send it as `Authorization: Token <token>` or `Authorization: Bearer "
+        "<token>`. Needs no authentication.\n\nErrors: 400 for a missing field, wrong credentials or an inactive "
+        "user; 429 after too many failed log-ins for the account or from the address (extra.wait, Retry-After).",
+        tags=["auth"],
+        examples=[
+            OpenApiExample("Log in", value={"username": "alice", "password": "correct horse"}, request_only=True),
+            OpenApiExample("Token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
+        ],
         request=InputSerializer,
         responses={200: OutputSerializer, **errors(429)},
         auth=[],
@@ -60,7 +69,14 @@ class TokenObtainApi(Api):
 class TokenRevokeApi(Api):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Revoke your API token", request=None, responses={204: None, **errors(401)})
+    @extend_schema(
+        summary="Revoke your API token",
+        description="Deletes the caller's token: every client using it is answered 401 until it obtains a new one "
+        "(POST /api/auth/token/). 204, no body.\n\nErrors: 401 without a valid token or session.",
+        tags=["auth"],
+        request=None,
+        responses={204: None, **errors(401)},
+    )
     def delete(self, request):
         auth_token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

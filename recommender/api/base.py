@@ -6,6 +6,7 @@ Token authentication comes first so that an anonymous request is answered 401 wi
 """
 
 import functools
+import inspect
 import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -22,15 +23,45 @@ from core.exceptions import ApplicationError
 
 from .authentication import TokenOrBearerAuthentication
 
+# The tags that group the operations in Swagger (each operation names one in its extend_schema(tags=...)).
+TAGS = {
+    "auth": "Obtain and revoke an API token.",
+    "catalogue": "Movies: list, search, detail, similar movies. Public: no token needed.",
+    "me": "The signed-in user's own data: ratings, hidden movies, recommendations, personal ranking.",
+    "impressions": "Clicks on the movies of a recommended list (attribution to the version that served it).",
+    "serving": "Recommendations and candidate recall for any MovieLens user (staff or service).",
+    "jobs": "Batch recommendation jobs and their result files (staff or service).",
+    "models": "Model versions: list, metrics, training, activation (staff or service).",
+    "experiments": "A/B experiments between the live version and a candidate (staff or service).",
+    "vectors": "The live vector collection in Milvus: count, re-sync, drop (staff or service).",
+}
+
+
+def schema_tags(result, generator, request, public):
+    """drf-spectacular post-processing hook (SPECTACULAR_SETTINGS): the tags' descriptions, in TAGS' order."""
+    result["tags"] = [{"name": name, "description": text} for name, text in TAGS.items()]
+    return result
+
 
 class ApiSchema(AutoSchema):
     """Names from the API class: operation RatingPutApi -> "rating_put", component RatingPutApi.InputSerializer
     -> "RatingPutInput" (so the nested InputSerializer/OutputSerializer names never collide)."""
 
-    def get_operation_id(self):
+    def _api(self) -> type:
+        """The API class of this operation (one_path serves one URL with several)."""
         view_class = type(self.view)
-        api = getattr(view_class, "operations", {}).get(self.method.lower(), view_class)
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", api.__name__.removesuffix("Api")).lower()
+        return getattr(view_class, "operations", {}).get(self.method.lower(), view_class)
+
+    def get_operation_id(self):
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self._api().__name__.removesuffix("Api")).lower()
+
+    def get_description(self):
+        """extend_schema(description=...) first (drf-spectacular's override); else the operation's own docstring:
+        its method's, then its API class's own. Never an inherited one: drf-spectacular would fall back on the
+        docstring of Api, and every operation would show the same text."""
+        api = self._api()
+        own = [getattr(api.__dict__.get(self.method.lower()), "__doc__", None), api.__dict__.get("__doc__")]
+        return next((inspect.cleandoc(doc) for doc in own if doc), "")
 
     def get_serializer_name(self, serializer, direction):
         qualname = type(serializer).__qualname__

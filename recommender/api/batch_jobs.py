@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -72,6 +72,15 @@ class BatchJobCreateApi(Api):
 
     @extend_schema(
         summary="Start a batch job: top-k files for some or all MovieLens users (queued)",
+        description="Queues a job that writes the top k (default 50, at most 100) recommendations of the given "
+        "MovieLens users, or of every user with all=true, to a jsonl or csv file; 202 with the job (status queued). "
+        "Poll GET /api/batch-jobs/<id>/ until it is done, then fetch its result.\n\nErrors: 400 for both or neither "
+        "of users and all, unknown user ids, or no active model version; 401; 403 unless staff or service; 503 when "
+        "the job broker cannot be reached (the job is recorded as failed).",
+        tags=["jobs"],
+        examples=[
+            OpenApiExample("Three users, CSV", value={"users": [1, 2, 3], "k": 20, "format": "csv"}, request_only=True)
+        ],
         request=InputSerializer,
         responses={202: BatchJobSerializer, **errors(401, 403, 503)},
     )
@@ -89,7 +98,13 @@ class BatchJobDetailApi(Api):
     permission_classes = [IsStaffOrService]
     OutputSerializer = BatchJobSerializer
 
-    @extend_schema(summary="A batch job's status", responses={200: BatchJobSerializer, **errors(401, 403, 404)})
+    @extend_schema(
+        summary="A batch job's status",
+        description="A job's status (queued, running, done, failed), parameters, progress, error and times.\n\n"
+        "Errors: 401; 403 unless staff or service; 404 when no job has this id.",
+        tags=["jobs"],
+        responses={200: BatchJobSerializer, **errors(401, 403, 404)},
+    )
     def get(self, request, job_id: int):
         return Response(BatchJobSerializer(job_or_404(job_id)).data)
 
@@ -99,6 +114,10 @@ class BatchJobResultApi(Api):
 
     @extend_schema(
         summary="A finished batch job's file (JSON lines or CSV)",
+        description="Downloads the file of a done job as an attachment, in the format it was started with.\n\n"
+        "Errors: 401; 403 unless staff or service; 404 for an unknown job or a file no longer on disk; 409 while "
+        "the job is not done.",
+        tags=["jobs"],
         responses={
             (200, CONTENT_TYPES["jsonl"]): OpenApiResponse(OpenApiTypes.STR, description='{"user_id", "items"}'),
             (200, CONTENT_TYPES["csv"]): OpenApiResponse(OpenApiTypes.STR, description="user_id,rank,movie_id"),

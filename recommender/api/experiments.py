@@ -1,7 +1,7 @@
 """A/B experiments between the active model version and a candidate (staff or service; issue #25, item 4): start,
 list, detail with each arm's figures and the difference, stop, promote (activates the candidate)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -111,7 +111,9 @@ class ExperimentListApi(Api):
     @extend_schema(
         summary="A/B experiments, newest first",
         description="Every experiment between the active version and a candidate, running or ended (staff or "
-        "service). The figures of each are in GET /api/experiments/<id>/.",
+        "service). The figures of each are in GET /api/experiments/<id>/.\n\nErrors: 401; 403 unless staff or "
+        "service; 404 for a page past the last.",
+        tags=["experiments"],
         parameters=query_parameters,
         responses={200: page_of(ExperimentSerializer, "ExperimentPage"), **errors(401, 403, 404)},
     )
@@ -142,7 +144,13 @@ class ExperimentStartApi(Api):
         "Answers of the recommendation endpoints carry the arm's version as model_version, and impressions record "
         "it. One experiment at a time (409); the candidate must be complete, not active, and still have its Milvus "
         "collection (409 otherwise), which is then kept until the experiment ends. Retraining during an experiment "
-        "is allowed: a version activated meanwhile serves the control arm.",
+        "is allowed: a version activated meanwhile serves the control arm.\n\nErrors: 400 for a bad candidate or "
+        "a share not strictly between 0 and 1; 401; 403 unless staff or service; 409 as above; 503 when the vector "
+        "store cannot be reached.",
+        tags=["experiments"],
+        examples=[
+            OpenApiExample("Version 7 for a fifth of users", value={"candidate": 7, "share": 0.2}, request_only=True)
+        ],
         request=InputSerializer,
         responses={201: ExperimentDetailSerializer, **errors(401, 403, 409, 503)},
     )
@@ -163,7 +171,10 @@ class ExperimentDetailApi(Api):
         summary="One A/B experiment with its arms' figures",
         description="Each arm: its version, users, impressions, rated_after_shown, conversion (users who rated a "
         "movie shown to them / users shown a list in that arm, during the experiment) with its 95% Wilson interval; "
-        "and the difference (candidate - control) with Newcombe's hybrid score 95% interval. " + FIGURES_NOTE,
+        "and the difference (candidate - control) with Newcombe's hybrid score 95% interval. "
+        + FIGURES_NOTE
+        + "\n\nErrors: 401; 403 unless staff or service; 404 when no experiment has this id.",
+        tags=["experiments"],
         responses={200: ExperimentDetailSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, experiment_id: int):
@@ -176,7 +187,9 @@ class ExperimentStopApi(Api):
     @extend_schema(
         summary="Stop an A/B experiment",
         description="Ends the running experiment: every user is served the live version again (within a second in "
-        "every process). Its figures stay readable. 409 when it is not running.",
+        "every process). Its figures stay readable.\n\nErrors: 401; 403 unless staff or service; 404 when no "
+        "experiment has this id; 409 when it is not running.",
+        tags=["experiments"],
         request=None,
         responses={200: ExperimentDetailSerializer, **errors(401, 403, 404, 409)},
     )
@@ -191,7 +204,9 @@ class ExperimentPromoteApi(Api):
         summary="Promote the candidate of an A/B experiment",
         description="Activates the candidate version through the usual activation (as POST /api/models/<n>/activate/: "
         "refused with 409 while a training runs; the previous version is kept for rollback), then ends the "
-        "experiment as promoted. 409 when it is not running.",
+        "experiment as promoted.\n\nErrors: 401; 403 unless staff or service; 404 when no experiment has this id; "
+        "409 when it is not running or a training runs.",
+        tags=["experiments"],
         request=None,
         responses={200: ExperimentDetailSerializer, **errors(401, 403, 404, 409)},
     )

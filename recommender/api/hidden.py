@@ -1,7 +1,7 @@
 """The signed-in user's "not interested" movies: list, hide (POST), unhide (DELETE). Hidden movies never appear in
 that user's recommendations or similar-movie lists."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -25,6 +25,10 @@ class HiddenMovieListApi(Api):
 
     @extend_schema(
         summary="Movies you are not interested in, most recently hidden first",
+        description='Pages of the movies the caller marked "not interested" (movie id, title, when). They never '
+        "appear in the caller's recommendations or similar-movie lists.\n\nErrors: 401; 404 for a page past the "
+        "last.",
+        tags=["me"],
         parameters=query_parameters,
         responses={200: page_of(HiddenMovieSerializer, "HiddenMoviePage"), **errors(401, 404)},
     )
@@ -41,6 +45,11 @@ class HiddenMovieCreateApi(Api):
 
     @extend_schema(
         summary="Hide a movie from your recommendations (not interested)",
+        description='Marks the movie "not interested": it leaves the caller\'s recommendations and similar-movie '
+        "lists. 201 when newly hidden, 200 (same body) when it already was.\n\nErrors: 400 when movie_id is "
+        "missing, not an integer or names no movie; 401.",
+        tags=["me"],
+        examples=[OpenApiExample("Hide movie 1", value={"movie_id": 1}, request_only=True)],
         request=InputSerializer,
         responses={
             200: OpenApiResponse(HiddenMovieSerializer, description="The movie was already hidden."),
@@ -58,7 +67,11 @@ class HiddenMovieCreateApi(Api):
 
 class HiddenMovieDeleteApi(Api):
     @extend_schema(
-        summary="Show a hidden movie in your recommendations again", responses={204: None, **errors(401, 404)}
+        summary="Show a hidden movie in your recommendations again",
+        description="Un-hides the movie: it may appear in the caller's lists again. 204, no body.\n\nErrors: 401; "
+        "404 when the caller has not hidden it.",
+        tags=["me"],
+        responses={204: None, **errors(401, 404)},
     )
     def delete(self, request, movie_id: int):
         if not movie_unhide(user=request.user, movie_id=movie_id):

@@ -3,7 +3,7 @@
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -26,7 +26,11 @@ class ImpressionClickApi(Api):
     @extend_schema(
         summary="Record a click on a movie of a list you were shown",
         description="Once per list and movie (a repeat answers the first click, 200). Counted for the list's "
-        "model version when it comes within ATTRIBUTION_WINDOW_DAYS of the list.",
+        "model version when it comes within ATTRIBUTION_WINDOW_DAYS of the list. 201 for the first click.\n\n"
+        "Errors: 400 when the movie was not in that list; 401; 404 when impression_id is not a list shown to the "
+        "caller (or not a UUID).",
+        tags=["impressions"],
+        examples=[OpenApiExample("Opened movie 50", value={"movie": 50}, request_only=True)],
         parameters=[OpenApiParameter("impression_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
         request=InputSerializer,
         responses={201: OutputSerializer, 200: OutputSerializer, **errors(401, 404)},

@@ -1,7 +1,7 @@
 """Model versions (staff or service): list, detail with metrics beside baselines and the training curve,
 start a training (queued for the training worker), activate a version (rollback or roll forward)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -45,6 +45,9 @@ class ModelVersionListApi(Api):
 
     @extend_schema(
         summary="Model versions, newest first",
+        description="Pages of model versions: status, quality-gate result and times.\n\nErrors: 401; 403 unless "
+        "staff or service; 404 for a page past the last.",
+        tags=["models"],
         parameters=query_parameters,
         responses={200: page_of(ModelVersionSerializer, "ModelVersionPage"), **errors(401, 403, 404)},
     )
@@ -61,6 +64,10 @@ class ModelVersionDetailApi(Api):
 
     @extend_schema(
         summary="One model version: metrics with baselines, curve",
+        description="One version with its training config, offline metrics beside the baselines', the per-epoch "
+        "curve, progress while it trains, its error if it failed, and its online figures (what users did after its "
+        "lists were shown).\n\nErrors: 401; 403 unless staff or service; 404 when no version has this number.",
+        tags=["models"],
         responses={200: ModelVersionDetailSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, number: int):
@@ -82,6 +89,12 @@ class ModelVersionTrainApi(Api):
 
     @extend_schema(
         summary="Start training a new model version (queued)",
+        description="Creates a version (status queued) and sends it to the training worker; config overrides the "
+        "training config. Follow it with GET /api/models/<number>/.\n\nErrors: 400 for a bad config (unknown key "
+        "or value); 401; 403 unless staff or service; 409 while another version is queued or training; 503 when "
+        "the broker cannot be reached (the version is recorded as failed).",
+        tags=["models"],
+        examples=[OpenApiExample("Five epochs", value={"config": {"epochs": 5}}, request_only=True)],
         request=InputSerializer,
         responses={202: ModelVersionSerializer, **errors(401, 403, 409, 503)},
     )
@@ -98,8 +111,13 @@ class ModelVersionActivateApi(Api):
 
     @extend_schema(
         summary="Make this version the live one",
+        description="Rollback or roll forward: builds the version's Milvus collection if it is missing and switches "
+        "serving to it; the previous live version becomes inactive, kept for rollback.\n\nErrors: 400 when it is "
+        "already active, failed or retired; 401; 403 unless staff or service; 404 when no version has this number; "
+        "409 while a training runs; 503 when the vector store cannot be reached.",
+        tags=["models"],
         request=None,
-        responses={200: ModelVersionSerializer, **errors(401, 403, 404, 409)},
+        responses={200: ModelVersionSerializer, **errors(401, 403, 404, 409, 503)},
     )
     def post(self, request, number: int):
         version = model_version_get(number=number)

@@ -81,6 +81,12 @@ class MovieListApi(Api):
 
     @extend_schema(
         summary="List movies",
+        description="Pages of the catalogue, filtered by search (in the title), genre and year_min/year_max, ordered "
+        "by ordering (popularity by default, rating, year, -year, title). Public: an anonymous caller is held to the "
+        "anonymous throttle.\n\nErrors: 400 for an unknown genre, year_min above year_max or an unknown query "
+        "parameter; 401 for an invalid token (none is fine); 404 for a page past the last; 429 when throttled.\n\n"
+        "Example: `GET /api/movies/?search=godfather&ordering=year&page_size=5`.",
+        tags=["catalogue"],
         parameters=query_parameters,
         responses={200: page_of(MovieSerializer, "MoviePage"), **errors(401, 404, 429)},
     )
@@ -101,7 +107,13 @@ class MovieListApi(Api):
 class MovieDetailApi(Api):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="One movie", responses={200: MovieSerializer, **errors(401, 404, 429)})
+    @extend_schema(
+        summary="One movie",
+        description="A movie by id: its MovieLens and display titles, year, genres, rating count and average "
+        "rating. Public.\n\nErrors: 404 when no movie has this id; 401 for an invalid token; 429 when throttled.",
+        tags=["catalogue"],
+        responses={200: MovieSerializer, **errors(401, 404, 429)},
+    )
     def get(self, request, movie_id: int):
         return Response(MovieSerializer(movie_or_404(movie_id)).data)
 
@@ -123,6 +135,12 @@ class MovieSimilarApi(Api):
 
     @extend_schema(
         summary="Movies similar to this one (co-ratings blended with the nearest movie vectors)",
+        description="Up to k (default 10, at most 100) movies like this one: movies rated by the same people blended "
+        "with the nearest movie vectors of the live version; popular movies when no model serves (fallback true, "
+        "fallback_reason says why). For a signed-in caller it leaves out movies they hid and is recorded as an "
+        "impression (impression_id). Public.\n\nErrors: 400 for a bad k; 401 for an invalid token; 404 when no "
+        "movie has this id; 429 when throttled.",
+        tags=["catalogue"],
         parameters=query_parameters,
         responses={200: OutputSerializer, **errors(401, 404, 429)},
     )

@@ -1,6 +1,6 @@
 """The signed-in user's own ratings: list, create or update (PUT), delete. Nobody reaches another user's."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -25,6 +25,9 @@ class RatingListApi(Api):
 
     @extend_schema(
         summary="Your ratings, newest first",
+        description="Pages of the caller's own ratings (movie id, title, score, when).\n\nErrors: 401 without a "
+        "valid token or session; 404 for a page past the last.",
+        tags=["me"],
         parameters=query_parameters,
         responses={200: page_of(RatingSerializer, "RatingPage"), **errors(401, 404)},
     )
@@ -41,6 +44,11 @@ class RatingPutApi(Api):
 
     @extend_schema(
         summary="Rate a movie (create or change your rating)",
+        description="Sets the caller's score for the movie: a JSON number from 0.5 to 5 in half stars. 201 with the "
+        'rating when it is new, 200 when it replaced one.\n\nErrors: 400 for any other score ("4", 4.25, '
+        "true); 401; 404 when no movie has this id.",
+        tags=["me"],
+        examples=[OpenApiExample("Four and a half stars", value={"score": 4.5}, request_only=True)],
         request=InputSerializer,
         responses={
             200: OpenApiResponse(RatingSerializer, description="Rating changed."),
@@ -57,7 +65,13 @@ class RatingPutApi(Api):
 
 
 class RatingDeleteApi(Api):
-    @extend_schema(summary="Remove your rating of a movie", responses={204: None, **errors(401, 404)})
+    @extend_schema(
+        summary="Remove your rating of a movie",
+        description="Deletes the caller's rating of the movie. 204, no body.\n\nErrors: 401; 404 when the caller "
+        "has not rated it.",
+        tags=["me"],
+        responses={204: None, **errors(401, 404)},
+    )
     def delete(self, request, movie_id: int):
         if not rating_delete(user=request.user, movie_id=movie_id):
             raise NotFound(f"you have not rated movie {movie_id}")

@@ -1,7 +1,7 @@
 """Recommendations: your own, personalised ranking of given movies, and (staff/service) any MovieLens user's
 recommendations and raw candidate recall for histories (the seeds' interface)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -73,6 +73,14 @@ class MyRecommendationsApi(Api):
 
     @extend_schema(
         summary="Your recommendations",
+        description="The caller's top k (default 10, at most 100) movies from the live two-tower model, leaving out "
+        'movies they hid, each with its score, source and reason ("because you rated ..."). Filters: genre, '
+        "year_min/year_max; explore (0 to 1) gives that share of slots to rarely rated movies; max_per_genre caps "
+        "each genre. A user without ratings, or anyone while no model serves, gets popular movies (fallback true, "
+        "fallback_reason says why). The list is recorded as an impression (impression_id, for clicks); during an A/B "
+        "experiment model_version is the arm's version.\n\nErrors: 400 for a bad filter (named in extra.fields) or "
+        "an unknown query parameter; 401.\n\nExample: `GET /api/me/recommendations/?k=20&genre=Comedy&explore=0.2`.",
+        tags=["me"],
         parameters=query_parameters,
         responses={200: RecommendationsSerializer, **errors(401)},
     )
@@ -111,6 +119,12 @@ class RankApi(Api):
 
     @extend_schema(
         summary="Order movies for you",
+        description="Orders the given movie_ids (1 to 500) for the caller, best first, with the model's scores (and "
+        "the live version's ranker when it has one); ids the model cannot score come back in unranked. While no "
+        "model serves, the order is popularity (fallback true). Recorded as an impression.\n\nErrors: 400 for an "
+        "empty or too long list or an id that is not a whole number; 401.",
+        tags=["me"],
+        examples=[OpenApiExample("Three movies", value={"movie_ids": [1, 50, 181]}, request_only=True)],
         request=InputSerializer,
         responses={200: OutputSerializer, **errors(401)},
     )
@@ -139,6 +153,10 @@ class UserRecommendationsApi(Api):
 
     @extend_schema(
         summary="Recommendations for a MovieLens user (staff or service)",
+        description="The top k (default 10, at most 100) recommendations of the user with this MovieLens id, as that "
+        "user gets them unfiltered; not recorded as an impression.\n\nErrors: 400 for a bad k; 401; 403 unless the "
+        "caller is staff or the service account; 404 when no user has this MovieLens id.",
+        tags=["serving"],
         parameters=query_parameters,
         responses={200: RecommendationsSerializer, **errors(401, 403, 404)},
     )
@@ -174,6 +192,15 @@ class RecallApi(Api):
 
     @extend_schema(
         summary="Candidate recall for raw histories (staff or service)",
+        description="The seeds' interface: for each history in hist_item (movie ids; up to 100 histories of up to "
+        "500 ids) the top_k (default 50, at most 500) movie ids nearest to the user vector the live model computes "
+        "from it, best first, never one of the history's own.\n\nErrors: 400 for bad input; 401; 403 unless staff "
+        "or service; 503 when no model serves or the vector store cannot be reached.",
+        tags=["serving"],
+        examples=[
+            OpenApiExample("Two histories", value={"top_k": 3, "hist_item": [[1, 50, 181], [258]]}, request_only=True),
+            OpenApiExample("Their candidates", value={"items": [[100, 174, 172], [286, 300, 313]]}, response_only=True),
+        ],
         request=InputSerializer,
         responses={200: OutputSerializer, **errors(401, 403, 503)},
     )

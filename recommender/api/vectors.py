@@ -21,7 +21,14 @@ class VectorCountApi(Api):
         count = serializers.IntegerField(help_text="Vectors in the live collection (0 when none is live).")
         model_version = serializers.IntegerField(allow_null=True)
 
-    @extend_schema(summary="Vectors in the live collection", responses={200: OutputSerializer, **errors(401, 403, 503)})
+    @extend_schema(
+        summary="Vectors in the live collection",
+        description="How many movie vectors the live version's Milvus collection holds, and that version's number "
+        "(0 and null when no version is live).\n\nErrors: 401; 403 unless staff or service; 503 when the vector "
+        "store cannot be reached.",
+        tags=["vectors"],
+        responses={200: OutputSerializer, **errors(401, 403, 503)},
+    )
     def get(self, request):
         active = model_version_active()
         count = vectors_count() if active is not None else 0
@@ -37,6 +44,10 @@ class VectorSyncApi(Api):
 
     @extend_schema(
         summary="Re-write the live version's movie vectors (queued)",
+        description="Queues an idempotent re-write of the live version's movie vectors into its collection; 202 "
+        '{"queued": true}.\n\nErrors: 400 when no version is live; 401; 403 unless staff or service; 409 while a '
+        "training runs; 503 when the broker cannot be reached.",
+        tags=["vectors"],
         request=None,
         responses={202: OutputSerializer, **errors(401, 403, 409, 503)},
     )
@@ -65,6 +76,12 @@ class VectorDropApi(Api):
 
     @extend_schema(
         summary="Drop every vector collection (the site serves popularity until a version is activated)",
+        description="Drops every collection and the serving alias; the live version becomes inactive and every "
+        'list is popularity until a version is activated again. Destructive, so it needs confirm="drop all '
+        'vectors" (query parameter or JSON body). 204, no body.\n\nErrors: 400 without that confirmation; 401; 403 '
+        "unless staff or service; 503 when the vector store cannot be reached.\n\n"
+        "Example: `DELETE /api/vectors/?confirm=drop%20all%20vectors`.",
+        tags=["vectors"],
         parameters=query_parameters,
         responses={204: None, **errors(401, 403, 503)},
     )
