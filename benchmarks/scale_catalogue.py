@@ -110,11 +110,13 @@ def report_catalogue(r: dict) -> list[str]:
             f"Only the 62,000-movie version passed the gate and was indexed; the stages both ran add up to "
             f"{alike[0]:.0f} s and {alike[1]:.0f} s: {alike[1] / max(alike[0], 1):.2f} ×."
         )
-    if large.get("ease_movies"):
+    if large.get("ease_movies") or large.get("knn_movies"):
+        knn, ease = large.get("knn_movies"), large.get("ease_movies")
         lines.append(
-            f"At 62,000 movies ItemKNN and EASE are fitted on the {large['ease_movies']:,} most-rated movies "
-            "(ITEM_ITEM_MAX_MOVIES; EASE's dense inverse over all of them would need 15 GB, the co-ratings "
-            "742M cells), MostPop and ALS score every movie."
+            f"At 62,000 movies ItemKNN is fitted on the {knn or 62_000:,} most-rated movies (ITEM_ITEM_MAX_MOVIES; "
+            f"the co-ratings of all of them: 742M cells) and EASE on the {ease or 62_000:,} most-rated "
+            "(EASE_MAX_MOVIES: its dense inverse costs movies³, 15 GB over all of them); each is ranked over the "
+            "movies it scores, the others below them. MostPop and ALS score every movie."
         )
     for size, row in zip(SIZES, (small, large), strict=True):
         model = row.get("ndcg@10")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
 
 from recommender.ml.data import Catalog, Interactions, lookup
 from recommender.ml.evaluate import catalog_index, evaluate_scores
@@ -13,8 +14,11 @@ from recommender.ml.split import Split
 ITEM_ITEM_MAX_MOVIES = 10_000  # item-item methods (ItemKNN, EASE, co-rating neighbours) run on this many most-rated
 # movies at most: EASE inverts a dense [M, M] Gram matrix (0.8 GB at 10k movies, 31 GB at 62k) and co-ratings fill
 # most of [M, M] (1M synthetic ratings over 62k movies: 742M co-rated pairs). Every catalogue of today's small releases
-# (ML-100K, ML-1M, ml-latest-small) is within it; above it the other movies get no item-item score
-EASE_MAX_MOVIES = ITEM_ITEM_MAX_MOVIES
+# (ML-100K, ML-1M, ml-latest-small) is within it; above it the other movies get no item-item score (EASE: below)
+EASE_MAX_MOVIES = 5_000  # EASE's closed form costs movies³ (a dense Cholesky inverse) and its scoring movies² a user:
+# above this many movies it runs on the most-rated ones, the rest unscored (ML-100K, ML-1M: every movie). 1M synthetic
+# ratings over 62,000 movies, its fit and evaluation on 2 cores: 17 CPU-s at 5,000 movies, 32 at 7,000; holdout
+# NDCG@10 0.154, 0.1545 and 0.155 (10,000)
 BLOCK_CELLS = 1 << 24  # dense cells of one block of co-rating counts (float32: 64 MB)
 UNSCORED = float(np.finfo(np.float32).min)  # a movie a restricted baseline does not score: below any score, above
 # the -inf of the user's own movies
@@ -69,12 +73,24 @@ def user_item_matrix(interactions: Interactions, catalog: Catalog) -> tuple[sp.c
 class MostPop:
     """score(u, i) = number of users who rated i."""
 
+    columns = None  # scores every movie
+
     def fit(self, x: sp.csr_matrix) -> MostPop:
         self.popularity = np.asarray(x.sum(axis=0)).ravel()  # [M]
         return self
 
     def score(self, rows: np.ndarray, x: sp.csr_matrix) -> np.ndarray:
         return np.tile(self.popularity, (len(rows), 1))
+
+    def ranked_columns(self, count: int) -> np.ndarray | None:
+        """The ``count`` most popular movies (sorted; ties by the lower row), or None when that is every movie: a
+        user's top k is among them whenever they rated at most count - k of them, so ranking them is enough."""
+        if count >= len(self.popularity):
+            return None
+        return np.sort(np.argsort(-self.popularity, kind="stable")[:count])
+
+    def score_columns(self, rows: np.ndarray, x: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        return np.tile(self.popularity[columns], (len(rows), 1))
 
 
 class ItemKNN:
@@ -108,8 +124,12 @@ class ItemKNN:
         if self.columns is None:
             return (x[rows] @ self.sim).toarray()
         out = np.full((len(rows), self.movies), UNSCORED, dtype=np.float32)
-        out[:, self.columns] = (x[rows][:, self.columns] @ self.sim).toarray()
+        out[:, self.columns] = self.score_columns(rows, x, self.columns)
         return out
+
+    def score_columns(self, rows: np.ndarray, x: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """Scores of ``self.columns`` only [len(rows), len(columns)] (what a restricted ranking reads)."""
+        return (x[rows][:, columns] @ self.sim).toarray()
 
 
 class EASE:
@@ -140,8 +160,12 @@ class EASE:
         if self.columns is None:
             return x[rows] @ self.b
         out = np.full((len(rows), self.movies), UNSCORED, dtype=np.float32)
-        out[:, self.columns] = x[rows][:, self.columns] @ self.b
+        out[:, self.columns] = self.score_columns(rows, x, self.columns)
         return out
+
+    def score_columns(self, rows: np.ndarray, x: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """Scores of ``self.columns`` only [len(rows), len(columns)] (what a restricted ranking reads)."""
+        return x[rows][:, columns] @ self.b
 
 
 def spd_inverse(matrix: np.ndarray, rows: int = 1024) -> np.ndarray:
@@ -171,12 +195,16 @@ class ALS:
     def __init__(self, factors: int = 32, regularization: float = 0.5, alpha: float = 1.0, iterations: int = 15):
         from implicit.cpu.als import AlternatingLeastSquares
 
-        self.model = AlternatingLeastSquares(
-            factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=0
-        )
+        with threadpool_limits(1, "blas"):  # as fit() runs: its check of the BLAS threads then has nothing to say
+            self.model = AlternatingLeastSquares(
+                factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=0
+            )
+
+    columns = None  # scores every movie
 
     def fit(self, x: sp.csr_matrix) -> ALS:
-        self.model.fit(x, show_progress=False)
+        with threadpool_limits(1, "blas"):  # implicit runs its own threads: a BLAS pool inside them costs ~3x the CPU
+            self.model.fit(x, show_progress=False)
         return self
 
     def score(self, rows: np.ndarray, x: sp.csr_matrix) -> np.ndarray:
@@ -188,22 +216,32 @@ BASELINES = {"MostPop": MostPop, "ItemKNN": ItemKNN, "EASE": EASE, "ALS": ALS}
 
 def evaluate_baselines(split: Split, catalog: Catalog, names=("MostPop", "ItemKNN", "EASE", "ALS"), ks=(10, 20, 50)):
     """Fit each named baseline on split.train and evaluate it under the protocol: {name: metrics}. A baseline fitted
-    on part of the catalogue (ItemKNN, EASE above ITEM_ITEM_MAX_MOVIES) says so: metrics["scored_movies"]."""
+    on part of the catalogue (ItemKNN, EASE above ITEM_ITEM_MAX_MOVIES) says so: metrics["scored_movies"].
+
+    A baseline that scores part of the catalogue is ranked over those movies only, the others below them
+    (evaluate_scores' columns): never a dense [users, catalogue] block of mostly UNSCORED; MostPop is ranked over
+    its most popular movies, enough for every user's top k."""
     x, user_ids = user_item_matrix(split.train, catalog)
+    most_seen = int(x.getnnz(axis=1).max(initial=0))
     results = {}
     for name in names:
         model = BASELINES[name]().fit(x)
+        columns = model.columns
+        ranked = model.ranked_columns(min(max(ks), len(catalog)) + most_seen) if name == "MostPop" else columns
+        width = len(catalog) if ranked is None else len(ranked)
 
-        def score_fn(ids: np.ndarray, model=model) -> np.ndarray:
+        def score_fn(ids: np.ndarray, model=model, ranked=ranked, width=width) -> np.ndarray:
             rows = lookup(user_ids, ids)
-            scores = np.zeros((len(ids), len(catalog)), dtype=np.float32)
+            scores = np.zeros((len(ids), width), dtype=np.float32)
             known = rows >= 0
             if known.any():
-                scores[known] = np.asarray(model.score(rows[known], x))
+                if ranked is None:
+                    scores[known] = np.asarray(model.score(rows[known], x))
+                else:
+                    scores[known] = np.asarray(model.score_columns(rows[known], x, ranked))
             return scores
 
-        results[name] = evaluate_scores(score_fn, split, catalog, ks)
-        columns = getattr(model, "columns", None)
+        results[name] = evaluate_scores(score_fn, split, catalog, ks, columns=ranked)
         if columns is not None:
             results[name]["scored_movies"] = len(columns)
         del model

@@ -21,7 +21,7 @@ import numpy as np
 from recommender.ml import metrics
 from recommender.ml.data import Catalog, Dataset, Interactions, Users, lookup
 from recommender.ml.encoder import user_histories
-from recommender.ml.evaluate import group_rows, top_k_ranking, user_batch
+from recommender.ml.evaluate import group_rows, movie_vectors, top_k_ranking, user_batch
 from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.split import Split
 
@@ -226,18 +226,13 @@ def fit_holdout_ranker(
     histories = user_histories(split.train, user_ids)
     users = dataset.users.select(user_ids)
     user_vecs = model.user_vectors(users, histories)
-    movie_vecs = model.movie_vectors(catalog)
+    movie_vecs = movie_vectors(model, catalog)
     pool, batch = min(POOL, len(catalog)), user_batch(len(catalog))  # [batch, M] scores at a time, never [U, M]
-
-    def scores(rows: slice | np.ndarray) -> np.ndarray:
-        return user_vecs[rows] @ movie_vecs.T
-
     seen = group_rows(split.train, train_rows)
-    candidates = top_k_ranking(lambda ids: scores(lookup(user_ids, ids)), user_ids, seen, pool, batch)
-    tower_scores = np.concatenate([
-        np.take_along_axis(scores(slice(start, start + batch)), candidates[start : start + batch], axis=1)
-        for start in range(0, len(user_ids), batch)
-    ]) if len(user_ids) else np.zeros((0, pool), np.float32)  # fmt: skip
+    candidates, tower_scores = top_k_ranking(
+        lambda ids: user_vecs[lookup(user_ids, ids)] @ movie_vecs.T, user_ids, seen, pool, batch, with_scores=True
+    )  # the candidates' scores as ranked: one pass over [users, catalogue]
+    tower_scores = tower_scores.astype(np.float32)
     history_rows = [lookup(catalog.movie_ids, h[0]) for h in histories]
     relevant = [held_out[int(u)] for u in user_ids]
     return fit_ranker(context, users, candidates, tower_scores, history_rows, relevant, seed=seed, threads=threads)

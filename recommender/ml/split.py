@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,6 +13,8 @@ from recommender.ml.data import Interactions
 class Split:
     train: Interactions
     test: Interactions
+    # what evaluation read from this split (evaluate.Protocol, with its catalogue): built once, gone with the split
+    protocol: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def chronological_order(interactions: Interactions) -> np.ndarray:

@@ -24,6 +24,12 @@ def metrics_table(metrics: dict, *, model_label: str = "two-tower") -> str:
                 ("-" if value is None else (f"{value:.1f}" if col.startswith("mean_pop") else f"{value:.4f}")).rjust(14)
             )
         lines.append(name.ljust(width) + "".join(cells))
+    model = metrics.get("model", {})
+    if model.get("users_sampled_from"):  # a large holdout: every row above measured on the same fixed sample
+        lines.append(
+            f"measured on a fixed random sample of {model.get('users', 0):,} of {model['users_sampled_from']:,} "
+            "holdout users (EVAL_MAX_USERS), the same users for every row"
+        )
     loss = metrics.get("training", {}).get("loss")
     if loss:
         lines.append(f"trained with the {loss}")

@@ -14,3 +14,12 @@ def test_a_restricted_baseline_and_the_loss_are_named():
     assert "EASE (top 10,000 movies)" in lines[4] and "0.2000" in lines[4]
     assert lines[-1] == "trained with the sampled softmax (1024 uniform + in-batch negatives, logQ-corrected)"
     assert "top" not in lines[3] and "trained" not in metrics_table({"model": {}, "baselines": {}})
+
+
+def test_a_sampled_holdout_is_named():
+    metrics = {"model": {"ndcg@10": 0.3, "users": 25000, "users_sampled_from": 162541}, "baselines": {}}
+    assert metrics_table(metrics).splitlines()[-1] == (
+        "measured on a fixed random sample of 25,000 of 162,541 holdout users (EVAL_MAX_USERS), the same users for "
+        "every row"
+    )
+    assert "sample" not in metrics_table({"model": {"users": 6040}, "baselines": {}})
