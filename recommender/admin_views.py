@@ -8,11 +8,11 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ApplicationError
 from recommender.admin_charts import metric_history_png, training_curve_png
@@ -20,6 +20,7 @@ from recommender.admin_display import (
     BASELINE_COLUMNS,
     baseline_rows,
     config_rows,
+    metric_format,
     metric_table,
     ranker_summary,
     raw_json,
@@ -72,10 +73,17 @@ def version_page_context(version: ModelVersion) -> dict:
         "ranker_summary": ranker_summary(version.metrics),
         "config_rows": config_rows(version.config),
         "raw_json": raw_json(version),
-        "can_activate": running is None
-        and version.status == ModelVersion.Status.INACTIVE
-        and bool(version.artifact_path),
+        "can_activate": _can_activate(version, running),
     }
+
+
+def _can_activate(version: ModelVersion, running: ModelVersion | None) -> bool:
+    """Whether the Activate button is offered: a complete, inactive version while no training runs."""
+    return running is None and version.status == ModelVersion.Status.INACTIVE and bool(version.artifact_path)
+
+
+def _ndcg(version: ModelVersion) -> str:
+    return metric_format((version.metrics or {}).get("model", {}).get("ndcg@10"))
 
 
 def progress_json(request, pk: int | None = None) -> JsonResponse:
@@ -112,9 +120,29 @@ def retrain(request):
     return redirect(reverse("admin:recommender_modelversion_change", args=[version.pk]))
 
 
-@require_POST
+def _activate_confirm(request, version: ModelVersion):
+    """The question before an activation (it changes what every user sees): what goes live, what it replaces."""
+    live = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    context = {
+        **admin.site.each_context(request),
+        "opts": ModelVersion._meta,
+        "title": f"Activate model version {version.number}?",
+        "version": version,
+        "live": live,
+        "version_ndcg": _ndcg(version),
+        "live_ndcg": _ndcg(live) if live else None,
+        "can_activate": _can_activate(version, model_version_running()),
+    }
+    return render(request, "admin/recommender/modelversion/activate_confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
 def activate(request, pk: int):
+    """GET asks (the version page's button leads here); POST, the confirmation page's "Yes", activates.
+    The API's POST /api/models/<n>/activate/ stays one call."""
     version = get_object_or_404(ModelVersion, pk=pk)
+    if request.method == "GET":
+        return _activate_confirm(request, version)
     try:
         training_jobs.model_version_activate_checked(version=version)
     except ApplicationError as exc:

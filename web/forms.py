@@ -69,7 +69,7 @@ class MovieSearchForm(forms.Form):
         label="Find a movie you have seen",
         required=False,
         max_length=100,
-        widget=forms.SearchInput(attrs={"placeholder": "e.g. The Godfather, Amélie"}),
+        widget=forms.SearchInput(attrs={"placeholder": "e.g. Star Wars"}),
     )
 
     def query(self) -> str:

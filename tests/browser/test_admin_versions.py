@@ -124,6 +124,7 @@ def test_activate_shows_its_message_on_screen(browser, live_server, versions, sc
     page = staff_page(browser, live_server, 1280)
     page.goto(version_url(live_server, versions[2]))
     page.get_by_role("button", name="Activate").click()
+    page.get_by_role("button", name="Yes, activate v2").click()  # it asks first (issue #27)
     from playwright.sync_api import expect
 
     message = page.locator(".messagelist .success")

@@ -31,7 +31,8 @@ def home(request):
     if not user_ratings(user=request.user).exists():
         return redirect("onboarding")
     rows = suggestions.home_rows(request.user)
-    context = {"for_you": rows.for_you, "genre_rows": rows.genre_rows}
+    # while the first model trains, the training notice says "popular movies until then": no second notice
+    context = {"for_you": rows.for_you, "genre_rows": rows.genre_rows, "training": training_notice() is not None}
     return render(request, "movies/home.html", context)
 
 
@@ -96,6 +97,7 @@ def onboarding(request):
         "rated_count": count,
         "goal": ONBOARDING_GOAL,
         "for_you": suggestions.for_you(request.user) if count >= ONBOARDING_GOAL else None,
+        "training": training_notice() is not None,  # its notice replaces the "popular picks" one
     }
     return render(request, "movies/onboarding.html", context)
 
