@@ -15,7 +15,12 @@ def vector_store_closed_at_exit():
 
 @pytest.fixture(autouse=True)
 def clear_cache():
-    """The recommendation service caches movie rows: never let one test's movies leak into the next."""
+    """The recommendation service caches movie rows, serving a copy of the running experiment: never let one test's
+    movies or experiment leak into the next."""
+    from recommender.experiments.assignment import running
+
     cache.clear()
+    running.reset()
     yield
     cache.clear()
+    running.reset()
