@@ -27,6 +27,8 @@ from benchmarks.report import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_OFF = ", cache off"  # RECS_CACHE_SECONDS=0: every request reads the history and searches Milvus
+IMPRESSIONS_OFF = ", impressions off"  # IMPRESSIONS_WRITE=off: what recording the lists shown costs (issue #25)
+SERVERS = {"": {}, CACHE_OFF: {"RECS_CACHE_SECONDS": "0"}, IMPRESSIONS_OFF: {"IMPRESSIONS_WRITE": "off"}}
 SETUP = """
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
@@ -76,9 +78,11 @@ def wrk(url: str, headers: list[str], seconds: int, connections: int) -> dict:
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%"),
             "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-            "non2xx": int(errors.group(1)) if errors else 0}  # fmt: skip
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(map(int, sockets.groups())) if sockets else 0}  # fmt: skip
 
 
 def main() -> None:
@@ -116,14 +120,14 @@ def main() -> None:
         base = f"http://127.0.0.1:{web_port}"
         runs = [("anonymous home page", "/", [], "")]
         for label, (count, token, session) in users.items():
-            for cache_note in ("", CACHE_OFF):
+            for cache_note in SERVERS:
                 runs += [(f"GET /api/me/recommendations/?k=10 ({label} user, {count} ratings){cache_note}",
                           "/api/me/recommendations/?k=10", [f"Authorization: Token {token}"], cache_note),
                          (f"logged-in home page ({label} user, {count} ratings){cache_note}", "/",
                           [f"Cookie: sessionid={session}"], cache_note)]  # fmt: skip
         rows = []
-        for cache_note in ("", CACHE_OFF):  # one server with the per-user cache, one without
-            server_env = env | ({"RECS_CACHE_SECONDS": "0"} if cache_note else {})
+        for cache_note, changes in SERVERS.items():  # with the per-user cache, without, without impressions
+            server_env = env | changes
             web = subprocess.Popen([str(bin_dir / "gunicorn"), "recsite.wsgi:application", "--bind",
                                     f"127.0.0.1:{web_port}", "--config", "python:recsite.gunicorn_conf", "--workers",
                                     "2", "--threads", "4", "--log-level", "warning"], env=server_env, cwd=ROOT,
@@ -139,7 +143,8 @@ def main() -> None:
                 p99s = sorted(t["p99"] for t in tries)
                 rows.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
                             f"{' / '.join(f'{x:.0f}' for x in p99s)} | {sum(t['requests'] for t in tries)} | "
-                            f"{sum(t['non2xx'] for t in tries)} |")  # fmt: skip
+                            f"{sum(t['non2xx'] for t in tries)} | "
+                            f"{sum(t['socket_errors'] for t in tries)} |")  # fmt: skip
                 print(rows[-1], flush=True)
             os.killpg(web.pid, signal.SIGTERM)
             web.wait(timeout=30)
@@ -158,9 +163,12 @@ def main() -> None:
         "on a second server with RECS_CACHE_SECONDS=0: every request reads the user's history and hidden movies, "
         "runs the user tower and searches Milvus, as the first request after a rating does; the other rows reuse "
         "the user's cached vector and candidates (recommender/services/user_state.py), as every repeat visit "
-        f"does. Server and client share the 2 cores; load average at the end {load}.\n\n"
-        "| request | req/s | p50 ms | p99 ms | p99 of each run | requests | non-2xx |\n|---|---|---|---|---|---|---|\n"
-        + "\n".join(rows)
+        'does. Rows marked "impressions off" ran on a third server with IMPRESSIONS_WRITE=off (no list shown is '
+        "recorded): beside the rows without a mark, what recording them costs. *socket errors*: wrk's connect, "
+        "read (a reset), write and timeout errors over the keep-alive connections. Server and client share the 2 "
+        f"cores; load average at the end {load}.\n\n"
+        "| request | req/s | p50 ms | p99 ms | p99 of each run | requests | non-2xx | socket errors |\n"
+        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
     print(body)
     if not args.no_write:

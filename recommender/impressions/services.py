@@ -10,7 +10,8 @@ Writes are cheap and can never fail a page or an answer (IMPRESSIONS_WRITE):
 - "inline": one transaction with two bulk inserts per request (every list a page shows goes in one call), inside a
   savepoint, so a failure rolls back only itself (a few ms: a commit);
 - "auto" (the default): deferred in a web server's process (gunicorn or runserver loaded recsite/wsgi.py or
-  asgi.py), inline elsewhere (tests, shells, commands: what was shown is in the database at once).
+  asgi.py), inline elsewhere (tests, shells, commands: what was shown is in the database at once);
+- "off": nothing is recorded (answers carry a null impression id; the load benchmark's baseline).
 A failed write is logged once (until the next success) and dropped; the answer keeps its impression id (inline
 mode: null, since nothing was recorded).
 """
@@ -161,6 +162,8 @@ def impressions_record(*, user, shown: list[tuple[str, object]]) -> list[uuid.UU
     order (None where nothing was recorded: an anonymous user, an empty list, a failed inline write). Each
     Recommendations gets the id as ``impression_id`` too (what templates put on the movie links)."""
     signed_in = user is not None and getattr(user, "is_authenticated", False)
+    if settings.IMPRESSIONS_WRITE == "off":  # recording switched off: nothing shown is recorded, no ids
+        signed_in = False
     now, rows, ids = timezone.now(), [], []
     for surface, recs in shown:
         movie_ids = [item.movie.pk for item in recs.items]

@@ -190,3 +190,10 @@ def test_auto_defers_in_a_web_server_process_only(settings, monkeypatch):
     assert services.deferred()
     settings.IMPRESSIONS_WRITE = "inline"
     assert not services.deferred()
+
+
+def test_off_records_nothing_and_gives_no_ids(settings, alice, movies):
+    settings.IMPRESSIONS_WRITE = "off"
+    shown_list = recs(movies[:3], version=None)
+    assert impressions_record(user=alice, shown=[(Surface.SITE_HOME, shown_list)]) == [None]
+    assert shown_list.impression_id is None and Impression.objects.count() == 0
