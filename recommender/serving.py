@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.quiet import StateLatch
 from recommender.ml.data import Users
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
@@ -22,6 +23,9 @@ from .services.dataset import catalog_export
 
 log = logging.getLogger(__name__)
 
+# The site serving popular movies instead of a model's suggestions: every page view meets it while the first model
+# trains, so it is logged when it begins and when it ends, once per process (fallback_enter / fallback_leave).
+fallback = StateLatch(log)
 LIVE_CHECK_SECONDS = 1.0  # how long a process trusts its idea of the live version before asking Milvus again
 OTHER_RETRY_SECONDS = 30.0  # a second version (an experiment's candidate) that failed to load is not tried again sooner
 
@@ -180,6 +184,25 @@ def warm_up() -> None:
     try:
         live = registry.get()
     except (NoLiveModel, VectorStoreError) as exc:
-        log.info("warm-up: nothing to load yet (%s)", exc)
+        fallback.state = None  # a new worker: its state starts here
+        fallback_enter(exc, "warm-up: nothing to load yet, ")
         return
     log.info("warm-up: model v%s ready in %.2fs", live.version.number, time.perf_counter() - started)
+
+
+def fallback_enter(exc: Exception, before: str = "") -> bool:
+    """A request (or the warm-up) serves popular movies because no model can: logged once per process and reason.
+    No live version yet (the first training) is a state, not a fault: INFO. A live version that cannot be loaded,
+    or Milvus away, needs a look: WARNING."""
+    if isinstance(exc, VectorStoreError):
+        kind, why, level = "store", ": the vector store is unavailable", logging.WARNING
+    elif str(exc).startswith("no collection is live"):
+        kind, why, level = "none-live", " until a model is live", logging.INFO
+    else:
+        kind, why, level = "unusable", ": the live model cannot serve", logging.WARNING
+    return fallback.enter(kind, "%sserving popular movies%s (%s)", before, why, exc, level=level)
+
+
+def fallback_leave(number: int) -> bool:
+    """A request was served by model ``number``: logged if this process was serving popular movies."""
+    return fallback.leave("serving model v%s's suggestions (popular movies until now)", number)

@@ -11,13 +11,14 @@ dead pool child on its model version and fail the versions a restarted worker le
 """
 
 import logging
+import logging.config
 import os
 import socket
 
 import paddle  # at module top on purpose: see the module docstring
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_failure, worker_process_init, worker_ready
+from celery.signals import after_setup_logger, task_failure, worker_process_init, worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
@@ -123,6 +124,18 @@ def model_version_train_scheduled() -> int | None:
 def ping(value: int) -> int:
     """A trivial round trip for health checks and the queue-latency benchmark."""
     return value
+
+
+@after_setup_logger.connect
+def _logging_as_configured(loglevel=None, **kwargs) -> None:
+    """A worker logs through the settings' LOGGING (LOG_FORMAT=json included), as the site does. Celery's set-up
+    (kept: its redirect of print output, its task loggers) replaced the root's handler with its own format and
+    lowered the root to the worker's -l level, hiding the pipeline's INFO lines (training started, epochs, "model
+    vN is live") under serve_all's `-l warning`: the settings' handler and level again, and Celery's own loggers at
+    the -l level (its per-task INFO lines stay off the console). Connected here, not in recsite/celery.py, but in
+    time: a worker imports its tasks before it sets up logging."""
+    logging.config.dictConfig(settings.LOGGING)
+    logging.getLogger("celery").setLevel(loglevel or logging.WARNING)
 
 
 @worker_process_init.connect

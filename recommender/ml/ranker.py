@@ -87,8 +87,10 @@ class RankContext:
         return np.column_stack([
             tower_scores, co[candidates], self.popularity[candidates], self.years[candidates], affinity,
             np.full(c, np.log1p(len(history))), np.full(c, GENDERS.get(gender, 0)), np.full(c, age),
-            np.full(c, occupation),
+            np.full(c, occupation if occupation >= 0 else np.nan),  # unknown: missing, as LightGBM reads -1
         ]).astype(np.float32)  # fmt: skip
+        # (LightGBM treats a negative category as missing but warns "Met negative value in categorical features"
+        # from its OpenMP threads, where verbose=-1 does not reach: its log level is per thread)
 
     def save(self, directory: Path) -> None:
         with open(Path(directory) / CONTEXT_FILE, "wb") as f:

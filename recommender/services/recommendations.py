@@ -4,10 +4,10 @@
 Freshness: the user's vector, exclusions and candidate pool come from user_state, cached under a stamp that every
 rating and "not interested" write bumps in its own transaction, so a write shapes the very next answer, in any
 process. Movie rows come from movie_rows.movie_details (in-process and shared caches). Any failure of the vector
-store or a missing model degrades to popularity, flagged.
+store or a missing model degrades to popularity, flagged, and logged when it begins and ends (serving.fallback), not
+on each request.
 """
 
-import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -16,13 +16,11 @@ import numpy as np
 from movies.models import Movie
 from movies.selectors import hidden_movie_ids, movie_list
 from recommender.ml.neighbours import blend
-from recommender.serving import NoLiveModel, live_model
+from recommender.serving import NoLiveModel, fallback_enter, fallback_leave, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
 from .movie_rows import movie_details
 from .user_state import POOL, NoSignal, user_state
-
-log = logging.getLogger(__name__)
 
 LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
 
@@ -149,8 +147,9 @@ def recommend_for_user(
     except NoSignal as exc:
         return _fallback(str(exc), **kwargs)
     except (NoLiveModel, VectorStoreError) as exc:
-        log.warning("recommendations for user %s fall back to popularity: %s", user.pk, exc)
+        fallback_enter(exc)
         return _fallback(str(exc), **kwargs)
+    fallback_leave(live.version.number)
     hits = _diversify(_explore(hits, len(hits) if max_per_genre else k, explore), k, max_per_genre)
     items = _hydrate(hits, state.reasons(live, [m for m, _ in hits]), source=Source.TWO_TOWER)
     return Recommendations(items=items, model_version=live.version.number)
@@ -199,9 +198,9 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
     except NoSignal:
         return _home_fallback(user, k, rows, row_k)
     except (NoLiveModel, VectorStoreError) as exc:
-        log.warning("home rows for user %s fall back to popularity: %s", user.pk, exc)
+        fallback_enter(exc)
         return _home_fallback(user, k, rows, row_k)
-    pool = state.pool
+    pool, cut_short = state.pool, False
     picks = {"": pool[:k]}
     shown = {m for m, _ in pool[:k]}
     for genre in _leaning_genres([live.genres.get(m, frozenset()) for m, _ in pool[:k]], rows):
@@ -209,8 +208,9 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
         if len(hits) < row_k:  # the pool is thin in this genre: ask Milvus for this genre alone
             try:
                 more = state.search_ranked(live, k=row_k, also_excluded=shown, genre=genre)
-            except VectorStoreError as exc:
-                log.warning("home row %s for user %s is cut short: %s", genre, user.pk, exc)
+            except VectorStoreError as exc:  # the row is cut short
+                fallback_enter(exc)
+                cut_short = True
                 more = []
             hits += [h for h in more if h not in hits]
         picks[genre] = hits[:row_k]
@@ -218,6 +218,8 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
     because = state.reasons(live, list(shown))
     movies = movie_details(list(shown) + list(because.values()))  # one cache read for every row (not the pool)
     version = live.version.number
+    if not cut_short:
+        fallback_leave(version)
     made = {
         g: Recommendations(items=_hydrate(h, because, movies, source=Source.TWO_TOWER), model_version=version)
         for g, h in picks.items()
@@ -233,7 +235,7 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
 
     For a logged-in ``user``, never a movie they are not interested in (one indexed query; none for the fallback).
     """
-    signed_in = getattr(user, "is_authenticated", False)
+    signed_in, live = getattr(user, "is_authenticated", False), None
     try:
         live = live_model(user_id=user.pk if signed_in else None)  # an experiment's arm (issue #25)
         if movie_id not in live.row_of:
@@ -244,7 +246,8 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
             vector, k=max(k, SIMILAR_POOL), exclude_ids=[movie_id, *hidden], collection=live.collection
         )
     except (NoLiveModel, VectorStoreError) as exc:
-        log.info("similar movies for %s fall back to popularity: %s", movie_id, exc)
+        if live is None or isinstance(exc, VectorStoreError):  # not this movie's own lack of a vector
+            fallback_enter(exc)
         result = popular_movies(k=k + 1, user=user if signed_in else None, exclude_rated=False)
         result.items = [i for i in result.items if i.movie.pk != movie_id][:k]
         result.fallback, result.fallback_reason = True, str(exc)
@@ -255,6 +258,7 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
     sources = {m: Source.BOTH if m in both else Source.CO_RATINGS if m in ids_co else Source.VECTORS
                for m, _ in co_rated + by_vector}  # fmt: skip
     items = _hydrate(blend(co_rated, by_vector, k), source=sources)
+    fallback_leave(live.version.number)
     return Recommendations(items=items, model_version=live.version.number)
 
 
@@ -277,6 +281,7 @@ def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
     try:
         live, vector, ranked = _rank_vector(user)
     except (NoLiveModel, VectorStoreError) as exc:
+        fallback_enter(exc)
         counts = dict(Movie.objects.filter(pk__in=ids).values_list("id", "rating_count"))
         top = max(counts.values(), default=1) or 1
         scored = sorted(((m, counts[m] / top) for m in ids if m in counts), key=lambda h: -h[1])
@@ -286,4 +291,5 @@ def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
     known = [m for m in ids if m in live.row_of]
     scores = live.vectors_for(known) @ vector if known else np.zeros(0)
     scored = ranked(sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1]))
+    fallback_leave(live.version.number)
     return Recommendations(items=_hydrate(scored, source=Source.TWO_TOWER), model_version=live.version.number)

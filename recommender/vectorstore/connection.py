@@ -32,6 +32,7 @@ PROBE_WAIT_SECONDS = 0.25  # how long a refused caller waits for the breaker's p
 # restarted server is found again within a second, not after gRPC's default of up to 120 s.
 SERVER_GRPC_OPTIONS = {
     "grpc.keepalive_time_ms": 330_000,
+    "grpc.keepalive_permit_without_calls": 0,  # no pings on an idle channel (the server's GOAWAY too_many_pings)
     "grpc.use_local_subchannel_pool": 1,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.min_reconnect_backoff_ms": 200,
@@ -101,7 +102,8 @@ class MilvusConnection:
         if self.is_lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
             LiteRegistry.acquire(self.uri)
-            options = {"grpc_options": {"grpc.keepalive_time_ms": SERVER_GRPC_OPTIONS["grpc.keepalive_time_ms"]}}
+            keepalive = ("grpc.keepalive_time_ms", "grpc.keepalive_permit_without_calls")
+            options = {"grpc_options": {name: SERVER_GRPC_OPTIONS[name] for name in keepalive}}
         else:  # a channel of its own (closed with the client), so a reconnect really gets a fresh one
             options = {"grpc_options": dict(SERVER_GRPC_OPTIONS), "dedicated": True}
         try:

@@ -159,10 +159,16 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
+    # Django logs every 4xx answer as a WARNING (django.request): the client's business, answered by the site;
+    # only 5xx answers (a server error) reach the console (core/quiet.py)
+    "filters": {"server_errors_only": {"()": "core.quiet.ServerErrorsOnly"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # faiss logs at INFO which CPU build it loads, at each start of a process that opens a vector index
-    "loggers": {"faiss.loader": {"level": "WARNING"}},
+    "loggers": {
+        # faiss logs at INFO which CPU build it loads, at each start of a process that opens a vector index
+        "faiss.loader": {"level": "WARNING"},
+        "django.request": {"filters": ["server_errors_only"]},
+    },
 }
 
 # --- MovieLens data ---

@@ -16,11 +16,13 @@ fails while the broker is away (not the worker's fault); a hung training is caug
 (training_jobs.versions_stale_fail).
 """
 
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from core.supervisor import Child, Supervisor, http_ping
 from recommender.vectorstore.ping import milvus_ping
 from recommender.vectorstore.pymilvus_env import pymilvus_env
 
+log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
 WEB_WORKERS, WEB_THREADS = 2, 4  # gunicorn processes × threads: 8 requests at once on the 2-core machine
 
@@ -159,5 +162,25 @@ class Command(BaseCommand):
             argv += ["--access-logfile", "-"]
         host, _, port = addr.rpartition(":")
         host = "127.0.0.1" if host in {"", "0.0.0.0", "[::]"} else host.strip("[]")
-        ping = lambda: http_ping(host, int(port), "/healthz", timeout=10.0)  # noqa: E731
-        self._start("web", argv, env, health=ping, health_every=self.health_every, health_grace=300.0)
+        announced: set[int] = set()  # the gunicorn processes whose start was announced
+        lock, web = threading.Lock(), []
+
+        def ping() -> str | None:
+            """The health check, which also says "site up" once per start of gunicorn (restarts included)."""
+            reason = http_ping(host, int(port), "/healthz", timeout=10.0)
+            with lock:
+                if reason is None and web and web[0].proc.pid not in announced:
+                    announced.add(web[0].proc.pid)
+                    log.info("site up at http://%s:%s/", host if ":" not in host else f"[{host}]", port)
+            return reason
+
+        child = Child("web", argv, env, cwd=str(settings.BASE_DIR), health=ping, health_every=self.health_every,
+                      health_grace=300.0)  # fmt: skip
+        web.append(self.supervisor.start(child))
+
+        def first_answer() -> None:  # the health check runs every --health-every s: the first "site up" is sooner
+            while not self.stopping and not announced and web[0].proc.poll() is None:
+                if ping() is not None:
+                    time.sleep(0.5)
+
+        threading.Thread(target=first_answer, name="site-up", daemon=True).start()
