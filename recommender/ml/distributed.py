@@ -39,7 +39,8 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
-from recommender.ml import processes
+from recommender.ml import collective, processes
+from recommender.ml import train as trainer
 from recommender.ml.config import TrainConfig, load_config
 from recommender.ml.data import Dataset, Interactions
 from recommender.ml.model import TwoTowerModel
@@ -80,65 +81,9 @@ class DistributedTrainingFailed(RuntimeError):
 # --- inside a training process: the hooks train.py calls (no-ops without the launcher) ---
 
 
-def world_size() -> int:
-    return dist.get_world_size() if dist.is_initialized() else 1
-
-
-def rank() -> int:
-    return dist.get_rank() if dist.is_initialized() else 0
-
-
 def launching(config: TrainConfig) -> bool:
     """True where train()/refit() should launch processes instead of training here."""
-    return config.trainer_processes > 1 and world_size() == 1
-
-
-def prepare(net, seed: int) -> None:
-    """Every process starts from rank 0's weights, then draws its own dropout masks."""
-    if world_size() > 1:
-        dist.parallel.sync_params_buffers(net)
-        paddle.seed(seed + rank())
-
-
-def per_rank(rng: np.random.Generator) -> np.random.Generator:
-    """The epoch's generator (same state in every process) -> this process's own stream for the batches' draws."""
-    if world_size() == 1:
-        return rng
-    return np.random.default_rng([*rng.integers(2**32, size=2).tolist(), rank()])
-
-
-def shard(plan, rows: np.ndarray) -> tuple[np.ndarray, float]:
-    """This process's windows of a batch (every world_size-th, the batch being sorted by length) and their share
-    of the batch's targets (1.0 in one process). A process left without a window trains one with weight 0."""
-    n = world_size()
-    if n == 1:
-        return rows, 1.0
-    targets = (plan.windows["target"][rows] >= 0).sum(axis=1)
-    mine = slice(rank(), None, n)
-    if len(rows[mine]) == 0:
-        return rows[:1], 0.0
-    return rows[mine], float(targets[mine].sum() / max(targets.sum(), 1))
-
-
-def sum_gradients(net, loss: float) -> float:
-    """All-reduce (sum) every gradient and the weighted loss in one call; the batch's loss over every process."""
-    if world_size() == 1:
-        return loss
-    grads = [p.grad for p in net.parameters()]
-    flat = paddle.concat([g.reshape([-1]) for g in grads] + [paddle.to_tensor([loss], dtype=grads[0].dtype)])
-    dist.all_reduce(flat)
-    for g, part in zip(grads, paddle.split(flat[:-1], [g.size for g in grads]), strict=True):
-        paddle.assign(part.reshape(g.shape), output=g)
-    return float(flat[-1])
-
-
-def from_rank0(compute: Callable[[], float]) -> float:
-    """compute() on rank 0, its value broadcast to every process (the other ranks wait, idle)."""
-    if world_size() == 1:
-        return compute()
-    value = paddle.to_tensor([compute() if rank() == 0 else 0.0], dtype="float64")
-    dist.broadcast(value, src=0)
-    return float(value[0])
+    return config.trainer_processes > 1 and collective.world_size() == 1
 
 
 # --- the calling process: write the inputs, launch, relay progress, read the result ---
@@ -175,28 +120,39 @@ def _run_dir(out_dir: Path, dataset: Dataset, job: dict) -> Path:
     return run
 
 
+def train(dataset: Dataset, split: Split, config: TrainConfig, out_dir: Path, *, on_epoch=None, resume=False):
+    """The training loop (train.train) here, or in config.trainer_processes launched processes (on one machine, or
+    spread over the cluster() set around it): the same TrainResult and files either way."""
+    if launching(config):
+        return launch_train(dataset, split, config, out_dir, on_epoch=on_epoch, resume=resume)
+    return trainer.train(dataset, split, config, out_dir, on_epoch=on_epoch, resume=resume)
+
+
+def refit(dataset: Dataset, config: TrainConfig, epochs: int, out_dir: Path, *, start_from=None, on_epoch=None):
+    """train.refit here, or in config.trainer_processes launched processes: the same model files either way."""
+    if launching(config):
+        return launch_refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
+    return trainer.refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
+
+
 def launch_train(dataset: Dataset, split: Split, config: TrainConfig, out_dir: Path, *, on_epoch=None, resume=False):
     """train.train() in config.trainer_processes launched processes; the same TrainResult and files."""
-    from recommender.ml.train import HOLDOUT_MODEL, TrainResult
-
     run = _run_dir(out_dir, dataset, {"stage": "train", "config": asdict(config), "resume": resume})
     _save_split(run / SPLIT, split)
     _launch(run, config.trainer_processes, on_epoch)
     result = json.loads((run / RESULT).read_text())
-    model = TwoTowerModel.load(Path(out_dir) / HOLDOUT_MODEL)
-    return TrainResult(model, result["curve"], result["best_epoch"], result["val_metrics"])
+    model = TwoTowerModel.load(Path(out_dir) / trainer.HOLDOUT_MODEL)
+    return trainer.TrainResult(model, result["curve"], result["best_epoch"], result["val_metrics"])
 
 
 def launch_refit(dataset: Dataset, config: TrainConfig, epochs: int, out_dir: Path, *, start_from=None, on_epoch=None):
     """train.refit() in config.trainer_processes launched processes; the same model files."""
-    from recommender.ml.train import BEST_MODEL
-
     run = _run_dir(out_dir, dataset, {"stage": "refit", "config": asdict(config), "epochs": epochs})
     shutil.rmtree(run / START_FROM, ignore_errors=True)
     if start_from is not None:
         start_from.save(run / START_FROM)
     _launch(run, config.trainer_processes, on_epoch)
-    return TwoTowerModel.load(Path(out_dir) / BEST_MODEL)
+    return TwoTowerModel.load(Path(out_dir) / trainer.BEST_MODEL)
 
 
 def _launcher(run: Path, nproc: int, log_dir: Path, *, nodes: int = 1, master: str = "", address: str = ""):
@@ -261,10 +217,8 @@ def _launch(run: Path, nproc: int, on_epoch: Callable[[dict], None] | None) -> N
     if proc.returncode:
         processes.stop(proc, run, grace_s=5)  # a launcher that died (OOM killer, SIGKILL) leaves its trainers
         if (run / ERROR).exists():
-            from recommender.ml.train import TrainingDiverged
-
             error = json.loads((run / ERROR).read_text())
-            cls = TrainingDiverged if error["type"] == "TrainingDiverged" else DistributedTrainingFailed
+            cls = trainer.TrainingDiverged if error["type"] == "TrainingDiverged" else DistributedTrainingFailed
             raise cls(f"{error['message']} (rank {error['rank']}; logs in {log_dir})")
         tail = (log_dir / "launch.log").read_text(errors="replace")[-1500:]
         raise DistributedTrainingFailed(f"the launcher exited with {proc.returncode}; logs in {log_dir}:\n{tail}")
@@ -350,7 +304,6 @@ def main(argv: list[str] | None = None) -> None:
     Without job.json (a run prepared by hand, e.g. across machines) it trains the holdout model with
     config.toml's values on temporal_split(dataset) and writes RUN_DIR/holdout and RUN_DIR/result.json.
     """
-    from recommender.ml import train as trainer
 
     run = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
     if os.environ.get(CALLER):  # launched by _launch (a run prepared by hand across machines has no caller here)
@@ -361,9 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     job = json.loads((run / JOB).read_text()) if (run / JOB).exists() else {}
     paddle.set_device("cpu")
     dist.init_parallel_env()
-    writer = rank() == 0
+    writer = collective.rank() == 0
     out_dir = Path(job.get("out_dir", run))
-    target = out_dir if writer else run / f"rank{rank()}"  # only rank 0's files are kept
+    target = out_dir if writer else run / f"rank{collective.rank()}"  # only rank 0's files are kept
     on_epoch = _progress_writer(run / PROGRESS) if writer else None
     try:
         config = load_config(**job.get("config", {}))
@@ -382,7 +335,8 @@ def main(argv: list[str] | None = None) -> None:
                 summary = {"curve": result.curve, "best_epoch": result.best_epoch, "val_metrics": result.val_metrics}
                 (run / RESULT).write_text(json.dumps(summary))
     except Exception as exc:
-        (run / ERROR).write_text(json.dumps({"type": type(exc).__name__, "message": str(exc), "rank": rank()}))
+        error = {"type": type(exc).__name__, "message": str(exc), "rank": collective.rank()}
+        (run / ERROR).write_text(json.dumps(error))
         raise
     finally:
         if not writer:

@@ -17,7 +17,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from recommender.ml import distributed
+from recommender.ml import collective
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import Dataset, Interactions
 from recommender.ml.encoder import FeatureEncoder
@@ -201,7 +201,7 @@ class EpochPlan:
         by_length = np.lexsort((self.rng.random(len(lengths)), lengths))
         batches = [by_length[i : i + config.batch_size] for i in range(0, len(by_length), config.batch_size)]
         self.batches = [batches[b] for b in self.rng.permutation(len(batches))]
-        self.rng = distributed.per_rank(self.rng)  # the batches' own draws (dropout, negatives) differ per process
+        self.rng = collective.per_rank(self.rng)  # the batches' own draws (dropout, negatives) differ per process
         targets = (self.windows["target"] >= 0).sum(axis=1)
         self.targets = np.array([targets[b].sum() for b in self.batches])  # [S] targets per batch
         self.total = int(self.targets.sum())
@@ -223,10 +223,10 @@ def run_steps(net, optimizer, plan: EpochPlan, batches: list[np.ndarray], epoch:
     net.train()
     total = 0.0
     for step, rows in enumerate(batches):
-        rows, share = distributed.shard(plan, rows)  # this process's windows (all of them in one process)
+        rows, share = collective.shard(plan, rows)  # this process's windows (all of them in one process)
         loss = batch_loss(net, plan.sequences.batch(plan.windows, rows, plan.rng), plan.config)
         (loss * share).backward()
-        value = distributed.sum_gradients(net, float(loss) * share)  # the whole batch's loss
+        value = collective.sum_gradients(net, float(loss) * share)  # the whole batch's loss
         if not np.isfinite(value):
             raise TrainingDiverged(
                 f"loss became {value} at epoch {epoch}, step {step}; lower learning_rate or raise temperature"
@@ -288,12 +288,21 @@ def _setup(dataset: Dataset, fit: Interactions, config: TrainConfig):
         min_token_count=config.min_token_count,
     )  # fmt: skip
     model = TwoTowerModel.build(encoder, config)
-    distributed.prepare(model.net, config.seed)
+    collective.prepare(model.net, config.seed)
     optimizer = paddle.optimizer.Adam(
         learning_rate=config.learning_rate, parameters=model.net.parameters(),
         weight_decay=config.weight_decay or None,
     )  # fmt: skip
     return model, optimizer, Sequences(dataset, fit, encoder, config)
+
+
+def _one_of_the_processes(config: TrainConfig) -> None:
+    """train() and refit() run in this process; several processes are launched by distributed.train / refit."""
+    if config.trainer_processes > collective.world_size():
+        raise ValueError(
+            f"trainer_processes = {config.trainer_processes}: call recommender.ml.distributed.train / refit, which "
+            "launch the processes that run this loop"
+        )
 
 
 def train(
@@ -307,8 +316,7 @@ def train(
 ) -> TrainResult:
     """Fit split.train, early-stop on the holdout's NDCG@10 (read after every round), save the best model in
     out_dir/holdout. Resuming restarts the epoch the checkpoint was in, from the weights of its last round."""
-    if distributed.launching(config):  # config.trainer_processes > 1: launched processes do the same
-        return distributed.launch_train(dataset, split, config, out_dir, on_epoch=on_epoch, resume=resume)
+    _one_of_the_processes(config)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model, optimizer, sequences = _setup(dataset, split.train, config)
@@ -326,7 +334,7 @@ def train(
         for done, batches in plan.rounds(config.eval_every):
             started = time.perf_counter()
             loss = run_steps(model.net, optimizer, plan, batches, epoch)
-            ndcg = distributed.from_rank0(lambda: evaluate_model(model, dataset, watched, ks=(10,))["ndcg@10"])
+            ndcg = collective.from_rank0(lambda: evaluate_model(model, dataset, watched, ks=(10,))["ndcg@10"])
             at = round(epoch - 1 + done, 2)
             row = {"epoch": at, "epochs": config.epochs, "loss": loss, "val_ndcg@10": ndcg,
                    "seconds": time.perf_counter() - started}  # fmt: skip
@@ -368,8 +376,7 @@ def refit(
 
     ``start_from`` (the holdout model) warm-starts it: its weights are copied, embedding rows matched by id.
     """
-    if distributed.launching(config):
-        return distributed.launch_refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
+    _one_of_the_processes(config)
     model, optimizer, sequences = _setup(dataset, dataset.interactions, config)
     if start_from is not None:
         transfer_weights(start_from, model)

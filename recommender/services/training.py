@@ -39,7 +39,7 @@ from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.ranker import fit_holdout_ranker
 from recommender.ml.split import temporal_split
-from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, loss_name, refit, refit_epochs, train
+from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, loss_name, refit_epochs
 from recommender.models import ModelVersion
 
 from .dataset import dataset_export
@@ -50,6 +50,7 @@ from .vectors import model_version_activate, model_version_index
 log = logging.getLogger(__name__)
 Status = ModelVersion.Status
 ProgressFn = Callable[[dict], None]
+PROGRESS_LOG_SECONDS = 5.0  # the console gets an epoch line at most this often (the first epoch's at once)
 
 
 def _save(version: ModelVersion, **fields) -> None:
@@ -90,6 +91,7 @@ def model_version_create(*, config: dict | None = None, config_file_anywhere: bo
 def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressFn | None) -> ProgressFn:
     """on_epoch callback: the epoch row on the curve (holdout training only) and live progress with an ETA."""
     started = time.monotonic()
+    logged_at: list[float] = []  # when the last epoch line went to the console
 
     def on_epoch(stats: dict) -> None:
         elapsed = time.monotonic() - started
@@ -101,8 +103,22 @@ def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressF
         _save(version, **fields)
         if on_progress:
             on_progress(progress)
+        if not logged_at or elapsed - logged_at[-1] >= PROGRESS_LOG_SECONDS:
+            logged_at.append(elapsed)
+            log.info("model v%s %s: %s", version.number, stage, _epoch_line(stats, eta))
 
     return on_epoch
+
+
+def _epoch_line(stats: dict, eta: float) -> str:
+    """The console line of an epoch: "epoch 3/10, loss 0.6931, NDCG@10 0.0312, about 2 min left"."""
+    parts = [f"epoch {stats['epoch']:g}/{stats['epochs']:g}"]
+    if stats.get("loss") is not None:
+        parts.append(f"loss {stats['loss']:.4f}")
+    if stats.get("val_ndcg@10") is not None:
+        parts.append(f"NDCG@10 {stats['val_ndcg@10']:.4f}")
+    parts.append(f"about {eta / 60:.0f} min left" if eta >= 90 else f"about {eta:.0f} s left")
+    return ", ".join(parts)
 
 
 def _sets_processes(version_config: dict) -> bool:
@@ -162,7 +178,10 @@ def _train_stage(version: ModelVersion, on_progress: ProgressFn | None, processe
     config = load_config(version.config.get("config_file"), **{**overrides, **(processes or {})})
     out_dir = Path(settings.MODEL_DIR) / f"v{version.number}"
     _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **asdict(config)})
-    result = train(dataset, split, config, out_dir, on_epoch=_progress_reporter(version, "training", on_progress))
+    log.info("model v%s: training started (%s ratings, %g epochs at most)", version.number,
+             f"{len(dataset.interactions):,}", config.epochs)  # fmt: skip
+    on_epoch = _progress_reporter(version, "training", on_progress)
+    result = distributed.train(dataset, split, config, out_dir, on_epoch=on_epoch)
     return dataset, split, config, result
 
 
@@ -231,7 +250,7 @@ def _refit_stage(version: ModelVersion, dataset, config, result, kept, on_progre
         on_epoch = _progress_reporter(version, "refitting", on_progress)
         epochs = refit_epochs(config, len(dataset.interactions), result.best_epoch)
         start_from = result.model if config.refit_targets > 0 else None  # warm: the holdout weights
-        model = refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
+        model = distributed.refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
     neighbours = ItemNeighbours.fit(dataset.interactions, dataset.catalog)
     neighbours.save(out_dir / BEST_MODEL)  # for "similar movies" and the ranker's co-rating feature
     if kept is not None:  # the kept ranker; its features now read every rating, as the refit model does
@@ -266,6 +285,7 @@ def model_version_pipeline_run(*, version: ModelVersion, on_progress: ProgressFn
             model = timed("refitting", _refit_stage, version, dataset, config, result, kept, on_progress)
         if not passed:
             _save(version, status=Status.INACTIVE, finished_at=timezone.now(), progress={"stage": "done"})
+            log.info("model v%s trained, not activated: %s", version.number, reason)
             return version
         timed("indexing", lambda: model_version_index(version=version, model=model, catalog=dataset.catalog))
         model_version_activate(version=version)

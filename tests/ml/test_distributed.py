@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.ml import distributed, processes
+from recommender.ml import collective, distributed, processes
 from recommender.ml.config import load_config
+from recommender.ml.distributed import refit, train
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.split import temporal_split
-from recommender.ml.train import EpochPlan, Sequences, TrainingDiverged, refit, train
+from recommender.ml.train import EpochPlan, Sequences, TrainingDiverged
 from tests.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow
@@ -85,12 +86,12 @@ def test_shards_partition_each_batch_and_their_shares_sum_to_one(data, monkeypat
 
     encoder = FeatureEncoder.fit(ds.catalog, split.train, max_history=config.max_history, min_token_count=1)
     plan = EpochPlan(Sequences(ds, split.train, encoder, config), config, epoch=1)
-    monkeypatch.setattr(distributed, "world_size", lambda: 3)
+    monkeypatch.setattr(collective, "world_size", lambda: 3)
     for rows in [*plan.batches, plan.batches[0][:2]]:  # the last case leaves rank 2 without a window
         parts = []
         for r in range(3):
-            monkeypatch.setattr(distributed, "rank", lambda r=r: r)
-            parts.append(distributed.shard(plan, rows))
+            monkeypatch.setattr(collective, "rank", lambda r=r: r)
+            parts.append(collective.shard(plan, rows))
         assert sum(share for _, share in parts) == pytest.approx(1.0)
         real = [mine for mine, share in parts if share > 0]
         assert sorted(np.concatenate(real).tolist()) == sorted(rows.tolist())
@@ -140,7 +141,7 @@ import sys, time
 from pathlib import Path
 from recommender.ml.config import load_config
 from recommender.ml.split import temporal_split
-from recommender.ml.train import train
+from recommender.ml.distributed import train
 from tests.ml.fixtures import SMALL, tiny_dataset
 ds = tiny_dataset()
 config = load_config(**{**SMALL, "epochs": 1000, "patience": 1000, "trainer_processes": 2})
