@@ -27,10 +27,10 @@ from benchmarks.movielens100k import ML100K, load_ml100k
 from benchmarks.report import write_section
 from recommender.ml.config import load_config
 from recommender.ml.data import Interactions
+from recommender.ml.distributed import train
 from recommender.ml.encoder import user_histories
 from recommender.ml.evaluate import catalog_index, group_rows, top_k_ranking
 from recommender.ml.split import Split
-from recommender.ml.train import train
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 K = 50

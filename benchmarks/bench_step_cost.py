@@ -30,7 +30,7 @@ from recommender.ml.config import load_config
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.net import TwoTowerNet
 from recommender.ml.split import temporal_split
-from recommender.ml.train import EpochPlan, _setup, batch_loss
+from recommender.ml.train import EpochPlan, Sequences, _seeded_encoder, batch_loss
 
 EPOCH_TARGETS_25M = 20_063_528
 WARM_UP = 5
@@ -39,9 +39,10 @@ WARM_UP = 5
 def trainer(dataset, split, user_table: int, sparse: bool, **overrides) -> dict:
     """_setup's model and optimizer, the user-id table sized ``user_table`` rows; ``sparse``: row-sparse id tables."""
     config = load_config(**overrides)
-    model, _, sequences = _setup(dataset, split.train, config)
-    sizes = {**model.encoder.sizes, "users": max(user_table, model.encoder.sizes["users"])}
-    model = TwoTowerModel(TwoTowerNet(sizes, config), model.encoder, config)
+    encoder = _seeded_encoder(dataset, split.train, config)
+    sequences = Sequences(dataset, split.train, encoder, config)
+    sizes = {**encoder.sizes, "users": max(user_table, encoder.sizes["users"])}
+    model = TwoTowerModel(TwoTowerNet(sizes, config), encoder, config)
     for table in (model.net.movie_id, model.net.history, model.net.user_id):
         table._sparse = sparse  # nn.Embedding(sparse=...) after the fact: the trainer's own tables are dense
     optimizer = paddle.optimizer.Adam(learning_rate=config.learning_rate, parameters=model.net.parameters(),
@@ -82,6 +83,8 @@ def time_steps(t: dict, steps: int) -> dict:
 def kernel_profile(t: dict, steps: int) -> list[tuple[str, float]]:
     import paddle.profiler as profiler
 
+    from benchmarks.bench_training_profile import kernel_totals
+
     model, optimizer, sequences, plan, config = t["model"], t["optimizer_obj"], t["sequences"], t["plan"], t["config"]
     prof = profiler.Profiler(targets=[profiler.ProfilerTarget.CPU])
     prof.start()
@@ -93,16 +96,7 @@ def kernel_profile(t: dict, steps: int) -> list[tuple[str, float]]:
         optimizer.clear_grad()
         prof.step()
     prof.stop()
-    totals: dict[str, float] = {}
-    for root in prof.profiler_result.get_data().values():
-        stack = list(root.children_node)
-        while stack:
-            node = stack.pop()
-            if str(node.type).endswith("DygraphKernelLaunch"):
-                name = node.name.removesuffix(" kernel launch")
-                totals[name] = totals.get(name, 0.0) + (node.end_ns - node.start_ns) / 1e6
-            else:
-                stack.extend(node.children_node)
+    totals = kernel_totals(prof)
     shutil.rmtree("profiler_log", ignore_errors=True)
     return [(name, ms / steps) for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:15]]
 

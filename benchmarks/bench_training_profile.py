@@ -102,18 +102,24 @@ def operator_profile(dataset, split, steps: int) -> list[tuple[str, float]]:
         optimizer.clear_grad()
         prof.step()
     prof.stop()
+    totals = kernel_totals(prof)
+    whole = sum(totals.values()) or 1.0
+    return [(name, ms / whole) for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:8]]
+
+
+def kernel_totals(prof: profiler.Profiler) -> dict[str, float]:
+    """Milliseconds per CPU kernel (matmul, matmul_grad, add_grad, ...) over a stopped profiler's steps."""
     totals: dict[str, float] = {}
     for root in prof.profiler_result.get_data().values():  # per thread: the host event tree
         stack = list(root.children_node)
         while stack:
             node = stack.pop()
-            if str(node.type).endswith("DygraphKernelLaunch"):  # one CPU kernel: matmul, matmul_grad, add_grad, ...
+            if str(node.type).endswith("DygraphKernelLaunch"):  # one CPU kernel launch
                 name = node.name.removesuffix(" kernel launch")
                 totals[name] = totals.get(name, 0.0) + (node.end_ns - node.start_ns) / 1e6
             else:
                 stack.extend(node.children_node)
-    whole = sum(totals.values()) or 1.0
-    return [(name, ms / whole) for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:8]]
+    return totals
 
 
 def main() -> None:

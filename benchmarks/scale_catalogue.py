@@ -111,10 +111,10 @@ def report_catalogue(r: dict) -> list[str]:
             f"{alike[0]:.0f} s and {alike[1]:.0f} s: {alike[1] / max(alike[0], 1):.2f} ×."
         )
     if large.get("ease_movies") or large.get("knn_movies"):
-        knn, ease = large.get("knn_movies"), large.get("ease_movies")
+        knn, ease, movies = large.get("knn_movies"), large.get("ease_movies"), max(SIZES)
         lines.append(
-            f"At 62,000 movies ItemKNN is fitted on the {knn or 62_000:,} most-rated movies (ITEM_ITEM_MAX_MOVIES; "
-            f"the co-ratings of all of them: 742M cells) and EASE on the {ease or 62_000:,} most-rated "
+            f"At {movies:,} movies ItemKNN is fitted on the {knn or movies:,} most-rated movies (ITEM_ITEM_MAX_MOVIES; "
+            f"the co-ratings of all of them: 742M cells) and EASE on the {ease or movies:,} most-rated "
             "(EASE_MAX_MOVIES: its dense inverse costs movies³, 15 GB over all of them); each is ranked over the "
             "movies it scores, the others below them. MostPop and ALS score every movie."
         )

@@ -127,6 +127,10 @@ class ItemKNN:
         out[:, self.columns] = self.score_columns(rows, x, self.columns)
         return out
 
+    def ranked_columns(self, count: int) -> np.ndarray | None:
+        """The columns a ranking reads (``self.columns``, what it was fitted on; None: every movie)."""
+        return self.columns
+
     def score_columns(self, rows: np.ndarray, x: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
         """Scores of ``self.columns`` only [len(rows), len(columns)] (what a restricted ranking reads)."""
         return (x[rows][:, columns] @ self.sim).toarray()
@@ -162,6 +166,10 @@ class EASE:
         out = np.full((len(rows), self.movies), UNSCORED, dtype=np.float32)
         out[:, self.columns] = self.score_columns(rows, x, self.columns)
         return out
+
+    def ranked_columns(self, count: int) -> np.ndarray | None:
+        """The columns a ranking reads (``self.columns``, what it was fitted on; None: every movie)."""
+        return self.columns
 
     def score_columns(self, rows: np.ndarray, x: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
         """Scores of ``self.columns`` only [len(rows), len(columns)] (what a restricted ranking reads)."""
@@ -210,6 +218,10 @@ class ALS:
     def score(self, rows: np.ndarray, x: sp.csr_matrix) -> np.ndarray:
         return self.model.user_factors[rows] @ self.model.item_factors.T
 
+    def ranked_columns(self, count: int) -> None:
+        """Every movie: a ranking reads the dense scores."""
+        return None
+
 
 BASELINES = {"MostPop": MostPop, "ItemKNN": ItemKNN, "EASE": EASE, "ALS": ALS}
 
@@ -227,7 +239,7 @@ def evaluate_baselines(split: Split, catalog: Catalog, names=("MostPop", "ItemKN
     for name in names:
         model = BASELINES[name]().fit(x)
         columns = model.columns
-        ranked = model.ranked_columns(min(max(ks), len(catalog)) + most_seen) if name == "MostPop" else columns
+        ranked = model.ranked_columns(min(max(ks), len(catalog)) + most_seen)
         width = len(catalog) if ranked is None else len(ranked)
 
         def score_fn(ids: np.ndarray, model=model, ranked=ranked, width=width) -> np.ndarray:

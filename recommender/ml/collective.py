@@ -16,6 +16,12 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_initialized() else 1
 
 
+def to_launch(processes: int) -> bool:
+    """True where ``processes`` training processes are asked for and this process is not one of that many launched
+    ones: distributed.train / refit launch them, train.train / refit refuse to run here."""
+    return processes > world_size()
+
+
 def rank() -> int:
     return dist.get_rank() if dist.is_initialized() else 0
 

@@ -83,7 +83,7 @@ class DistributedTrainingFailed(RuntimeError):
 
 def launching(config: TrainConfig) -> bool:
     """True where train()/refit() should launch processes instead of training here."""
-    return config.trainer_processes > 1 and collective.world_size() == 1
+    return collective.to_launch(config.trainer_processes)
 
 
 # --- the calling process: write the inputs, launch, relay progress, read the result ---

@@ -48,32 +48,37 @@ def top_k_ranking(
     ``columns`` (sorted catalogue rows, with ``movies`` the catalogue size): score_fn scores only those
     [B, len(columns)] (a baseline restricted to part of the catalogue); every other movie ranks below them, in
     catalogue order. The score block is only read: each row's k + |seen| best are partitioned out, then the seen
-    ones dropped. ``with_scores``: (rows, their scores [U, k] as float64, -inf for an unscored movie filled in)."""
+    ones dropped. ``with_scores`` (not with ``columns``): (rows, their scores [U, k] in the score blocks' dtype)."""
+    assert columns is None or not with_scores, "with_scores ranks the whole catalogue (no columns)"
     out = np.empty((len(user_ids), k), dtype=np.int64)
-    values = np.full((len(user_ids), k), -np.inf, dtype=np.float64) if with_scores else None
+    values = None  # with_scores: [U, k] in the score blocks' dtype, made with the first block
+    unscored = None if columns is None else np.setdiff1d(np.arange(movies or 0), columns)
     for start in range(0, len(user_ids), batch):
         ids = user_ids[start : start + batch]
         scores = np.asarray(score_fn(ids))  # [B, C]; not written to, so no copy
         hidden = [_positions(seen.get(int(uid), _NONE), columns) for uid in ids]
         width = scores.shape[1]
         take = min(width, k + max((len(h) for h in hidden), default=0))
-        part = np.argpartition(scores, width - take, axis=1)[:, width - take :] if take < width else None
-        if part is None:
+        if take < width:
+            part = np.argpartition(scores, width - take, axis=1)[:, width - take :]
+        else:
             part = np.broadcast_to(np.arange(width), (len(ids), width))
         best = np.take_along_axis(scores, part, axis=1)
         order = np.argsort(-best, axis=1, kind="stable")  # best first
-        part, best = np.take_along_axis(part, order, axis=1), np.take_along_axis(best, order, axis=1)
+        part = np.take_along_axis(part, order, axis=1)
         for row, uid in enumerate(ids):
             keep = ~np.isin(part[row], hidden[row]) if len(hidden[row]) else slice(None)
-            rows, score = part[row][keep][:k], best[row][keep][:k]
+            rows = part[row][keep][:k]
             rows = rows if columns is None else columns[rows]
             if len(rows) < k:  # fewer than k unseen scored movies: unscored ones, then seen ones
-                rows = _fill(rows, part[row], seen.get(int(uid), _NONE), columns, movies, k)
+                rows = _fill(rows, part[row], seen.get(int(uid), _NONE), columns, unscored, k)
             out[start + row] = rows
-            if values is not None:
-                values[start + row, : len(score)] = score
-        if values is not None and columns is None:  # a seen movie filled in keeps its own score too
+        if with_scores:  # each ranked movie's own score, a seen one filled in included
+            if values is None:
+                values = np.empty((len(user_ids), k), dtype=scores.dtype)
             values[start : start + len(ids)] = np.take_along_axis(scores, out[start : start + len(ids)], axis=1)
+    if with_scores and values is None:  # no users
+        values = np.empty((0, k), dtype=np.float64)
     return (out, values) if with_scores else out
 
 
@@ -88,13 +93,12 @@ def _positions(rows: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
     return at[columns[at] == rows]
 
 
-def _fill(chosen, ranked, seen, columns, movies, k: int) -> np.ndarray:
-    """``chosen`` topped up to k (a user with fewer than k unseen scored movies): the unscored movies they have not
-    seen (catalogue order), then their seen movies, scored ones in score order first."""
+def _fill(chosen, ranked, seen, columns, unscored, k: int) -> np.ndarray:
+    """``chosen`` topped up to k (a user with fewer than k unseen scored movies): the ``unscored`` movies (catalogue
+    rows not in ``columns``, sorted) they have not seen, then their seen movies, scored ones in score order first."""
     ranked = ranked if columns is None else columns[ranked]
     parts = [chosen]
     if columns is not None:
-        unscored = np.setdiff1d(np.arange(movies or 0), columns)
         parts.append(unscored[~np.isin(unscored, seen)])
     parts.append(ranked[np.isin(ranked, seen)])
     if columns is not None:
@@ -211,7 +215,7 @@ def movie_vectors(model, catalog: Catalog) -> np.ndarray:
     last = _ENCODED[0]  # one read: another thread may replace it
     if last is None or last[0] is not model.encoder or last[1] is not catalog:
         last = _ENCODED[0] = (model.encoder, catalog, model.encoder.encode_movies(catalog))
-    return model._run(model.net.movie_vectors, last[2], len(catalog))
+    return model.movie_vectors(catalog, last[2])
 
 
 _ENCODED: list = [None]  # the last (encoder, catalogue, MovieFeatures)

@@ -82,9 +82,12 @@ class TwoTowerModel:
                 out[start : start + batch] = fn(*to_tensors(features, slice(start, start + batch))).numpy()
         return out
 
-    def movie_vectors(self, catalog: Catalog) -> np.ndarray:
-        """float32 [M, dim], unit rows, row i for catalog.movie_ids[i]; unknown ids use the OOV bucket."""
-        return self._run(self.net.movie_vectors, self.encoder.encode_movies(catalog), len(catalog))
+    def movie_vectors(self, catalog: Catalog, features: MovieFeatures | None = None) -> np.ndarray:
+        """float32 [M, dim], unit rows, row i for catalog.movie_ids[i]; unknown ids use the OOV bucket. ``features``:
+        the catalogue already encoded by this model's encoder (encoded here when None)."""
+        if features is None:
+            features = self.encoder.encode_movies(catalog)
+        return self._run(self.net.movie_vectors, features, len(catalog))
 
     def user_vectors(self, users: Users, histories: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """float32 [U, dim], unit rows; histories[i] = (movie ids, ratings) of the user's ratings, oldest first.

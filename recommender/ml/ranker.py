@@ -233,8 +233,7 @@ def fit_holdout_ranker(
     seen = group_rows(split.train, train_rows)
     candidates, tower_scores = top_k_ranking(
         lambda ids: user_vecs[lookup(user_ids, ids)] @ movie_vecs.T, user_ids, seen, pool, batch, with_scores=True
-    )  # the candidates' scores as ranked: one pass over [users, catalogue]
-    tower_scores = tower_scores.astype(np.float32)
+    )  # the candidates' scores (float32, as the vectors) as ranked: one pass over [users, catalogue]
     history_rows = [lookup(catalog.movie_ids, h[0]) for h in histories]
     relevant = [held_out[int(u)] for u in user_ids]
     return fit_ranker(context, users, candidates, tower_scores, history_rows, relevant, seed=seed, threads=threads)

@@ -277,16 +277,7 @@ def save_checkpoint(path: Path, net, optimizer, config: TrainConfig, state: dict
 
 def _setup(dataset: Dataset, fit: Interactions, config: TrainConfig):
     """Seeded Paddle on the CPU, an encoder fitted on ``fit``, a fresh model, its optimizer and the sequences."""
-    keep_freed_memory()
-    paddle.disable_static()  # Paddle keeps its graph mode per thread (and per greenlet): training is dynamic-graph
-    paddle.set_device("cpu")
-    paddle.framework.core.set_num_threads(config.threads)
-    paddle.seed(config.seed)
-    np.random.seed(config.seed)
-    encoder = FeatureEncoder.fit(
-        dataset.catalog, fit, max_title_tokens=config.max_title_tokens, max_history=config.max_history,
-        min_token_count=config.min_token_count,
-    )  # fmt: skip
+    encoder = _seeded_encoder(dataset, fit, config)
     model = TwoTowerModel.build(encoder, config)
     collective.prepare(model.net, config.seed)
     optimizer = paddle.optimizer.Adam(
@@ -296,9 +287,23 @@ def _setup(dataset: Dataset, fit: Interactions, config: TrainConfig):
     return model, optimizer, Sequences(dataset, fit, encoder, config)
 
 
+def _seeded_encoder(dataset: Dataset, fit: Interactions, config: TrainConfig) -> FeatureEncoder:
+    """Seeded Paddle on the CPU (dynamic graph, config.threads) and an encoder fitted on ``fit``: _setup's start."""
+    keep_freed_memory()
+    paddle.disable_static()  # Paddle keeps its graph mode per thread (and per greenlet): training is dynamic-graph
+    paddle.set_device("cpu")
+    paddle.framework.core.set_num_threads(config.threads)
+    paddle.seed(config.seed)
+    np.random.seed(config.seed)
+    return FeatureEncoder.fit(
+        dataset.catalog, fit, max_title_tokens=config.max_title_tokens, max_history=config.max_history,
+        min_token_count=config.min_token_count,
+    )  # fmt: skip
+
+
 def _one_of_the_processes(config: TrainConfig) -> None:
     """train() and refit() run in this process; several processes are launched by distributed.train / refit."""
-    if config.trainer_processes > collective.world_size():
+    if collective.to_launch(config.trainer_processes):
         raise ValueError(
             f"trainer_processes = {config.trainer_processes}: call recommender.ml.distributed.train / refit, which "
             "launch the processes that run this loop"

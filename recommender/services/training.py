@@ -91,9 +91,10 @@ def model_version_create(*, config: dict | None = None, config_file_anywhere: bo
 def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressFn | None) -> ProgressFn:
     """on_epoch callback: the epoch row on the curve (holdout training only) and live progress with an ETA."""
     started = time.monotonic()
-    logged_at: list[float] = []  # when the last epoch line went to the console
+    logged_at: float | None = None  # when the last epoch line went to the console
 
     def on_epoch(stats: dict) -> None:
+        nonlocal logged_at
         elapsed = time.monotonic() - started
         eta = elapsed / stats["epoch"] * (stats["epochs"] - stats["epoch"])
         progress = {"stage": stage, **stats, "elapsed_s": round(elapsed, 1), "eta_s": round(eta, 1)}
@@ -103,8 +104,8 @@ def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressF
         _save(version, **fields)
         if on_progress:
             on_progress(progress)
-        if not logged_at or elapsed - logged_at[-1] >= PROGRESS_LOG_SECONDS:
-            logged_at.append(elapsed)
+        if logged_at is None or elapsed - logged_at >= PROGRESS_LOG_SECONDS:
+            logged_at = elapsed
             log.info("model v%s %s: %s", version.number, stage, _epoch_line(stats, eta))
 
     return on_epoch
