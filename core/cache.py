@@ -21,6 +21,7 @@ import functools
 import logging
 import os
 import pickle
+import random
 import threading
 import time
 import zlib
@@ -28,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+from django.conf import settings
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.redis import RedisCache
@@ -126,6 +129,19 @@ def _missing(key, *args, **kwargs):
     raise ValueError(f"Key '{key}' not found.")
 
 
+# INCRBY only where the key exists, in one atomic step: Django's RedisCache.incr is EXISTS then INCR, and a key that
+# expired between them came back from INCR as 1 with no expiry (a window that never ended).
+_INCR_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
+
+
+def _redis_incr(self, key, delta=1, version=None):
+    key = self.make_and_validate_key(key, version=version)
+    value = self._cache.get_client(key, write=True).eval(_INCR_EXISTING, 1, key, delta)
+    if value is None:
+        _missing(key)
+    return value
+
+
 class ResilientRedisCache(RedisCache):
     """RedisCache whose every operation degrades to an empty, write-nothing cache while Redis is unavailable."""
 
@@ -143,7 +159,7 @@ class ResilientRedisCache(RedisCache):
     delete = _or_no_cache(lambda *args, **kwargs: False)(RedisCache.delete)
     get_many = _or_no_cache(lambda *args, **kwargs: {})(RedisCache.get_many)
     has_key = _or_no_cache(lambda *args, **kwargs: False)(RedisCache.has_key)
-    incr = _or_no_cache(_missing)(RedisCache.incr)
+    incr = _or_no_cache(_missing)(_redis_incr)
     set_many = _or_no_cache(lambda data, *args, **kwargs: list(data))(RedisCache.set_many)
     delete_many = _or_no_cache(lambda *args, **kwargs: None)(RedisCache.delete_many)
     clear = _or_no_cache(lambda *args, **kwargs: False)(RedisCache.clear)
@@ -181,21 +197,20 @@ class SharedFileCache(FileBasedCache):
             finally:
                 locks.unlock(handle)
 
-    def get(self, key, default=None, version=None):
+    def _read(self, read, key, version, missing):
+        """read() under the shared lock; an entry left torn is removed and reads as ``missing``."""
         with self._locked(shared=True):
             try:
-                return super().get(key, default, version)
+                return read()
             except self.TORN:
                 self._delete(self._key_to_file(key, version))
-                return default
+                return missing
+
+    def get(self, key, default=None, version=None):
+        return self._read(lambda: super(SharedFileCache, self).get(key, default, version), key, version, default)
 
     def has_key(self, key, version=None):
-        with self._locked(shared=True):
-            try:
-                return super().has_key(key, version)
-            except self.TORN:
-                self._delete(self._key_to_file(key, version))
-                return False
+        return self._read(lambda: super(SharedFileCache, self).has_key(key, version), key, version, False)
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         with self._locked():
@@ -227,20 +242,33 @@ class SharedFileCache(FileBasedCache):
                 pass
             except self.TORN:  # expired, or torn: gone
                 self._delete(fname)
-            raise ValueError(f"Key '{key}' not found.")
+            _missing(key)
 
     def _cull(self):
-        if len(self._list_cache_files()) < self._max_entries:
+        entries = self._list_cache_files()  # listed once, under the exclusive lock
+        if len(entries) < self._max_entries:
             return
-        for fname in self._list_cache_files():  # expired (or torn) entries first
+        live = []
+        for fname in entries:  # expired (or torn) entries first
             try:
                 with open(fname, "rb") as handle:
-                    self._is_expired(handle)
+                    if not self._is_expired(handle):  # removes an expired entry
+                        live.append(fname)
             except FileNotFoundError:
                 pass
             except self.TORN:
                 self._delete(fname)
-        super()._cull()
+        if len(live) < self._max_entries:  # then, as Django's _cull, a random share of the live ones
+            return
+        if self._cull_frequency == 0:
+            return self.clear()
+        for fname in random.sample(live, int(len(live) / self._cull_frequency)):
+            self._delete(fname)
+
+
+def limits_cache():
+    """The store the limits count in (settings.LIMITS_CACHE: recsite/settings/base.py), shared by every web process."""
+    return caches[settings.LIMITS_CACHE]
 
 
 def window_hit(cache, key: str, seconds: int) -> tuple[int, float]:
@@ -248,16 +276,14 @@ def window_hit(cache, key: str, seconds: int) -> tuple[int, float]:
     window so far, this one included; the time.time() the window ends). Exact across processes where the cache's
     add and incr are atomic (Redis, SharedFileCache). While the cache is unavailable (ResilientRedisCache: add
     answers True) every hit is the first of a window: nothing is counted, nothing refused."""
-    now = time.time()
-    cache.add(f"{key}:until", now + seconds, timeout=seconds)
-    if cache.add(key, 1, timeout=seconds):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: a new window
-            cache.set(key, 1, timeout=seconds)
-            count = 1
-        if count == 1:  # Django's Redis incr is EXISTS then INCR: expired between them, INCR made a key with no expiry
-            cache.set(key, 1, timeout=seconds)
-    return count, cache.get(f"{key}:until", now + seconds)
+    until = time.time() + seconds
+    if cache.add(key, 1, timeout=seconds):  # the first hit: a window starts
+        cache.set(f"{key}:until", until, timeout=seconds)
+        return 1, until
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: a new window
+        cache.set(key, 1, timeout=seconds)
+        cache.set(f"{key}:until", until, timeout=seconds)
+        return 1, until
+    return count, cache.get(f"{key}:until", until)

@@ -8,9 +8,11 @@ took longer than the grace period, is SIGKILLed. No Django in here.
 
 Health checks (issue #24): a child may carry a ``health`` ping (a callable with its own short deadline, returning
 None when the child answered, else why not: serve_all pings Milvus with a gRPC CheckHealth and gunicorn with GET
-/healthz). After ``health_failures`` failed pings in a row, counted once the child answered once or its start-up
-grace is over, the child is replaced: SIGKILL to its process group (a stopped process cannot run a graceful stop),
-the reason logged, and a restart with the crash back-off.
+/healthz), every ``health_every`` seconds (``starting_every`` while it starts, if sooner), and an ``on_answer`` hook
+called at its first answer after each start (serve_all's "site up" line). After ``health_failures`` failed pings in
+a row, counted once the child answered once or its start-up grace is over, the child is replaced: SIGKILL to its
+process group (a stopped process cannot run a graceful stop), the reason logged, and a restart with the crash
+back-off.
 
 Hand-written, not honcho/supervisord/circus: none of them pings a live child (they restart exited ones only;
 supervisord needs the external superlance httpok listener, HTTP only), and this is ~150 lines with no daemon.
@@ -46,6 +48,8 @@ class Child:
     health_every: float = 10.0  # seconds between pings
     health_failures: int = 3  # failed pings in a row that get the child replaced
     health_grace: float = 120.0  # after a start, failed pings count only once it answered or this long passed
+    starting_every: float | None = None  # seconds between pings until its first answer within the grace, if sooner
+    on_answer: Callable[[Child], None] | None = None  # called at the first answer after each start (restarts too)
     started_at: float = 0.0
     answered: bool = False
     health_due: float = 0.0
@@ -115,15 +119,24 @@ class Supervisor:
         """Ping a running child when due; why it must be replaced once too many pings in a row failed, else None."""
         if child.health is None or now < child.health_due:
             return None
-        child.health_due = now + child.health_every
+        starting = not child.answered and now - child.started_at < child.health_grace
+        every = child.health_every
+        if starting and child.starting_every is not None:
+            every = min(every, child.starting_every)
+        child.health_due = now + every
         try:
             reason = child.health()
         except Exception as exc:  # noqa: BLE001 - a ping that crashed is a failed ping, never the supervisor's end
             reason = f"the health check crashed: {type(exc).__name__}: {exc}"
         if reason is None:
-            child.answered, child.health_bad = True, 0
+            first, child.answered, child.health_bad = not child.answered, True, 0
+            if first and child.on_answer is not None:
+                try:
+                    child.on_answer(child)
+                except Exception as exc:  # noqa: BLE001 - a hook that crashed is logged, never the supervisor's end
+                    self.log(f"{child.name}: its first-answer hook crashed: {type(exc).__name__}: {exc}")
             return None
-        if not child.answered and now - child.started_at < child.health_grace:
+        if starting:
             return None  # still starting
         child.health_bad += 1
         self.log(f"{child.name} failed its health check ({child.health_bad}/{child.health_failures}): {reason}")

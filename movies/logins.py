@@ -25,10 +25,9 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle
 
-from core.cache import window_hit
+from core.cache import limits_cache, window_hit
 from core.exceptions import TooManyRequestsError
 
 log = logging.getLogger(__name__)
@@ -50,13 +49,9 @@ def _limits() -> list[int]:
     return [settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_ADDRESS]
 
 
-def _cache():
-    return caches[settings.LIMITS_CACHE]
-
-
 def _wait_seconds(keys: list[str]) -> int:
     """Seconds until the attempt may be made (0: now): the longest wait among the limits reached."""
-    values = _cache().get_many([*keys, *(f"{key}:until" for key in keys)])
+    values = limits_cache().get_many([*keys, *(f"{key}:until" for key in keys)])
     now, wait = time.time(), 0
     for key, limit in zip(keys, _limits(), strict=True):
         if values.get(key, 0) >= limit:
@@ -66,7 +61,7 @@ def _wait_seconds(keys: list[str]) -> int:
 
 def _failure_record(keys: list[str]) -> None:
     for key in keys:  # the window starts at the first failure
-        window_hit(_cache(), key, settings.LOGIN_FAILURES_WINDOW_SECONDS)
+        window_hit(limits_cache(), key, settings.LOGIN_FAILURES_WINDOW_SECONDS)
 
 
 def login_authenticate(*, request, username: str, password: str):
@@ -90,7 +85,7 @@ def login_authenticate(*, request, username: str, password: str):
         if user is None and keys:
             _failure_record(keys)
         elif keys:
-            _cache().delete_many([keys[0], f"{keys[0]}:until"])
+            limits_cache().delete_many([keys[0], f"{keys[0]}:until"])
     except Exception:  # noqa: BLE001 - as above
         log.exception("log-in limits unavailable (cache error): attempt for %r not counted", username)
     return user

@@ -53,9 +53,12 @@ def model_version_pipeline(self, version_id: int) -> dict | None:
     return None if version is None else {"number": version.number, "status": version.status}
 
 
-def _versions_clean() -> None:
+def _versions_clean(*, files: bool = True) -> None:
+    """Delete the files (unless ``files`` is False: a batch that failed versions deleted them already) and the
+    Milvus collections of failed and retired versions."""
     try:
-        training_jobs.version_files_clean()
+        if files:
+            training_jobs.version_files_clean()
         training_jobs.version_collections_clean()
     except Exception:  # noqa: BLE001 - cleaning up must never change the outcome of the job itself
         log.exception("could not clean up the files of failed or retired model versions")
@@ -106,7 +109,7 @@ def batch_job_task(self, job_id: int) -> str | None:
 def versions_stale_task() -> list[int]:
     """Periodic (celery beat): fail versions whose worker went silent, freeing the training lock."""
     failed = training_jobs.versions_stale_fail()
-    _versions_clean()
+    _versions_clean(files=not failed)  # versions_stale_fail deleted them if it failed any
     return failed
 
 
@@ -163,9 +166,9 @@ def _worker_ready(sender=None, **kwargs) -> None:
     """A (re)started worker: fail the versions its previous process was running, then any stale ones."""
     hostname = getattr(sender, "hostname", "") or ""
     try:
-        training_jobs.versions_fail_for_worker(hostname=hostname)
-        training_jobs.versions_stale_fail()
-        _versions_clean()
+        failed = training_jobs.versions_fail_for_worker(hostname=hostname)
+        failed += training_jobs.versions_stale_fail()
+        _versions_clean(files=not failed)  # the calls above deleted them if they failed any
     except Exception:  # noqa: BLE001 - e.g. the database is not migrated yet; the beat check covers it later
         log.exception("start-up check of stale model versions failed")
     finally:

@@ -16,12 +16,10 @@ While the store is unavailable (Redis down) requests are let through, logged.
 import logging
 import time
 
-from django.conf import settings
-from django.core.cache import caches
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from core.cache import window_hit
+from core.cache import limits_cache, window_hit
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ class SharedWindow:
         if self.key is None:
             return True
         try:
-            count, until = window_hit(caches[settings.LIMITS_CACHE], self.key, self.duration)
+            count, until = window_hit(limits_cache(), self.key, self.duration)
         except Exception:  # noqa: BLE001 - the store failed: serve rather than refuse everybody
             log.exception("API throttle unavailable (cache error): request let through")
             return True

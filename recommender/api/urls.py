@@ -3,10 +3,12 @@
 Ids in paths are 1-9 digits: a longer one cannot name a row, and is answered by the JSON 404 at the end.
 """
 
-from django.urls import path, re_path, register_converter
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
+
+import core.urls  # noqa: F401 - registers the <id:...> path converter
 
 from . import (
     auth,
@@ -21,19 +23,6 @@ from . import (
     vectors,
 )
 from .base import Api, one_path
-
-
-class IdConverter:
-    regex = "[0-9]{1,9}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(IdConverter, "id")
 
 
 class NotFoundApi(Api):

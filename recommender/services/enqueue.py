@@ -59,17 +59,13 @@ def task_send_on_commit(
     return outcome
 
 
-def publish_timeout() -> float:
-    return float(getattr(settings, "BROKER_PUBLISH_TIMEOUT", 2.0))
-
-
 def _broker_connection():
     """A connection of its own for one publish, with socket deadlines on a redis broker (the pooled connections
     have none: a read from a stopped redis-server would block for ever). The SQL broker hands every transport
     option to SQLAlchemy's create_engine, so it gets none (a locked SQLite file times out by itself, in 5 s)."""
     from celery import current_app as app  # recsite.celery's app: recsite/__init__.py sets it as the current one
 
-    seconds = publish_timeout()
+    seconds = float(settings.BROKER_PUBLISH_TIMEOUT)
     options = {}
     if settings.CELERY_BROKER_URL.split("://", 1)[0].startswith(("redis", "rediss", "sentinel")):
         options = {"socket_timeout": seconds, "socket_connect_timeout": seconds}

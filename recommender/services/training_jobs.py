@@ -75,11 +75,23 @@ def _alias_reconcile(version: ModelVersion) -> None:
         log.exception("could not check the alias after failing version %s", version.number)
 
 
-def _version_dead(version: ModelVersion, reason: str) -> None:
+def _version_dead(version: ModelVersion, reason: str, *, clean: bool = True) -> None:
+    """Fail a version whose worker is gone; ``clean``: delete the files of dead versions now (a batch cleans once,
+    at its end)."""
     model_version_fail(version=version, error=reason)
     _alias_reconcile(version)
     log.warning("model version %s marked failed: %s", version.number, reason)
-    version_files_clean()
+    if clean:
+        version_files_clean()
+
+
+def _versions_dead(dead: list[tuple[ModelVersion, str]]) -> list[int]:
+    """Fail each (version, reason), then delete the files of dead versions once; the numbers failed."""
+    for version, reason in dead:
+        _version_dead(version, reason, clean=False)
+    if dead:
+        version_files_clean()
+    return [version.number for version, _ in dead]
 
 
 def versions_stale_fail() -> list[int]:
@@ -87,45 +99,50 @@ def versions_stale_fail() -> list[int]:
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.JOBS_STALE_SECONDS)
     queued_before = now - timedelta(seconds=settings.JOBS_QUEUED_TIMEOUT_SECONDS)
-    failed = []
+    dead = []
     for version in ModelVersion.objects.running():
         if version.status == Status.QUEUED:
             if version.created_at < queued_before:
-                _version_dead(version, "no training worker picked this version up: is the training worker running?")
-                failed.append(version.number)
+                dead.append((version, "no training worker picked this version up: is the training worker running?"))
             continue
         last_sign = version.heartbeat_at or version.started_at or version.created_at
         if last_sign < stale_before:
-            _version_dead(
-                version,
-                f"the worker stopped reporting at {last_sign:%Y-%m-%d %H:%M:%S} UTC during {version.status} "
-                f"(no heartbeat for {settings.JOBS_STALE_SECONDS:.0f} s): it was killed or lost",
+            dead.append(
+                (
+                    version,
+                    f"the worker stopped reporting at {last_sign:%Y-%m-%d %H:%M:%S} UTC during {version.status} "
+                    f"(no heartbeat for {settings.JOBS_STALE_SECONDS:.0f} s): it was killed or lost",
+                )
             )
-            failed.append(version.number)
-    return failed
+    return _versions_dead(dead)
+
+
+def _claimed_by(hostname: str) -> list[ModelVersion]:
+    """The running versions a process of this worker node claimed (a queued one has no worker yet)."""
+    return list(ModelVersion.objects.running().exclude(status=Status.QUEUED).filter(worker__startswith=f"{hostname}:"))
 
 
 def versions_fail_for_worker(*, hostname: str, reason: str = "") -> list[int]:
     """At worker start: versions that a previous process of this same worker node was running are dead.
     ``reason``: why (default: the worker restarted)."""
-    claimed = ModelVersion.objects.running().exclude(status=Status.QUEUED)  # a queued one has no worker yet
-    failed = []
-    for version in claimed.filter(worker__startswith=f"{hostname}:"):
-        _version_dead(version, reason or f"worker {hostname} restarted while this version was {version.status}")
-        failed.append(version.number)
-    return failed
+    return _versions_dead(
+        [
+            (version, reason or f"worker {hostname} restarted while this version was {version.status}")
+            for version in _claimed_by(hostname)
+        ]
+    )
 
 
 def versions_fail_on_stop(*, hostname: str, how: str) -> list[int]:
     """serve_all stopped (``how``: "SIGTERM") and its training worker with it: the versions that worker was
     running are failed now, with the reason, not left "training" until the next start (see the module doc)."""
-    claimed = ModelVersion.objects.running().exclude(status=Status.QUEUED).filter(worker__startswith=f"{hostname}:")
-    return versions_fail_for_worker(
-        hostname=hostname,
-        reason=f"stopped by {how}: serve_all was stopped while this version was "
-        f"{' / '.join(sorted(set(claimed.values_list('status', flat=True)))) or 'running'}; not resumed, "
-        "retrain to try again",
+    claimed = _claimed_by(hostname)
+    reason = (
+        f"stopped by {how}: serve_all was stopped while this version was "
+        f"{' / '.join(sorted({version.status for version in claimed})) or 'running'}; not resumed, "
+        "retrain to try again"
     )
+    return _versions_dead([(version, reason) for version in claimed])
 
 
 # --- files and collections of versions that can never serve again ---------------------------------------------

@@ -59,7 +59,7 @@ class VectorStore(MilvusConnection):
         super().__init__(
             uri, token=token, timeout=short, breaker_failures=breaker_failures, breaker_seconds=breaker_seconds
         )
-        self.admin_timeout = max(float(timeout), short)
+        self.admin_timeout = float(timeout)  # never shorter than `short`
         self.alias, self.prefix, self.index_type, self.metric = alias, prefix, index_type, metric
         self.search_ef = max(int(search_ef), 0)  # HNSW ef floor (schema.search_params); 0 = by limit only
         self.build_timeout = max(float(build_timeout), self.admin_timeout)  # index builds outlast a search deadline

@@ -101,20 +101,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # and the log-in limits count nothing while it lasts (they let requests through).
 # The limits (log-in failures: movies/logins.py; the API throttles: recommender/api/throttling.py) count in the
 # LIMITS_CACHE alias, which every gunicorn worker and every web process of the deployment must share (a count
-# per process let 20 wrong passwords through a limit of 10). With REDIS_URL: the same Redis (atomic INCR). Without
-# (the embedded default, one machine, as its SQLite file and Milvus Lite are): files under var/limits, whose add
-# and incr core.cache.SharedFileCache makes atomic across processes with a lock file; no table to create, and
-# no write transaction on the site's SQLite file per API request. Local memory would be per process again.
+# per process let 20 wrong passwords through a limit of 10). With REDIS_URL: the default alias itself, the same Redis
+# (atomic INCR; one connection pool per thread, not two). Without (the embedded default, one machine, as its SQLite
+# file and Milvus Lite are): files under var/limits, whose add and incr core.cache.SharedFileCache makes atomic
+# across processes with a lock file; no table to create, and no write transaction on the site's SQLite file per API
+# request. Local memory would be per process again.
 REDIS_URL = env.str("REDIS_URL", default="")
-LIMITS_CACHE = "limits"
 if REDIS_URL:
-    _redis = {
-        "BACKEND": "core.cache.ResilientRedisCache",
-        "LOCATION": REDIS_URL,
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "RETRY_SECONDS": 2.0},
+    LIMITS_CACHE = "default"
+    CACHES = {
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "RETRY_SECONDS": 2.0},
+        }
     }
-    CACHES = {"default": _redis, LIMITS_CACHE: {**_redis, "KEY_PREFIX": "limits"}}
 else:
+    LIMITS_CACHE = "limits"
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "recsite"},
         LIMITS_CACHE: {

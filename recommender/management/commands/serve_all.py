@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -75,7 +74,7 @@ class Command(BaseCommand):
         env = {**os.environ, "DEBUG": "false"}  # the site as users get it: no debug pages, no URL list on a 404
         if settings.DEBUG and os.environ.get("DEBUG"):
             self.stderr.write("[serve_all] DEBUG is ignored here: the site runs with DEBUG off (runserver debugs)")
-        self.stopping = False
+        self.stopping, self.stopped_by = False, ""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
@@ -102,7 +101,7 @@ class Command(BaseCommand):
 
         if not any(child.name == "worker-training" for child in self.supervisor.children):
             return  # it never started one (a failed start): a training running now belongs to someone else
-        how = getattr(self, "stopped_by", "") or "serve_all itself (a child kept crashing)"
+        how = self.stopped_by or "serve_all itself (a child kept crashing)"
         try:
             failed = versions_fail_on_stop(hostname=f"training@{socket.gethostname()}", how=how)
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: the next worker start fails them
@@ -162,25 +161,18 @@ class Command(BaseCommand):
             argv += ["--access-logfile", "-"]
         host, _, port = addr.rpartition(":")
         host = "127.0.0.1" if host in {"", "0.0.0.0", "[::]"} else host.strip("[]")
-        announced: set[int] = set()  # the gunicorn processes whose start was announced
-        lock, web = threading.Lock(), []
 
-        def ping() -> str | None:
-            """The health check, which also says "site up" once per start of gunicorn (restarts included)."""
-            reason = http_ping(host, int(port), "/healthz", timeout=10.0)
-            with lock:
-                if reason is None and web and web[0].proc.pid not in announced:
-                    announced.add(web[0].proc.pid)
-                    log.info("site up at http://%s:%s/", host if ":" not in host else f"[{host}]", port)
-            return reason
+        def site_up(child: Child) -> None:  # once per start of gunicorn (restarts included)
+            log.info("site up at http://%s:%s/", host if ":" not in host else f"[{host}]", port)
 
-        child = Child("web", argv, env, cwd=str(settings.BASE_DIR), health=ping, health_every=self.health_every,
-                      health_grace=300.0)  # fmt: skip
-        web.append(self.supervisor.start(child))
-
-        def first_answer() -> None:  # the health check runs every --health-every s: the first "site up" is sooner
-            while not self.stopping and not announced and web[0].proc.poll() is None:
-                if ping() is not None:
-                    time.sleep(0.5)
-
-        threading.Thread(target=first_answer, name="site-up", daemon=True).start()
+        # pinged every 0.5 s until its first answer (the "site up" line comes soon), then every --health-every s
+        self._start(
+            "web",
+            argv,
+            env,
+            health=lambda: http_ping(host, int(port), "/healthz", timeout=10.0),
+            health_every=self.health_every,
+            health_grace=300.0,
+            starting_every=0.5,
+            on_answer=site_up,
+        )
