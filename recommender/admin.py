@@ -19,13 +19,6 @@ def _views():
     return admin_views
 
 
-def _online():
-    """The "Online" section of a version's page (issue #25), imported on first use like _views."""
-    from recommender.impressions import admin_online
-
-    return admin_online
-
-
 RETIRED_NOTE = "its Milvus collection was dropped (MILVUS_KEEP_COLLECTIONS), so it cannot be activated again"
 FILE_FIELDS = ("artifact_path", "collection_name", "worker", "task_id", "heartbeat_at")
 STATUS_COLOURS = {"active": "green", "failed": "#ba2121", "retired": "#999", "inactive": "#555"}
@@ -113,7 +106,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             path("<int:pk>/activate/", wrap(_views().activate), name="recommender_modelversion_activate"),
             path("<int:pk>/progress.json", wrap(_views().progress_json), name="recommender_modelversion_progress_one"),
             path("<int:pk>/curve.png", wrap(_views().curve_png), name="recommender_modelversion_curve"),
-            path("<int:pk>/online.png", wrap(_online().online_png), name="recommender_modelversion_online"),
+            path("<int:pk>/online.png", wrap(_views().online_png), name="recommender_modelversion_online"),
             *super().get_urls(),
         ]
 
@@ -127,7 +120,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if version is not None:
             if version.status == ModelVersion.Status.RETIRED:
                 messages.warning(request, f"Model version {version.number} is retired: {RETIRED_NOTE}.")
-            extra = {**_views().version_page_context(version), **_online().online_context(version)}
+            extra = _views().version_page_context(version)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
 

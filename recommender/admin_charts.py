@@ -1,4 +1,5 @@
-"""PNG charts for the staff pages (matplotlib, Agg backend): a version's training curve and the metric history."""
+"""PNG charts for the staff pages (matplotlib, Agg backend): a version's training curve, the metric history and
+a version's online figures per day."""
 
 import io
 
@@ -10,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from recommender.admin_display import best_baseline  # noqa: E402
+from recommender.impressions.selectors import online_daily, version_impressions  # noqa: E402
 from recommender.models import ModelVersion  # noqa: E402
 
 VAL_KEY = "val_ndcg@10"
@@ -85,4 +87,20 @@ def metric_history_png(versions: list[ModelVersion]) -> bytes:
         ax.set_xticks(numbers)
         ax.grid(alpha=0.3)
     axes[0].legend(loc="best", fontsize="small")
+    return _png(fig)
+
+
+def online_daily_png(version: ModelVersion) -> bytes:
+    """Impressions, users, ratings after shown and clicks per day (issue #25: the version page's "Online")."""
+    days = online_daily(version_impressions(version))
+    if not days:
+        return _empty(f"model v{version.number}: no lists shown yet")
+    x = [d["day"] for d in days]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for key, style in (("impressions", "o-"), ("users", "s-"), ("rated_after_shown", "^-"), ("clicks", "v-")):
+        ax.plot(x, [d[key] for d in days], style, label=key.replace("_", " "))
+    ax.set_title(f"model v{version.number}: online, per day")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
     return _png(fig)

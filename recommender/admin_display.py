@@ -41,7 +41,7 @@ def metric_format(value) -> str:
 
 def best_baseline(metrics: dict, key: str) -> tuple[str, float] | None:
     """(name, value) of the baseline with the highest ``key`` in the same evaluation run."""
-    scored = [(name, m[key]) for name, m in metrics.get("baselines", {}).items() if m.get(key) is not None]
+    scored = [(name, m[key]) for name, m in (metrics.get("baselines") or {}).items() if m.get(key) is not None]
     return max(scored, key=lambda item: item[1]) if scored else None
 
 
@@ -79,7 +79,7 @@ def baseline_rows(metrics: dict) -> list[dict]:
     """Every baseline of the run beside the model, on the BASELINE_COLUMNS: the gate's evidence."""
     if not metrics.get("model"):
         return []
-    rows = [("two-tower (this version)", metrics["model"]), *metrics.get("baselines", {}).items()]
+    rows = [("two-tower (this version)", metrics["model"]), *(metrics.get("baselines") or {}).items()]
     return [{"name": name, "cells": [metric_format(m.get(key)) for key in BASELINE_COLUMNS]} for name, m in rows]
 
 

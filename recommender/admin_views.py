@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ApplicationError
-from recommender.admin_charts import metric_history_png, training_curve_png
+from recommender.admin_charts import metric_history_png, online_daily_png, training_curve_png
 from recommender.admin_display import (
     BASELINE_COLUMNS,
     baseline_rows,
@@ -26,8 +26,9 @@ from recommender.admin_display import (
     raw_json,
     status_label,
 )
+from recommender.impressions.admin_online import online_context
 from recommender.models import BatchJob, ModelVersion
-from recommender.selectors import model_version_running
+from recommender.selectors import model_version_active, model_version_running
 from recommender.services import batch_jobs, training_jobs, vector_jobs
 
 CHANGELIST = "admin:recommender_modelversion_changelist"
@@ -59,7 +60,7 @@ def progress_box_context(running: ModelVersion | None, polled: ModelVersion | No
 
 def version_page_context(version: ModelVersion) -> dict:
     """What a version's page shows above and below the admin's fieldsets: a heading with the live status,
-    the progress box, metric, baseline and config tables, and the raw JSON (collapsed)."""
+    the progress box, metric, baseline and config tables, the raw JSON (collapsed) and the "Online" figures."""
     running = model_version_running()
     return {
         **progress_box_context(running, version),
@@ -74,6 +75,7 @@ def version_page_context(version: ModelVersion) -> dict:
         "config_rows": config_rows(version.config),
         "raw_json": raw_json(version),
         "can_activate": _can_activate(version, running),
+        **online_context(version),
     }
 
 
@@ -104,6 +106,11 @@ def curve_png(request, pk: int) -> HttpResponse:
     return HttpResponse(training_curve_png(version), content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
+def online_png(request, pk: int) -> HttpResponse:
+    version = get_object_or_404(ModelVersion, pk=pk)
+    return HttpResponse(online_daily_png(version), content_type="image/png")
+
+
 def history_png(request) -> HttpResponse:
     png = metric_history_png(list(ModelVersion.objects.order_by("number")))
     return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
@@ -122,7 +129,7 @@ def retrain(request):
 
 def _activate_confirm(request, version: ModelVersion):
     """The question before an activation (it changes what every user sees): what goes live, what it replaces."""
-    live = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    live = model_version_active()
     context = {
         **admin.site.each_context(request),
         "opts": ModelVersion._meta,

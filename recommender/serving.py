@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 # The site serving popular movies instead of a model's suggestions: every page view meets it while the first model
 # trains, so it is logged when it begins and when it ends, once per process (fallback_enter / fallback_leave).
 fallback = StateLatch(log)
+# An experiment's candidate that cannot load: logged when it begins and when the candidate serves again, not for
+# each of its users' requests.
+candidate_down = StateLatch(log)
 LIVE_CHECK_SECONDS = 1.0  # how long a process trusts its idea of the live version before asking Milvus again
 OTHER_RETRY_SECONDS = 30.0  # a second version (an experiment's candidate) that failed to load is not tried again sooner
 
@@ -71,13 +74,15 @@ def _ranker_or_none(version: ModelVersion) -> Ranker | None:
         return None
 
 
+LIVE, OTHER = "live", "other"  # the registry's two slots: the live version, a second one (a candidate)
+
+
 class _Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._live: LiveModel | None = None
+        self._models: dict[str, LiveModel | None] = {LIVE: None, OTHER: None}  # OTHER: an experiment's candidate
         self._checked_at = 0.0
         self._live_number: int | None = None
-        self._other: LiveModel | None = None  # a second loaded version: a running experiment's candidate
         self._other_failed: tuple[int, float, str] | None = None  # (number, monotonic time, why) of a failed load
 
     def get(self, store: VectorStore | None = None) -> LiveModel:
@@ -101,9 +106,20 @@ class _Registry:
         if number is None:
             raise NoLiveModel("no collection is live in Milvus")
         with self._lock:  # one load per version, whoever asks first
-            if self._live is None or self._live.version.number != number:
-                self._live = self._load(number, store or get_vector_store())
-            return self._live
+            return self._loaded(LIVE, number, store)
+
+    def _loaded(self, slot: str, number: int, store: VectorStore | None) -> LiveModel:
+        """Version ``number`` in ``slot``, loaded first when the slot holds none or another version (lock held)."""
+        model = self._models[slot]
+        if model is None or model.version.number != number:
+            model = self._models[slot] = self._load(number, store or get_vector_store())
+        return model
+
+    def loaded_versions(self) -> dict[int, int]:
+        """{number: row id} of the versions this process has loaded: the live one, an experiment's candidate. No lock
+        (a load in progress must not hold up an impression write): the slots' keys never change, only their models."""
+        loaded = list(self._models.values())
+        return {m.version.number: m.version.pk for m in loaded if m is not None}
 
     def _load(self, number: int, store: VectorStore) -> LiveModel:
         version = ModelVersion.objects.filter(number=number).first()
@@ -139,18 +155,17 @@ class _Registry:
             failed = self._other_failed
             if failed is not None and failed[0] == number and time.monotonic() - failed[1] < OTHER_RETRY_SECONDS:
                 raise NoLiveModel(failed[2])  # not a load per request while it cannot serve
-            if self._other is None or self._other.version.number != number:
-                try:
-                    self._other = self._load(number, store or get_vector_store())
-                except (NoLiveModel, VectorStoreError) as exc:
-                    self._other_failed = (number, time.monotonic(), str(exc))
-                    raise
-                self._other_failed = None
-            return self._other
+            try:
+                model = self._loaded(OTHER, number, store)
+            except (NoLiveModel, VectorStoreError) as exc:
+                self._other_failed = (number, time.monotonic(), str(exc))
+                raise
+            self._other_failed = None
+            return model
 
     def reset(self) -> None:
         with self._lock:
-            self._live, self._live_number, self._checked_at, self._other = None, None, 0.0, None
+            self._models, self._live_number, self._checked_at = {LIVE: None, OTHER: None}, None, 0.0
             self._other_failed = None
 
 
@@ -172,10 +187,15 @@ def live_model(*, user_id: int | None = None, rated: bool | None = None) -> Live
     if number is None or number == live.version.number:
         return live
     try:
-        return registry.get_version(number)
+        candidate = registry.get_version(number)
     except (NoLiveModel, VectorStoreError) as exc:
-        log.warning("experiment candidate v%s cannot serve, user %s gets the live version: %s", number, user_id, exc)
+        candidate_down.enter(
+            f"v{number}", "experiment candidate v%s cannot serve, its users get the live version: %s", number, exc,
+            level=logging.WARNING,
+        )  # fmt: skip
         return live
+    candidate_down.leave("experiment candidate v%s serves its users again", number)
+    return candidate
 
 
 def warm_up() -> None:

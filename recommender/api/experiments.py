@@ -8,19 +8,12 @@ from rest_framework.response import Response
 
 from recommender.experiments.models import Experiment
 from recommender.experiments.selectors import experiment_figures
-from recommender.experiments.services import (
-    CONFLICT,
-    INVALID,
-    UNAVAILABLE,
-    ExperimentError,
-    experiment_promote,
-    experiment_start,
-    experiment_stop,
-)
+from recommender.experiments.services import experiment_promote, experiment_start, experiment_stop
 
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
 from .permissions import IsStaffOrService
 
+TAG = "experiments"  # the Swagger group of the operations here (ApiSchema.get_tags)
 FIGURES_NOTE = (
     "Figures come from the impressions recorded during the experiment: the candidate arm's are the candidate "
     "version's lists; the control arm's are the lists of any other version (a retrained version activated during "
@@ -85,18 +78,10 @@ def _experiment(experiment_id: int) -> Experiment:
     return experiment
 
 
-STATUS_OF = {INVALID: status.HTTP_400_BAD_REQUEST, CONFLICT: status.HTTP_409_CONFLICT,
-             UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE}  # fmt: skip
-
-
 def _answer(call, *, ok: int = status.HTTP_200_OK, **kwargs) -> Response:
-    """The experiment ``call`` returns, with its figures; a refusal in the API's error format (400 naming the field,
-    409, 503)."""
-    try:
-        experiment = call(**kwargs)
-    except ExperimentError as exc:
-        return Response({"message": exc.message, "extra": exc.extra}, status=STATUS_OF[exc.kind])
-    return Response(_detail(experiment), status=ok)
+    """The experiment ``call`` returns, with its figures; a refusal (ApplicationError 400 naming the field,
+    ConflictError 409, ServiceUnavailableError 503) is api_exception_handler's."""
+    return Response(_detail(call(**kwargs)), status=ok)
 
 
 def _invalid(field: str, message: str, fields: dict | None = None) -> Response:
@@ -113,7 +98,6 @@ class ExperimentListApi(Api):
         description="Every experiment between the active version and a candidate, running or ended (staff or "
         "service). The figures of each are in GET /api/experiments/<id>/.\n\nErrors: 401; 403 unless staff or "
         "service; 404 for a page past the last.",
-        tags=["experiments"],
         parameters=query_parameters,
         responses={200: page_of(ExperimentSerializer, "ExperimentPage"), **errors(401, 403, 404)},
     )
@@ -147,7 +131,6 @@ class ExperimentStartApi(Api):
         "is allowed: a version activated meanwhile serves the control arm.\n\nErrors: 400 for a bad candidate or "
         "a share not strictly between 0 and 1; 401; 403 unless staff or service; 409 as above; 503 when the vector "
         "store cannot be reached.",
-        tags=["experiments"],
         examples=[
             OpenApiExample("Version 7 for a fifth of users", value={"candidate": 7, "share": 0.2}, request_only=True)
         ],
@@ -174,7 +157,6 @@ class ExperimentDetailApi(Api):
         "and the difference (candidate - control) with Newcombe's hybrid score 95% interval. "
         + FIGURES_NOTE
         + "\n\nErrors: 401; 403 unless staff or service; 404 when no experiment has this id.",
-        tags=["experiments"],
         responses={200: ExperimentDetailSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, experiment_id: int):
@@ -189,7 +171,6 @@ class ExperimentStopApi(Api):
         description="Ends the running experiment: every user is served the live version again (within a second in "
         "every process). Its figures stay readable.\n\nErrors: 401; 403 unless staff or service; 404 when no "
         "experiment has this id; 409 when it is not running.",
-        tags=["experiments"],
         request=None,
         responses={200: ExperimentDetailSerializer, **errors(401, 403, 404, 409)},
     )
@@ -206,7 +187,6 @@ class ExperimentPromoteApi(Api):
         "refused with 409 while a training runs; the previous version is kept for rollback), then ends the "
         "experiment as promoted.\n\nErrors: 401; 403 unless staff or service; 404 when no experiment has this id; "
         "409 when it is not running or a training runs.",
-        tags=["experiments"],
         request=None,
         responses={200: ExperimentDetailSerializer, **errors(401, 403, 404, 409)},
     )

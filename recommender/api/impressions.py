@@ -1,17 +1,17 @@
 """Click events: an API client tells which movie of a recorded list (its ``impression_id``) the user opened."""
 
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from recommender.impressions.services import NotShown, click_record, impression_of_user
 
 from .base import Api, errors
 from .fields import INT32_MAX, StrictIntegerField
+
+TAG = "impressions"  # the Swagger group of the operations here (ApiSchema.get_tags)
 
 
 class ImpressionClickApi(Api):
@@ -29,7 +29,6 @@ class ImpressionClickApi(Api):
         "model version when it comes within ATTRIBUTION_WINDOW_DAYS of the list. 201 for the first click.\n\n"
         "Errors: 400 when the movie was not in that list; 401; 404 when impression_id is not a list shown to the "
         "caller (or not a UUID).",
-        tags=["impressions"],
         examples=[OpenApiExample("Opened movie 50", value={"movie": 50}, request_only=True)],
         parameters=[OpenApiParameter("impression_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
         request=InputSerializer,
@@ -38,18 +37,11 @@ class ImpressionClickApi(Api):
     def post(self, request, impression_id: str):
         serializer = ImpressionClickApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            parsed = uuid.UUID(impression_id)
-        except ValueError:
-            parsed = None
-        impression = impression_of_user(user=request.user, impression_id=parsed) if parsed else None
-        if impression is None:
-            raise NotFound(f"you were shown no list {impression_id}")
+        impression = impression_of_user(user=request.user, impression_id=impression_id)  # NotFoundError: 404
         movie = serializer.validated_data["movie"]
-        before = impression.clicks.filter(movie_id=movie).exists()
         try:
-            click = click_record(impression=impression, movie_id=movie)
+            click, created = click_record(impression=impression, movie_id=movie)
         except NotShown as exc:
             raise ValidationError({"movie": [str(exc)]}) from exc
-        code = status.HTTP_200_OK if before else status.HTTP_201_CREATED
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ImpressionClickApi.OutputSerializer(click).data, status=code)

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html_join
 
+from core.exceptions import ApplicationError
 from recommender.models import ModelVersion
 
 from .models import Experiment
@@ -25,11 +26,11 @@ class ExperimentStartForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if data.get("candidate") is not None and data.get("share") is not None:
-            from .services import ExperimentError, experiment_start_check
+            from .services import experiment_start_check
 
             try:
                 experiment_start_check(candidate=data["candidate"].number, share=data["share"])
-            except ExperimentError as exc:
+            except ApplicationError as exc:
                 raise ValidationError(exc.message) from exc
         return data
 
@@ -96,9 +97,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         for experiment in queryset:
             try:
                 action(experiment=experiment)
-            except Exception as exc:  # ExperimentError, or the activation's refusal (both carry a message)
-                if not hasattr(exc, "message"):
-                    raise
+            except ApplicationError as exc:  # the experiment's refusal, or the activation's
                 self.message_user(request, f"experiment {experiment.pk}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"experiment {experiment.pk} {verb}.", messages.SUCCESS)

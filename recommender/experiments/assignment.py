@@ -49,10 +49,7 @@ class _Running:
 
     def publish(self) -> tuple | str:
         """Read the database, put what runs in the shared cache (start, stop and promote call this)."""
-        row = Experiment.objects.filter(status=Experiment.Status.RUNNING).values_list(
-            "pk", "candidate__number", "share"
-        )
-        value = row.first() or NONE
+        value = Experiment.objects.running().values_list("pk", "candidate__number", "share").first() or NONE
         cache.set(CACHE_KEY, value, EXPERIMENT_CACHE_SECONDS)
         return value
 
@@ -75,8 +72,7 @@ running = _Running()
 def candidate_running() -> int | None:
     """The running experiment's candidate version number (its collection must stay), or None: read from the
     database now (collections_retire runs in another process than the one that started the experiment)."""
-    running_now = Experiment.objects.filter(status=Experiment.Status.RUNNING)
-    return running_now.values_list("candidate__number", flat=True).first()
+    return Experiment.objects.running().values_list("candidate__number", flat=True).first()
 
 
 def candidate_for(*, user_id: int, rated: bool | None = None) -> int | None:

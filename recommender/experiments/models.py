@@ -10,6 +10,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class ExperimentQuerySet(models.QuerySet):
+    def running(self) -> "ExperimentQuerySet":
+        """The running experiment (at most one: the experiment_one_running constraint)."""
+        return self.filter(status=Experiment.Status.RUNNING)
+
+
 class Experiment(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -28,6 +34,8 @@ class Experiment(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ExperimentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-pk"]

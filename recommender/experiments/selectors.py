@@ -12,8 +12,7 @@ who rated a movie shown to them / users shown a list in that arm, with its 95% W
 from django.utils import timezone
 
 from recommender.impressions.models import Impression
-from recommender.impressions.selectors import attributed_events
-from recommender.impressions.stats import rate
+from recommender.impressions.selectors import attributed_events, impression_counts, per_user_rate
 
 from .models import Experiment
 from .split import CANDIDATE, CONTROL, arm_of
@@ -35,14 +34,14 @@ def arm_impressions(experiment: Experiment) -> dict[str, object]:
 
 
 def _arm(name: str, version: int, impressions, end) -> dict:
-    rows = list(impressions.values_list("user_id", flat=True))
+    counts = impression_counts(impressions)
     rated = [e for e in attributed_events("rated", impressions) if e["at"] <= end]
-    conversion = rate(len({e["user_id"] for e in rated}), len(set(rows)))
+    conversion = per_user_rate(rated, counts["users"])
     return {
         "arm": name,
         "version": version,
         "users": conversion["trials"],
-        "impressions": len(rows),
+        "impressions": counts["impressions"],
         "rated_after_shown": len(rated),
         "converted_users": conversion["successes"],
         "conversion": conversion["rate"],

@@ -1,7 +1,8 @@
 """Start, stop and promote experiments (which version serves a user while one runs: assignment.py).
 
-One experiment at a time (the experiment_one_running constraint backs the check). Errors are ExperimentError:
-its ``kind`` says how an interface answers ("invalid": 400 naming the field, "conflict": 409, "unavailable": 503).
+One experiment at a time (the experiment_one_running constraint backs the check). Refusals are core.exceptions':
+ApplicationError (400, ``extra["fields"]`` naming the field), ConflictError (409, the current state) and
+ServiceUnavailableError (503, Milvus does not answer).
 Retraining during an experiment is allowed: a newly activated version becomes the control arm's, and the
 candidate's Milvus collection is kept while the experiment runs (services/vectors.py collections_retire).
 """
@@ -11,6 +12,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.exceptions import ApplicationError, ConflictError, ServiceUnavailableError
 from recommender.models import ModelVersion
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
@@ -20,31 +22,26 @@ from .models import Experiment
 log = logging.getLogger(__name__)
 Status = Experiment.Status
 
-INVALID, CONFLICT, UNAVAILABLE = "invalid", "conflict", "unavailable"
-
-
-class ExperimentError(Exception):
-    """Refused: ``kind`` INVALID (the request: ``extra["fields"]`` names the field), CONFLICT (the current state)
-    or UNAVAILABLE (Milvus does not answer)."""
-
-    def __init__(self, message: str, kind: str = CONFLICT, extra: dict | None = None):
-        super().__init__(message)
-        self.message, self.kind, self.extra = message, kind, extra or {}
-
 
 def experiment_running() -> Experiment | None:
-    return Experiment.objects.filter(status=Status.RUNNING).select_related("control", "candidate").first()
+    return Experiment.objects.running().select_related("control", "candidate").first()
 
 
-def _field_error(field: str, message: str) -> ExperimentError:
-    return ExperimentError(f"{field}: {message}", INVALID, {"fields": {field: [message]}})
+def _field_error(field: str, message: str) -> ApplicationError:
+    return ApplicationError(f"{field}: {message}", {"fields": {field: [message]}})
+
+
+def _not_running(experiment: Experiment) -> ConflictError:
+    return ConflictError(
+        f"experiment {experiment.pk} is {experiment.status}, not running", {"status": experiment.status}
+    )
 
 
 def experiment_start_check(*, candidate: int, share: float) -> tuple[ModelVersion, ModelVersion]:
     """(active version, candidate version) when an experiment of version ``candidate`` (a number) can start, else:
-    INVALID (naming the field) for a share outside (0, 1) or a version that does not exist; CONFLICT when an
-    experiment runs, nothing is active, the candidate is the active version or not complete, or its Milvus
-    collection is gone; UNAVAILABLE when Milvus does not answer."""
+    ApplicationError (naming the field) for a share outside (0, 1) or a version that does not exist; ConflictError
+    when an experiment runs, nothing is active, the candidate is the active version or not complete, or its Milvus
+    collection is gone; ServiceUnavailableError when Milvus does not answer."""
     if not isinstance(share, int | float) or not 0 < share < 1:
         raise _field_error("share", f"must be a number strictly between 0 and 1, got {share!r}")
     version = ModelVersion.objects.filter(number=candidate).first()
@@ -52,19 +49,19 @@ def experiment_start_check(*, candidate: int, share: float) -> tuple[ModelVersio
         raise _field_error("candidate", f"model version {candidate} does not exist")
     current = experiment_running()
     if current is not None:
-        raise ExperimentError(
+        raise ConflictError(
             f"experiment {current.pk} (v{current.control.number} vs v{current.candidate.number}) is running: stop or "
             "promote it first (one experiment at a time)",
             extra={"experiment": current.pk},
         )
     active = ModelVersion.objects.active().first()
     if active is None:
-        raise ExperimentError("no model version is active: activate one first, it is the experiment's control")
+        raise ConflictError("no model version is active: activate one first, it is the experiment's control")
     if version.pk == active.pk:
         message = f"model version {candidate} is the active version: choose another version as candidate"
-        raise ExperimentError(message, extra={"candidate": candidate})
+        raise ConflictError(message, extra={"candidate": candidate})
     if version.status != ModelVersion.Status.INACTIVE:
-        raise ExperimentError(
+        raise ConflictError(
             f"model version {candidate} is {version.status}: only a complete version (status inactive, with its "
             "vectors in Milvus) can be a candidate",
             extra={"candidate": candidate, "status": version.status},
@@ -72,9 +69,9 @@ def experiment_start_check(*, candidate: int, share: float) -> tuple[ModelVersio
     try:
         in_store = version.number in get_vector_store().list_versions()
     except VectorStoreError as exc:
-        raise ExperimentError(f"the vector store cannot be reached: {exc}", UNAVAILABLE) from exc
+        raise ServiceUnavailableError(f"the vector store cannot be reached: {exc}") from exc
     if not in_store:
-        raise ExperimentError(
+        raise ConflictError(
             f"model version {candidate} has no Milvus collection (dropped): it cannot serve, so it cannot be a "
             "candidate; train a new version",
             extra={"candidate": candidate},
@@ -93,7 +90,7 @@ def experiment_start(*, candidate: int, share: float = 0.5, user=None) -> Experi
                 started_by=user if getattr(user, "is_authenticated", False) else None,
             )  # fmt: skip
     except IntegrityError as exc:  # another start won the race
-        raise ExperimentError("another experiment was started at the same time: one experiment at a time") from exc
+        raise ConflictError("another experiment was started at the same time: one experiment at a time") from exc
     running.changed()
     log.info("experiment %s started: v%s vs v%s, share %s", experiment.pk, active.number, version.number, share)
     return experiment
@@ -106,18 +103,14 @@ def _end(experiment: Experiment, status: str) -> Experiment:
     running.changed()
     experiment.refresh_from_db()
     if not ended:
-        raise ExperimentError(
-            f"experiment {experiment.pk} is {experiment.status}, not running", extra={"status": experiment.status}
-        )
+        raise _not_running(experiment)
     return experiment
 
 
 def experiment_stop(*, experiment: Experiment) -> Experiment:
     """End the experiment; every user is served the live version again (within EXPERIMENT_CHECK_SECONDS)."""
     if not experiment.is_running:
-        raise ExperimentError(
-            f"experiment {experiment.pk} is {experiment.status}, not running", extra={"status": experiment.status}
-        )
+        raise _not_running(experiment)
     experiment = _end(experiment, Status.STOPPED)
     log.info("experiment %s stopped", experiment.pk)
     return experiment
@@ -129,9 +122,7 @@ def experiment_promote(*, experiment: Experiment) -> Experiment:
     from recommender.services.training_jobs import model_version_activate_checked
 
     if not experiment.is_running:
-        raise ExperimentError(
-            f"experiment {experiment.pk} is {experiment.status}, not running", extra={"status": experiment.status}
-        )
+        raise _not_running(experiment)
     experiment.candidate.refresh_from_db()
     if experiment.candidate.status != ModelVersion.Status.ACTIVE:  # activated by hand meanwhile: just end it
         model_version_activate_checked(version=experiment.candidate)

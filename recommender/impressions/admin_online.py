@@ -1,14 +1,12 @@
-"""The model-version admin page's "Online" section: figures per surface and a daily plot (matplotlib, on demand).
+"""The model-version admin page's "Online" section: figures per surface (its daily plot is
+recommender.admin_charts.online_daily_png).
 
-Wired by recommender/admin.py (the context in change_view, the PNG under <pk>/online.png)."""
-
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+Part of recommender.admin_views.version_page_context (the PNG is admin_views.online_png, under <pk>/online.png)."""
 
 from recommender.models import ModelVersion
 
 from .models import Surface
-from .selectors import online_daily, online_figures, version_impressions
+from .selectors import online_figures, version_impressions
 
 COLUMNS = ("impressions", "users", "clicks", "rated_after_shown", "hidden_after_shown")
 RATES = ("click", "rated", "hidden")
@@ -38,26 +36,3 @@ def online_context(version: ModelVersion) -> dict:
         "online_rates": [f"{r} rate (per user, 95% CI)" for r in RATES],
         "online_window": figures["window_days"],
     }
-
-
-def online_png_bytes(version: ModelVersion) -> bytes:
-    """Impressions, users, ratings after shown and clicks per day."""
-    from recommender.admin_charts import _empty, _png, plt
-
-    days = online_daily(version_impressions(version))
-    if not days:
-        return _empty(f"model v{version.number}: no lists shown yet")
-    x = [d["day"] for d in days]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for key, style in (("impressions", "o-"), ("users", "s-"), ("rated_after_shown", "^-"), ("clicks", "v-")):
-        ax.plot(x, [d[key] for d in days], style, label=key.replace("_", " "))
-    ax.set_title(f"model v{version.number}: online, per day")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    return _png(fig)
-
-
-def online_png(request, pk: int) -> HttpResponse:
-    version = get_object_or_404(ModelVersion, pk=pk)
-    return HttpResponse(online_png_bytes(version), content_type="image/png")

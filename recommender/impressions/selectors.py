@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import DateTimeField, ExpressionWrapper, F, Min, OuterRef, Subquery, UUIDField, Value
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Min, OuterRef, Subquery, UUIDField, Value
 from django.db.models.functions import TruncDate
 
 from movies.models import HiddenMovie, Rating
@@ -77,18 +77,31 @@ def attributed_clicks(impressions) -> list[dict]:
     return [{**r, "at": r.pop("clicked_at")} for r in rows]
 
 
-def _figures(impression_rows: list[dict], clicks: list[dict], rated: list[dict], hidden: list[dict]) -> dict:
-    users = {r["user_id"] for r in impression_rows}
+COUNTS = {"impressions": Count("pk"), "users": Count("user_id", distinct=True)}
+
+
+def impression_counts(impressions) -> dict:
+    """{"impressions": lists, "users": distinct users} of ``impressions`` (a queryset), counted in SQL."""
+    return impressions.order_by().aggregate(**COUNTS)
+
+
+def per_user_rate(events: list[dict], users: int) -> dict:
+    """The share of ``users`` with at least one of ``events``, with its 95% Wilson interval (stats.rate)."""
+    return rate(len({e["user_id"] for e in events}), users)
+
+
+def _figures(counts: dict, clicks: list[dict], rated: list[dict], hidden: list[dict]) -> dict:
+    users = counts["users"]
     return {
-        "impressions": len(impression_rows),
-        "users": len(users),
+        "impressions": counts["impressions"],
+        "users": users,
         "clicks": len(clicks),
         "rated_after_shown": len(rated),
         "hidden_after_shown": len(hidden),
         "rates": {
-            "click": rate(len({c["user_id"] for c in clicks}), len(users)),
-            "rated": rate(len({r["user_id"] for r in rated}), len(users)),
-            "hidden": rate(len({h["user_id"] for h in hidden}), len(users)),
+            "click": per_user_rate(clicks, users),
+            "rated": per_user_rate(rated, users),
+            "hidden": per_user_rate(hidden, users),
         },
     }
 
@@ -96,15 +109,17 @@ def _figures(impression_rows: list[dict], clicks: list[dict], rated: list[dict],
 def online_figures(impressions, *, by_surface: bool = False) -> dict:
     """The online figures of ``impressions`` (a queryset: one version's, one experiment arm's): counts and per-user
     rates with 95% Wilson intervals; with ``by_surface`` also "surfaces": {surface: the same figures}."""
-    rows = list(impressions.values("user_id", "surface"))
     clicks = attributed_clicks(impressions)
     rated, hidden = attributed_events("rated", impressions), attributed_events("hidden", impressions)
-    out = {**_figures(rows, clicks, rated, hidden), "window_days": settings.ATTRIBUTION_WINDOW_DAYS}
+    out = {**_figures(impression_counts(impressions), clicks, rated, hidden)}
+    out["window_days"] = settings.ATTRIBUTION_WINDOW_DAYS
     if by_surface:
+        per_surface = impressions.order_by().values("surface").annotate(**COUNTS)
         out["surfaces"] = {
-            surface: _figures(*[[r for r in part if r["surface"] == surface] for part in (rows, clicks, rated, hidden)])
-            for surface in sorted({r["surface"] for r in rows})
-        }
+            row["surface"]: _figures(row, *[[e for e in part if e["surface"] == row["surface"]]
+                                            for part in (clicks, rated, hidden)])
+            for row in sorted(per_surface, key=lambda row: row["surface"])
+        }  # fmt: skip
     return out
 
 
@@ -118,12 +133,11 @@ def version_impressions(version):
 def online_daily(impressions) -> list[dict]:
     """Per day: {"day", "impressions", "users", "rated_after_shown", "clicks"} (the admin's plot over time; events
     on the day they happened)."""
-    days: dict = defaultdict(lambda: {"impressions": 0, "users": set(), "rated_after_shown": 0, "clicks": 0})
-    for row in impressions.annotate(day=TruncDate("created_at")).values("day", "user_id"):
-        days[row["day"]]["impressions"] += 1
-        days[row["day"]]["users"].add(row["user_id"])
+    days: dict = defaultdict(lambda: {"impressions": 0, "users": 0, "rated_after_shown": 0, "clicks": 0})
+    for row in impressions.order_by().annotate(day=TruncDate("created_at")).values("day").annotate(**COUNTS):
+        days[row["day"]].update(impressions=row["impressions"], users=row["users"])
     for event in attributed_events("rated", impressions):
         days[event["at"].date()]["rated_after_shown"] += 1
     for click in attributed_clicks(impressions):
         days[click["at"].date()]["clicks"] += 1
-    return [{"day": day, **v, "users": len(v["users"])} for day, v in sorted(days.items())]
+    return [{"day": day, **v} for day, v in sorted(days.items())]

@@ -12,8 +12,8 @@ Writes are cheap and can never fail a page or an answer (IMPRESSIONS_WRITE):
 - "auto" (the default): deferred in a web server's process (gunicorn or runserver loaded recsite/wsgi.py or
   asgi.py), inline elsewhere (tests, shells, commands: what was shown is in the database at once);
 - "off": nothing is recorded (answers carry a null impression id; the load benchmark's baseline).
-A failed write is logged once (until the next success) and dropped; the answer keeps its impression id (inline
-mode: null, since nothing was recorded).
+A failed write is logged once (and once more when writes succeed again) and dropped; the answer keeps its
+impression id (inline mode: null, since nothing was recorded).
 """
 
 import atexit
@@ -29,6 +29,8 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
+from core.exceptions import NotFoundError
+from core.quiet import StateLatch
 from recommender.models import ModelVersion
 from recommender.serving import registry
 
@@ -40,30 +42,15 @@ CLEANUP_BATCH = 5000
 TICK = 0.25  # seconds between the flush thread's looks at the clock
 
 
-class _WriteLog:
-    """Log the first failed write, stay quiet until one succeeds again (a dead database must not flood the log)."""
-
-    def __init__(self):
-        self.failing = False
-        self.dropped = 0
-
-    def failed(self, exc: BaseException, n: int) -> None:
-        self.dropped += n
-        if not self.failing:
-            self.failing = True
-            log.warning("impressions not recorded (dropped, further failures are not logged): %s", exc)
-
-    def succeeded(self) -> None:
-        self.failing = False
-
-
-write_log = _WriteLog()
+# A failed write is logged when the failures begin and when writes succeed again, not for each one (a dead database
+# must not flood the log).
+write_log = StateLatch(log)
 
 
 def _version_pks(numbers: set[int]) -> dict[int, int]:
-    """Row ids of versions by number: the loaded live model's without a query, others read."""
-    live = getattr(registry, "_live", None)  # the LiveModel this process serves with, if loaded
-    known = {live.version.number: live.version.pk} if live is not None else {}
+    """Row ids of versions by number: the versions this process has loaded (live, an experiment's candidate)
+    without a query, others read."""
+    known = registry.loaded_versions()
     missing = numbers - known.keys()
     if missing:
         known.update(ModelVersion.objects.filter(number__in=missing).values_list("number", "pk"))
@@ -94,9 +81,12 @@ def _write(pending: list[tuple]) -> bool:
             Impression.objects.bulk_create(impressions)
             ImpressionItem.objects.bulk_create(items, batch_size=1000)
     except Exception as exc:  # never fail the page: log once, drop
-        write_log.failed(exc, len(pending))
+        write_log.enter(
+            "failing", "impressions not recorded (dropped, further failures are not logged): %s", exc,
+            level=logging.WARNING,
+        )  # fmt: skip
         return False
-    write_log.succeeded()
+    write_log.leave("impressions recorded again")
     return True
 
 
@@ -109,6 +99,7 @@ class _Buffer:
         self.wake = threading.Event()
         self.pid = None
         self.thread = None
+        self.flush_at_exit = False  # atexit registered (inherited by a forked child, as the registration is)
 
     def add(self, rows: list[tuple]) -> None:
         with self.lock:
@@ -116,6 +107,9 @@ class _Buffer:
                 self.pid, self.pending = os.getpid(), []
                 self.thread = threading.Thread(target=self._run, name="impressions-flush", daemon=True)
                 self.thread.start()
+                if not self.flush_at_exit:  # what still waits is written once more at exit
+                    atexit.register(self.flush)
+                    self.flush_at_exit = True
             self.pending += rows
             full = len(self.pending) >= settings.IMPRESSIONS_FLUSH_SIZE
         if full:
@@ -146,7 +140,6 @@ class _Buffer:
 
 
 buffer = _Buffer()
-atexit.register(buffer.flush)
 
 
 def deferred() -> bool:
@@ -193,20 +186,27 @@ class NotShown(Exception):
     """The impression did not show that movie."""
 
 
-def impression_of_user(*, user, impression_id) -> Impression | None:
-    """The user's impression with this id (written first if it still waits in this process's buffer), or None."""
-    if buffer.holds(impression_id):
+def impression_of_user(*, user, impression_id) -> Impression:
+    """The user's impression with this id (a UUID or its text; written first if it still waits in this process's
+    buffer); NotFoundError when the id is not a UUID or not a list shown to ``user``."""
+    try:
+        parsed = impression_id if isinstance(impression_id, uuid.UUID) else uuid.UUID(str(impression_id))
+    except ValueError:
+        parsed = None
+    if parsed is not None and buffer.holds(parsed):
         buffer.flush()
-    return Impression.objects.filter(pk=impression_id, user_id=user.pk).first()
+    impression = Impression.objects.filter(pk=parsed, user_id=user.pk).first() if parsed is not None else None
+    if impression is None:
+        raise NotFoundError(f"you were shown no list {impression_id}")
+    return impression
 
 
-def click_record(*, impression: Impression, movie_id: int) -> ImpressionClick:
+def click_record(*, impression: Impression, movie_id: int) -> tuple[ImpressionClick, bool]:
     """Record a click-through from ``impression`` to ``movie_id`` (once per impression and movie: a second click
-    returns the first); NotShown when the impression did not show that movie."""
+    returns the first): (click, created); NotShown when the impression did not show that movie."""
     if not ImpressionItem.objects.filter(impression=impression, movie_id=movie_id).exists():
         raise NotShown(f"impression {impression.pk} did not show movie {movie_id}")
-    click, _ = ImpressionClick.objects.get_or_create(impression=impression, movie_id=movie_id)
-    return click
+    return ImpressionClick.objects.get_or_create(impression=impression, movie_id=movie_id)
 
 
 def site_click_record(*, user, impression_id: str, movie_id: int) -> bool:
@@ -215,15 +215,10 @@ def site_click_record(*, user, impression_id: str, movie_id: int) -> bool:
     if not getattr(user, "is_authenticated", False) or not impression_id:
         return False
     try:
-        parsed = uuid.UUID(str(impression_id))
         with transaction.atomic():
-            impression = impression_of_user(user=user, impression_id=parsed)
-            if impression is None:
-                return False
+            impression = impression_of_user(user=user, impression_id=impression_id)
             click_record(impression=impression, movie_id=movie_id)
-    except NotShown:
-        return False
-    except (ValueError, TypeError):
+    except (NotFoundError, NotShown, ValueError, TypeError):
         return False
     except Exception as exc:  # never fail the page
         log.warning("click on movie %s from impression %s not recorded: %s", movie_id, impression_id, exc)

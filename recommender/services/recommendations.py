@@ -8,6 +8,7 @@ store or a missing model degrades to popularity, flagged, and logged when it beg
 on each request.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -49,6 +50,7 @@ class Recommendations:
     fallback: bool = False
     fallback_reason: str = ""
     model_version: int | None = None
+    impression_id: uuid.UUID | None = None  # set by recommender.impressions.services.impressions_record when shown
 
 
 def _hydrate(

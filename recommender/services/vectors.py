@@ -88,10 +88,10 @@ def _ndcg_beside_baseline(metrics: dict) -> str:
     ndcg = (metrics.get("model") or {}).get("ndcg@10")
     if ndcg is None:
         return ""
-    baselines = (metrics.get("baselines") or {}).items()
-    scored = [(m["ndcg@10"], name) for name, m in baselines if m.get("ndcg@10") is not None]
-    best = f" vs best baseline {max(scored)[0]:.4f} ({max(scored)[1]})" if scored else ""
-    return f", NDCG@10 {ndcg:.4f}{best}"
+    from recommender.admin_display import best_baseline
+
+    best = best_baseline(metrics, "ndcg@10")
+    return f", NDCG@10 {ndcg:.4f}" + (f" vs best baseline {best[1]:.4f} ({best[0]})" if best else "")
 
 
 def collections_retire(*, keep: int | None = None) -> list[int]:

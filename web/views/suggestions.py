@@ -40,7 +40,7 @@ def for_you_data(recs: Recommendations, user) -> dict:
         "fallback": recs.fallback,
         "fallback_reason": fallback_reason_for(user, fallback=recs.fallback, reason=recs.fallback_reason),
         "model_version": recs.model_version,
-        "impression_id": str(recs.impression_id) if getattr(recs, "impression_id", None) else None,
+        "impression_id": str(recs.impression_id) if recs.impression_id else None,
         "items": [
             {
                 "movie_id": item.movie.pk,
