@@ -7,11 +7,15 @@ honestly (TINY_TRAIN_CONFIG).
 """
 
 import random
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Sum
 
@@ -93,7 +97,7 @@ def tiny_model_serving():
     afterwards.
 
     For fixtures that commit (inside ``django_db_blocker.unblock()``, or with transactional_db): the teardown
-    deletes the rows and drops the Milvus collections. tests/live_model trains through `train_model` instead.
+    deletes the rows and drops the Milvus collections. tiny_model_trained trains through `train_model` instead.
     """
     from recommender.services.training import model_version_create, model_version_pipeline_run
 
@@ -102,6 +106,33 @@ def tiny_model_serving():
         version = model_version_pipeline_run(version=model_version_create(config=TINY_TRAIN_CONFIG))
         gate_passed_or_fail(version)
         yield version
+    finally:
+        tiny_rows_delete()
+
+
+def tiny_config_write(folder: Path) -> str:
+    """TINY_TRAIN_CONFIG as ``folder``/tiny.toml, for `train_model --config`; its path."""
+    path = folder / "tiny.toml"
+    path.write_text(TINY_TOML)
+    return str(path)
+
+
+@contextmanager
+def tiny_model_trained(config: str) -> Iterator[tuple]:
+    """The tiny catalogue plus model v1 trained by `train_model --config config` and activated by the pipeline's own
+    quality gate (never forced): yields (v1, what `train_model` printed); removed afterwards.
+
+    For package or module fixtures that commit (inside ``django_db_blocker.unblock()``).
+    """
+    from recommender.models import ModelVersion
+
+    tiny_catalogue_create()
+    try:
+        out = StringIO()
+        call_command("train_model", "--config", config, stdout=out, verbosity=0)
+        version = ModelVersion.objects.get(number=1)
+        gate_passed_or_fail(version)
+        yield version, out.getvalue()
     finally:
         tiny_rows_delete()
 

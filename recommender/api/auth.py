@@ -12,6 +12,8 @@ from movies.logins import login_authenticate
 
 from .base import Api, errors
 
+TAG = "auth"  # the Swagger group of the operations here (ApiSchema.get_tags)
+
 
 @transaction.atomic
 def auth_token_obtain(*, request, username: str, password: str) -> str:
@@ -50,7 +52,6 @@ class TokenObtainApi(Api):
         "token comes back until it is revoked). Send it as `Authorization: Token <token>` or `Authorization: Bearer "
         "<token>`. Needs no authentication.\n\nErrors: 400 for a missing field, wrong credentials or an inactive "
         "user; 429 after too many failed log-ins for the account or from the address (extra.wait, Retry-After).",
-        tags=["auth"],
         examples=[
             OpenApiExample("Log in", value={"username": "alice", "password": "correct horse"}, request_only=True),
             OpenApiExample("Token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
@@ -73,7 +74,6 @@ class TokenRevokeApi(Api):
         summary="Revoke your API token",
         description="Deletes the caller's token: every client using it is answered 401 until it obtains a new one "
         "(POST /api/auth/token/). 204, no body.\n\nErrors: 401 without a valid token or session.",
-        tags=["auth"],
         request=None,
         responses={204: None, **errors(401)},
     )

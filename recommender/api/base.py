@@ -8,6 +8,7 @@ Token authentication comes first so that an anonymous request is answered 401 wi
 import functools
 import inspect
 import re
+import sys
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -23,7 +24,8 @@ from core.exceptions import ApplicationError
 
 from .authentication import TokenOrBearerAuthentication
 
-# The tags that group the operations in Swagger (each operation names one in its extend_schema(tags=...)).
+# The tags that group the operations in Swagger: an operation's is its module's TAG (ApiSchema.get_tags), unless its
+# extend_schema(tags=...) names another.
 TAGS = {
     "auth": "Obtain and revoke an API token.",
     "catalogue": "Movies: list, search, detail, similar movies. Public: no token needed.",
@@ -54,6 +56,12 @@ class ApiSchema(AutoSchema):
 
     def get_operation_id(self):
         return re.sub(r"(?<!^)(?=[A-Z])", "_", self._api().__name__.removesuffix("Api")).lower()
+
+    def get_tags(self):
+        """The TAG of the API class's module (extend_schema(tags=...) overrides it); drf-spectacular's default
+        (the path's first segment) where the module has none."""
+        tag = getattr(sys.modules[self._api().__module__], "TAG", None)
+        return [tag] if tag else super().get_tags()
 
     def get_description(self):
         """extend_schema(description=...) first (drf-spectacular's override); else the operation's own docstring:
@@ -196,7 +204,7 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 # --- pagination -------------------------------------------------------------------------------------------
 
 
-PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 20, 100
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = api_settings.PAGE_SIZE, 100  # REST_FRAMEWORK["PAGE_SIZE"] in settings
 
 
 class ApiPagination(PageNumberPagination):

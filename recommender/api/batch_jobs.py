@@ -19,6 +19,7 @@ from .exceptions import Conflict
 from .fields import INT32_MAX, StrictIntegerField
 from .permissions import IsStaffOrService
 
+TAG = "jobs"  # the Swagger group of the operations here (ApiSchema.get_tags)
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
 
@@ -77,7 +78,6 @@ class BatchJobCreateApi(Api):
         "Poll GET /api/batch-jobs/<id>/ until it is done, then fetch its result.\n\nErrors: 400 for both or neither "
         "of users and all, unknown user ids, or no active model version; 401; 403 unless staff or service; 503 when "
         "the job broker cannot be reached (the job is recorded as failed).",
-        tags=["jobs"],
         examples=[
             OpenApiExample("Three users, CSV", value={"users": [1, 2, 3], "k": 20, "format": "csv"}, request_only=True)
         ],
@@ -102,7 +102,6 @@ class BatchJobDetailApi(Api):
         summary="A batch job's status",
         description="A job's status (queued, running, done, failed), parameters, progress, error and times.\n\n"
         "Errors: 401; 403 unless staff or service; 404 when no job has this id.",
-        tags=["jobs"],
         responses={200: BatchJobSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, job_id: int):
@@ -117,7 +116,6 @@ class BatchJobResultApi(Api):
         description="Downloads the file of a done job as an attachment, in the format it was started with.\n\n"
         "Errors: 401; 403 unless staff or service; 404 for an unknown job or a file no longer on disk; 409 while "
         "the job is not done.",
-        tags=["jobs"],
         responses={
             (200, CONTENT_TYPES["jsonl"]): OpenApiResponse(OpenApiTypes.STR, description='{"user_id", "items"}'),
             (200, CONTENT_TYPES["csv"]): OpenApiResponse(OpenApiTypes.STR, description="user_id,rank,movie_id"),

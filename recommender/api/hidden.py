@@ -12,6 +12,8 @@ from movies.services import movie_hide, movie_unhide
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
 from .fields import INT32_MAX, StrictIntegerField
 
+TAG = "me"  # the Swagger group of the operations here (ApiSchema.get_tags)
+
 
 class HiddenMovieSerializer(serializers.Serializer):
     movie_id = serializers.IntegerField()
@@ -28,7 +30,6 @@ class HiddenMovieListApi(Api):
         description='Pages of the movies the caller marked "not interested" (movie id, title, when). They never '
         "appear in the caller's recommendations or similar-movie lists.\n\nErrors: 401; 404 for a page past the "
         "last.",
-        tags=["me"],
         parameters=query_parameters,
         responses={200: page_of(HiddenMovieSerializer, "HiddenMoviePage"), **errors(401, 404)},
     )
@@ -48,7 +49,6 @@ class HiddenMovieCreateApi(Api):
         description='Marks the movie "not interested": it leaves the caller\'s recommendations and similar-movie '
         "lists. 201 when newly hidden, 200 (same body) when it already was.\n\nErrors: 400 when movie_id is "
         "missing, not an integer or names no movie; 401.",
-        tags=["me"],
         examples=[OpenApiExample("Hide movie 1", value={"movie_id": 1}, request_only=True)],
         request=InputSerializer,
         responses={
@@ -70,7 +70,6 @@ class HiddenMovieDeleteApi(Api):
         summary="Show a hidden movie in your recommendations again",
         description="Un-hides the movie: it may appear in the caller's lists again. 204, no body.\n\nErrors: 401; "
         "404 when the caller has not hidden it.",
-        tags=["me"],
         responses={204: None, **errors(401, 404)},
     )
     def delete(self, request, movie_id: int):

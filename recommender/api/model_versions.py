@@ -13,6 +13,8 @@ from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
 from .online import OnlineFiguresField
 from .permissions import IsStaffOrService
 
+TAG = "models"  # the Swagger group of the operations here (ApiSchema.get_tags)
+
 
 class ModelVersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
@@ -47,7 +49,6 @@ class ModelVersionListApi(Api):
         summary="Model versions, newest first",
         description="Pages of model versions: status, quality-gate result and times.\n\nErrors: 401; 403 unless "
         "staff or service; 404 for a page past the last.",
-        tags=["models"],
         parameters=query_parameters,
         responses={200: page_of(ModelVersionSerializer, "ModelVersionPage"), **errors(401, 403, 404)},
     )
@@ -67,7 +68,6 @@ class ModelVersionDetailApi(Api):
         description="One version with its training config, offline metrics beside the baselines', the per-epoch "
         "curve, progress while it trains, its error if it failed, and its online figures (what users did after its "
         "lists were shown).\n\nErrors: 401; 403 unless staff or service; 404 when no version has this number.",
-        tags=["models"],
         responses={200: ModelVersionDetailSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, number: int):
@@ -93,7 +93,6 @@ class ModelVersionTrainApi(Api):
         "training config. Follow it with GET /api/models/<number>/.\n\nErrors: 400 for a bad config (unknown key "
         "or value); 401; 403 unless staff or service; 409 while another version is queued or training; 503 when "
         "the broker cannot be reached (the version is recorded as failed).",
-        tags=["models"],
         examples=[OpenApiExample("Five epochs", value={"config": {"epochs": 5}}, request_only=True)],
         request=InputSerializer,
         responses={202: ModelVersionSerializer, **errors(401, 403, 409, 503)},
@@ -115,7 +114,6 @@ class ModelVersionActivateApi(Api):
         "serving to it; the previous live version becomes inactive, kept for rollback.\n\nErrors: 400 when it is "
         "already active, failed or retired; 401; 403 unless staff or service; 404 when no version has this number; "
         "409 while a training runs; 503 when the vector store cannot be reached.",
-        tags=["models"],
         request=None,
         responses={200: ModelVersionSerializer, **errors(401, 403, 404, 409, 503)},
     )

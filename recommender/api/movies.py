@@ -15,6 +15,8 @@ from recommender.services.recommendations import Source, similar_movies
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
 from .fields import FallbackReasonField, GenreField, k_query_field, year_query_field, years_check
 
+TAG = "catalogue"  # the Swagger group of the operations here (ApiSchema.get_tags)
+
 
 class MovieSerializer(serializers.Serializer):
     """A movie as every endpoint shows it (genres come from a prefetch, never one query per movie)."""
@@ -86,7 +88,6 @@ class MovieListApi(Api):
         "anonymous throttle.\n\nErrors: 400 for an unknown genre, year_min above year_max or an unknown query "
         "parameter; 401 for an invalid token (none is fine); 404 for a page past the last; 429 when throttled.\n\n"
         "Example: `GET /api/movies/?search=godfather&ordering=year&page_size=5`.",
-        tags=["catalogue"],
         parameters=query_parameters,
         responses={200: page_of(MovieSerializer, "MoviePage"), **errors(401, 404, 429)},
     )
@@ -111,7 +112,6 @@ class MovieDetailApi(Api):
         summary="One movie",
         description="A movie by id: its MovieLens and display titles, year, genres, rating count and average "
         "rating. Public.\n\nErrors: 404 when no movie has this id; 401 for an invalid token; 429 when throttled.",
-        tags=["catalogue"],
         responses={200: MovieSerializer, **errors(401, 404, 429)},
     )
     def get(self, request, movie_id: int):
@@ -140,7 +140,6 @@ class MovieSimilarApi(Api):
         "fallback_reason says why). For a signed-in caller it leaves out movies they hid and is recorded as an "
         "impression (impression_id). Public.\n\nErrors: 400 for a bad k; 401 for an invalid token; 404 when no "
         "movie has this id; 429 when throttled.",
-        tags=["catalogue"],
         parameters=query_parameters,
         responses={200: OutputSerializer, **errors(401, 404, 429)},
     )

@@ -11,6 +11,8 @@ from movies.services import rating_delete, rating_upsert
 from .base import PAGE_PARAMETERS, Api, errors, page_of, paginated_response
 from .fields import ScoreField
 
+TAG = "me"  # the Swagger group of the operations here (ApiSchema.get_tags)
+
 
 class RatingSerializer(serializers.Serializer):
     movie_id = serializers.IntegerField()
@@ -27,7 +29,6 @@ class RatingListApi(Api):
         summary="Your ratings, newest first",
         description="Pages of the caller's own ratings (movie id, title, score, when).\n\nErrors: 401 without a "
         "valid token or session; 404 for a page past the last.",
-        tags=["me"],
         parameters=query_parameters,
         responses={200: page_of(RatingSerializer, "RatingPage"), **errors(401, 404)},
     )
@@ -47,7 +48,6 @@ class RatingPutApi(Api):
         description="Sets the caller's score for the movie: a JSON number from 0.5 to 5 in half stars. 201 with the "
         'rating when it is new, 200 when it replaced one.\n\nErrors: 400 for any other score ("4", 4.25, '
         "true); 401; 404 when no movie has this id.",
-        tags=["me"],
         examples=[OpenApiExample("Four and a half stars", value={"score": 4.5}, request_only=True)],
         request=InputSerializer,
         responses={
@@ -69,7 +69,6 @@ class RatingDeleteApi(Api):
         summary="Remove your rating of a movie",
         description="Deletes the caller's rating of the movie. 204, no body.\n\nErrors: 401; 404 when the caller "
         "has not rated it.",
-        tags=["me"],
         responses={204: None, **errors(401, 404)},
     )
     def delete(self, request, movie_id: int):

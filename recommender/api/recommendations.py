@@ -27,6 +27,8 @@ from .fields import (
 from .movies import MovieSerializer, impression_id_field
 from .permissions import IsStaffOrService
 
+TAG = "me"  # the Swagger group of the operations here (ApiSchema.get_tags)
+
 
 class RecommendedItemSerializer(serializers.Serializer):
     movie = MovieSerializer()
@@ -80,7 +82,6 @@ class MyRecommendationsApi(Api):
         "fallback_reason says why). The list is recorded as an impression (impression_id, for clicks); during an A/B "
         "experiment model_version is the arm's version.\n\nErrors: 400 for a bad filter (named in extra.fields) or "
         "an unknown query parameter; 401.\n\nExample: `GET /api/me/recommendations/?k=20&genre=Comedy&explore=0.2`.",
-        tags=["me"],
         parameters=query_parameters,
         responses={200: RecommendationsSerializer, **errors(401)},
     )
@@ -123,7 +124,6 @@ class RankApi(Api):
         "the live version's ranker when it has one); ids the model cannot score come back in unranked. While no "
         "model serves, the order is popularity (fallback true). Recorded as an impression.\n\nErrors: 400 for an "
         "empty or too long list or an id that is not a whole number; 401.",
-        tags=["me"],
         examples=[OpenApiExample("Three movies", value={"movie_ids": [1, 50, 181]}, request_only=True)],
         request=InputSerializer,
         responses={200: OutputSerializer, **errors(401)},

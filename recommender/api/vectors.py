@@ -11,6 +11,7 @@ from recommender.services.vectors import vectors_count, vectors_drop_all
 from .base import Api, errors
 from .permissions import IsStaffOrService
 
+TAG = "vectors"  # the Swagger group of the operations here (ApiSchema.get_tags)
 DROP_CONFIRMATION = "drop all vectors"
 
 
@@ -26,7 +27,6 @@ class VectorCountApi(Api):
         description="How many movie vectors the live version's Milvus collection holds, and that version's number "
         "(0 and null when no version is live).\n\nErrors: 401; 403 unless staff or service; 503 when the vector "
         "store cannot be reached.",
-        tags=["vectors"],
         responses={200: OutputSerializer, **errors(401, 403, 503)},
     )
     def get(self, request):
@@ -47,7 +47,6 @@ class VectorSyncApi(Api):
         description="Queues an idempotent re-write of the live version's movie vectors into its collection; 202 "
         '{"queued": true}.\n\nErrors: 400 when no version is live; 401; 403 unless staff or service; 409 while a '
         "training runs; 503 when the broker cannot be reached.",
-        tags=["vectors"],
         request=None,
         responses={202: OutputSerializer, **errors(401, 403, 409, 503)},
     )
@@ -81,7 +80,6 @@ class VectorDropApi(Api):
         'vectors" (query parameter or JSON body). 204, no body.\n\nErrors: 400 without that confirmation; 401; 403 '
         "unless staff or service; 503 when the vector store cannot be reached.\n\n"
         "Example: `DELETE /api/vectors/?confirm=drop%20all%20vectors`.",
-        tags=["vectors"],
         parameters=query_parameters,
         responses={204: None, **errors(401, 403, 503)},
     )

@@ -41,3 +41,9 @@ def users(db) -> dict:
 def clients(users) -> dict[str, APIClient]:
     """One token-authenticated client per caller kind, plus "anonymous"."""
     return {"anonymous": token_client(None), **{kind: token_client(user) for kind, user in users.items()}}
+
+
+@pytest.fixture
+def operator(db) -> APIClient:
+    """A token client of the staff user "operator"."""
+    return token_client(UserFactory(username="operator", staff=True))

@@ -19,7 +19,7 @@ from recommender.models import ModelVersion
 from recommender.serving import registry
 from recommender.vectorstore import get_vector_store
 from tests.factories import UserFactory, token_client
-from tests.tiny import TINY_TOML, gate_passed_or_fail, tiny_catalogue_create, tiny_rows_delete
+from tests.tiny import tiny_config_write, tiny_model_trained
 
 pytestmark = pytest.mark.slow
 Status = ModelVersion.Status
@@ -44,34 +44,13 @@ def _candidate_ready(v1: ModelVersion) -> ModelVersion:
 @pytest.fixture(scope="module")
 def versions(django_db_setup, django_db_blocker, tmp_path_factory):
     """(v1 active, v2 a complete candidate), committed for this module."""
-    config = tmp_path_factory.mktemp("config") / "tiny.toml"
-    config.write_text(TINY_TOML)
-    with django_db_blocker.unblock():
-        tiny_catalogue_create()
-        try:
-            call_command("train_model", "--config", str(config), stdout=StringIO(), verbosity=0)
-            v1 = ModelVersion.objects.get(number=1)
-            gate_passed_or_fail(v1)
-            call_command("train_model", "--config", str(config), "--seed", "3", stdout=StringIO(), verbosity=0)
-            v2 = _candidate_ready(v1)
-            v1.refresh_from_db()
-            assert v1.status == Status.ACTIVE and get_vector_store().live_version() == 1
-            yield v1, v2
-        finally:
-            tiny_rows_delete()
-
-
-@pytest.fixture(autouse=True)
-def fresh_process_state(versions):
-    """No experiment known to this process from an earlier test (their rows rolled back)."""
-    running.reset()
-    yield
-    running.reset()
-
-
-@pytest.fixture
-def staff(db):
-    return token_client(UserFactory(username="operator", staff=True))
+    config = tiny_config_write(tmp_path_factory.mktemp("config"))
+    with django_db_blocker.unblock(), tiny_model_trained(config) as (v1, _):
+        call_command("train_model", "--config", config, "--seed", "3", stdout=StringIO(), verbosity=0)
+        v2 = _candidate_ready(v1)
+        v1.refresh_from_db()
+        assert v1.status == Status.ACTIVE and get_vector_store().live_version() == 1
+        yield v1, v2
 
 
 def _user(n: int):
@@ -84,7 +63,7 @@ def _start(staff, share=0.5) -> dict:
     return response.json()
 
 
-def test_bad_input_and_refusals_say_why(versions, staff, db):
+def test_bad_input_and_refusals_say_why(versions, operator, db):
     user = token_client(_user(1))
     assert user.post("/api/experiments/", {"candidate": 2}, format="json").status_code == 403
     assert token_client().get("/api/experiments/").status_code == 401
@@ -96,40 +75,40 @@ def test_bad_input_and_refusals_say_why(versions, staff, db):
         ({"candidate": 2, "share": "half"}, "share"),
         ({"candidate": 99}, "candidate"),
     ):
-        response = staff.post("/api/experiments/", body, format="json")
+        response = operator.post("/api/experiments/", body, format="json")
         assert response.status_code == 400, (body, response.json())
         assert response.json()["message"].startswith(f"{field}:") and field in response.json()["extra"]["fields"]
-    active = staff.post("/api/experiments/", {"candidate": 1}, format="json")
+    active = operator.post("/api/experiments/", {"candidate": 1}, format="json")
     assert active.status_code == 409 and "active version" in active.json()["message"]
     ModelVersion.objects.filter(number=2).update(status=Status.FAILED)
-    failed = staff.post("/api/experiments/", {"candidate": 2}, format="json")
+    failed = operator.post("/api/experiments/", {"candidate": 2}, format="json")
     assert failed.status_code == 409 and "is failed" in failed.json()["message"]
     ModelVersion.objects.filter(number=2).update(status=Status.INACTIVE)
-    assert staff.get("/api/experiments/999/").status_code == 404
+    assert operator.get("/api/experiments/999/").status_code == 404
     assert not Experiment.objects.exists()
 
 
-def test_one_experiment_at_a_time_then_stop(versions, staff, db):
-    started = _start(staff)
+def test_one_experiment_at_a_time_then_stop(versions, operator, db):
+    started = _start(operator)
     assert (started["status"], started["control"], started["candidate"], started["share"]) == ("running", 1, 2, 0.5)
-    again = staff.post("/api/experiments/", {"candidate": 2, "share": 0.3}, format="json")
+    again = operator.post("/api/experiments/", {"candidate": 2, "share": 0.3}, format="json")
     assert again.status_code == 409 and f"experiment {started['id']}" in again.json()["message"]
     assert "one experiment at a time" in again.json()["message"]
-    listed = staff.get("/api/experiments/").json()
+    listed = operator.get("/api/experiments/").json()
     assert listed["count"] == 1 and listed["results"][0]["id"] == started["id"]
-    stopped = staff.post(f"/api/experiments/{started['id']}/stop/")
+    stopped = operator.post(f"/api/experiments/{started['id']}/stop/")
     assert stopped.status_code == 200 and stopped.json()["status"] == "stopped" and stopped.json()["ended_at"]
-    assert staff.post(f"/api/experiments/{started['id']}/stop/").status_code == 409
-    assert staff.post(f"/api/experiments/{started['id']}/promote/").status_code == 409
+    assert operator.post(f"/api/experiments/{started['id']}/stop/").status_code == 409
+    assert operator.post(f"/api/experiments/{started['id']}/promote/").status_code == 409
     for n in range(1, 41):  # after the stop everyone is on the live version
         assert token_client(_user(n)).get("/api/me/recommendations/?k=3").json()["model_version"] == 1
-    assert _start(staff)["status"] == "running"  # a new one may start
+    assert _start(operator)["status"] == "running"  # a new one may start
 
 
-def test_a_sticky_half_split_serves_both_versions_and_counts_them(versions, staff, db):
+def test_a_sticky_half_split_serves_both_versions_and_counts_them(versions, operator, db):
     """40 users ask twice: each sees one version both times, both serve; 20 rate the first movie shown; the
     experiment reports both arms, 80 impressions and exactly 20 ratings after shown."""
-    experiment = _start(staff)
+    experiment = _start(operator)
     seen, firsts = {}, {}
     for n in range(1, 41):
         client = token_client(_user(n))
@@ -146,7 +125,7 @@ def test_a_sticky_half_split_serves_both_versions_and_counts_them(versions, staf
     for n in raters:
         response = token_client(_user(n)).put(f"/api/me/ratings/{firsts[n]}/", {"score": 4}, format="json")
         assert response.status_code == 201
-    body = staff.get(f"/api/experiments/{experiment['id']}/").json()
+    body = operator.get(f"/api/experiments/{experiment['id']}/").json()
     control, candidate = body["arms"]
     assert (control["arm"], control["version"], candidate["arm"], candidate["version"]) == (
         "control",
@@ -167,10 +146,10 @@ def test_a_sticky_half_split_serves_both_versions_and_counts_them(versions, staf
     assert diff["ci95"][0] <= diff["value"] <= diff["ci95"][1] and diff["method"] == "newcombe_hybrid_wilson"
 
 
-def test_rank_similar_and_home_serve_the_arm_cold_start_and_anonymous_stay_on_control(versions, staff, db):
+def test_rank_similar_and_home_serve_the_arm_cold_start_and_anonymous_stay_on_control(versions, operator, db):
     from recommender.services.recommendations import recommend_home
 
-    experiment = _start(staff, share=0.5)
+    experiment = _start(operator, share=0.5)
     on_candidate = next(n for n in range(1, 41) if arm_of(experiment["id"], _user(n).pk, 0.5) == CANDIDATE)
     client = token_client(_user(on_candidate))
     assert client.post("/api/rank/", {"movie_ids": [1, 2, 3]}, format="json").json()["model_version"] == 2
@@ -186,9 +165,9 @@ def test_rank_similar_and_home_serve_the_arm_cold_start_and_anonymous_stay_on_co
     assert any(arm_of(experiment["id"], u.pk, 0.5) == CANDIDATE for u in cold)
 
 
-def test_the_experiment_survives_a_worker_restart(versions, staff, db):
+def test_the_experiment_survives_a_worker_restart(versions, operator, db):
     """All that decides the arms is in the database: a process that forgets everything serves the same arms."""
-    experiment = _start(staff)
+    experiment = _start(operator)
     before = {
         n: token_client(_user(n)).get("/api/me/recommendations/?k=3").json()["model_version"] for n in range(1, 21)
     }
@@ -197,46 +176,46 @@ def test_the_experiment_survives_a_worker_restart(versions, staff, db):
         n: token_client(_user(n)).get("/api/me/recommendations/?k=3").json()["model_version"] for n in range(1, 21)
     }
     assert after == before and set(after.values()) == {1, 2}
-    body = staff.get(f"/api/experiments/{experiment['id']}/").json()
+    body = operator.get(f"/api/experiments/{experiment['id']}/").json()
     assert body["status"] == "running" and sum(a["impressions"] for a in body["arms"]) == 40
 
 
-def test_promote_activates_the_candidate_through_the_activation_path(versions, staff, db):
+def test_promote_activates_the_candidate_through_the_activation_path(versions, operator, db):
     from recommender.services.vectors import model_version_activate
 
     v1, _ = versions
-    experiment = _start(staff)
+    experiment = _start(operator)
     try:
-        promoted = staff.post(f"/api/experiments/{experiment['id']}/promote/")
+        promoted = operator.post(f"/api/experiments/{experiment['id']}/promote/")
         assert promoted.status_code == 200 and promoted.json()["status"] == "promoted"
         assert ModelVersion.objects.get(number=2).status == Status.ACTIVE
         assert ModelVersion.objects.get(number=1).status == Status.INACTIVE  # kept for rollback
         assert get_vector_store().live_version() == 2
         for n in range(1, 11):
             assert token_client(_user(n)).get("/api/me/recommendations/?k=3").json()["model_version"] == 2
-        assert staff.post("/api/experiments/", {"candidate": 1}, format="json").status_code == 201  # v1 may be next
+        assert operator.post("/api/experiments/", {"candidate": 1}, format="json").status_code == 201  # v1 may be next
     finally:
         model_version_activate(version=ModelVersion.objects.get(pk=v1.pk))  # the alias back on v1 (rows roll back)
         registry.reset()
 
 
-def test_the_running_candidate_keeps_its_collection(versions, staff, db):
+def test_the_running_candidate_keeps_its_collection(versions, operator, db):
     """collections_retire (after an activation, e.g. a retrain) keeps a running experiment's candidate."""
     from recommender.services.vectors import collections_retire
 
-    _start(staff)
+    _start(operator)
     assert collections_retire(keep=1) == []
     assert 2 in get_vector_store().list_versions()
     assert ModelVersion.objects.get(number=2).status == Status.INACTIVE
 
 
-def test_a_candidate_whose_collection_is_gone_is_refused(versions, staff, db):
+def test_a_candidate_whose_collection_is_gone_is_refused(versions, operator, db):
     from recommender.services.vectors import model_version_index
 
     _, v2 = versions
     get_vector_store().drop_collection(2)
     try:
-        response = staff.post("/api/experiments/", {"candidate": 2}, format="json")
+        response = operator.post("/api/experiments/", {"candidate": 2}, format="json")
         assert response.status_code == 409 and "no Milvus collection" in response.json()["message"]
     finally:
         model_version_index(version=v2)

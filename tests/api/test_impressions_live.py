@@ -1,15 +1,11 @@
 """Impressions and the online figures with a trained version serving (the real pipeline, Milvus Lite): the lists
 carry the version, a user's rating / "not interested" / click after them land in GET /api/models/<n>/ `online`."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from recommender.impressions.models import Impression
-from recommender.models import ModelVersion
-from tests.factories import UserFactory, token_client
-from tests.tiny import TINY_TOML, gate_passed_or_fail, tiny_catalogue_create, tiny_rows_delete
+from tests.factories import token_client
+from tests.tiny import tiny_config_write, tiny_model_trained
 
 pytestmark = pytest.mark.slow
 
@@ -17,17 +13,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def trained(django_db_setup, django_db_blocker, tmp_path_factory):
     """The tiny catalogue and model v1 (trained by `train_model`, activated by the gate), committed for this module."""
-    config = tmp_path_factory.mktemp("config") / "tiny.toml"
-    config.write_text(TINY_TOML)
-    with django_db_blocker.unblock():
-        tiny_catalogue_create()
-        try:
-            call_command("train_model", "--config", str(config), stdout=StringIO(), verbosity=0)
-            version = ModelVersion.objects.get(number=1)
-            gate_passed_or_fail(version)
-            yield version
-        finally:
-            tiny_rows_delete()
+    config = tiny_config_write(tmp_path_factory.mktemp("config"))
+    with django_db_blocker.unblock(), tiny_model_trained(config) as (version, _):
+        yield version
 
 
 def test_every_api_list_records_the_serving_version(trained, db):
@@ -44,12 +32,11 @@ def test_every_api_list_records_the_serving_version(trained, db):
         assert list(impression.items.values_list("movie_id", flat=True)) == [i["movie"]["id"] for i in body["items"]]
 
 
-def test_the_version_detail_carries_what_users_did_after_its_lists(trained, db):
+def test_the_version_detail_carries_what_users_did_after_its_lists(trained, operator, db):
     from django.contrib.auth import get_user_model
 
     users = get_user_model().objects
-    staff = token_client(UserFactory(username="operator", staff=True))
-    before = staff.get("/api/models/1/").json()["online"]
+    before = operator.get("/api/models/1/").json()["online"]
     assert before["impressions"] == 0 and before["rates"]["rated"]["ci95"] is None
     for name, acts in (("ml1", True), ("ml2", False), ("ml3", False)):
         client = token_client(users.get(username=name))
@@ -60,7 +47,7 @@ def test_the_version_detail_carries_what_users_did_after_its_lists(trained, db):
             assert client.post("/api/me/hidden/", {"movie_id": second}, format="json").status_code == 201
             click = client.post(f"/api/impressions/{body['impression_id']}/clicks/", {"movie": third}, format="json")
             assert click.status_code == 201
-    online = staff.get("/api/models/1/").json()["online"]
+    online = operator.get("/api/models/1/").json()["online"]
     assert {k: online[k] for k in ("impressions", "users", "clicks", "rated_after_shown", "hidden_after_shown")} == {
         "impressions": 3, "users": 3, "clicks": 1, "rated_after_shown": 1, "hidden_after_shown": 1,
     }  # fmt: skip

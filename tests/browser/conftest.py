@@ -61,3 +61,48 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+ADMIN_PASSWORD = "pw-for-tests-123"
+
+
+@pytest.fixture
+def superuser(transactional_db):
+    """The superuser "boss", who logs in to the admin through staff_page."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser(username="boss", password=ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def staff_page(browser, live_server, superuser):
+    """open(width): a new page of that width, logged in to the admin as the superuser."""
+
+    def open_page(width: int):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto(live_server.url + "/admin/login/")
+        page.fill("#id_username", superuser.username)
+        page.fill("#id_password", ADMIN_PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url(live_server.url + "/admin/")
+        return page
+
+    return open_page
+
+
+@pytest.fixture
+def fake_activation(monkeypatch):
+    """The database half of an activation for the admin's Activate; the vector store is not under test here."""
+    from recommender.models import ModelVersion
+    from recommender.services import training_jobs as jobs
+
+    Status = ModelVersion.Status
+
+    def activate(*, version):
+        ModelVersion.objects.filter(status=Status.ACTIVE).update(status=Status.INACTIVE)
+        ModelVersion.objects.filter(pk=version.pk).update(status=Status.ACTIVE)
+        return version
+
+    monkeypatch.setattr(jobs, "model_version_activate_checked", activate)

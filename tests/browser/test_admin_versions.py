@@ -2,35 +2,19 @@
 the heading follows a running training, and the Activate message is on screen after the click."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from recommender.models import ModelVersion
-from recommender.services import training_jobs as jobs
 from tests.factories import ModelVersionFactory
 
 Status = ModelVersion.Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pw-for-tests-123"
 WIDTHS = (1280, 390)
 
 
 @pytest.fixture
-def versions(transactional_db) -> dict[int, ModelVersion]:
-    get_user_model().objects.create_superuser(username="boss", password=PASSWORD)
+def versions(superuser) -> dict[int, ModelVersion]:
     return {1: ModelVersionFactory(number=1, status=Status.ACTIVE), 2: ModelVersionFactory(number=2, quality=1.1)}
-
-
-def staff_page(browser, live_server, width: int):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(live_server.url + "/admin/login/")
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(live_server.url + "/admin/")
-    return page
 
 
 def boxes(page, selector: str) -> list[dict]:
@@ -59,8 +43,8 @@ def version_url(live_server, version: ModelVersion) -> str:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_version_page_buttons_clear_of_charts_and_tables(browser, live_server, versions, screenshot_dir, width):
-    page = staff_page(browser, live_server, width)
+def test_version_page_buttons_clear_of_charts_and_tables(live_server, versions, staff_page, screenshot_dir, width):
+    page = staff_page(width)
     page.goto(version_url(live_server, versions[2]))
     page.wait_for_function("[...document.images].every(img => img.complete && img.naturalWidth > 0)")
     page.screenshot(path=str(screenshot_dir / f"admin-version-{width}.png"), full_page=True)
@@ -70,12 +54,12 @@ def test_version_page_buttons_clear_of_charts_and_tables(browser, live_server, v
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_version_list_fits_the_screen(browser, live_server, versions, screenshot_dir, width):
+def test_version_list_fits_the_screen(live_server, versions, staff_page, screenshot_dir, width):
     for number in range(3, 8):
         ModelVersionFactory(number=number, quality=1 + number / 10)
     progress = {"stage": "refitting", "epoch": 12, "epochs": 30}  # the longest status the list shows
     ModelVersionFactory(number=8, status=Status.EVALUATING, metrics={}, finished_at=None, progress=progress)
-    page = staff_page(browser, live_server, width)
+    page = staff_page(width)
     page.goto(live_server.url + "/admin/recommender/modelversion/")
     page.wait_for_function("[...document.images].every(img => img.complete && img.naturalWidth > 0)")
     page.screenshot(path=str(screenshot_dir / f"admin-version-list-{width}.png"), full_page=True)
@@ -88,7 +72,7 @@ def test_version_list_fits_the_screen(browser, live_server, versions, screenshot
         assert page.locator("#result_list").bounding_box()["width"] <= width
 
 
-def test_heading_follows_a_running_training(browser, live_server, versions, screenshot_dir):
+def test_heading_follows_a_running_training(live_server, versions, staff_page, screenshot_dir):
     running = ModelVersionFactory(
         number=3,
         status=Status.TRAINING,
@@ -99,7 +83,7 @@ def test_heading_follows_a_running_training(browser, live_server, versions, scre
         gate_reason="",
         progress={"stage": "training", "epoch": 2, "epochs": 10, "loss": 4.2, "elapsed_s": 20, "eta_s": 80},
     )
-    page = staff_page(browser, live_server, 1280)
+    page = staff_page(1280)
     page.goto(version_url(live_server, running))
     from playwright.sync_api import expect
 
@@ -114,14 +98,8 @@ def test_heading_follows_a_running_training(browser, live_server, versions, scre
     page.screenshot(path=str(screenshot_dir / "admin-version-running.png"), full_page=True)
 
 
-def test_activate_shows_its_message_on_screen(browser, live_server, versions, screenshot_dir, monkeypatch):
-    def activate(*, version):  # the database half of an activation; the vector store is not under test here
-        ModelVersion.objects.filter(status=Status.ACTIVE).update(status=Status.INACTIVE)
-        ModelVersion.objects.filter(pk=version.pk).update(status=Status.ACTIVE)
-        return version
-
-    monkeypatch.setattr(jobs, "model_version_activate_checked", activate)
-    page = staff_page(browser, live_server, 1280)
+def test_activate_shows_its_message_on_screen(live_server, versions, staff_page, fake_activation, screenshot_dir):
+    page = staff_page(1280)
     page.goto(version_url(live_server, versions[2]))
     page.get_by_role("button", name="Activate").click()
     page.get_by_role("button", name="Yes, activate v2").click()  # it asks first (issue #27)

@@ -3,17 +3,13 @@ fits its box on a phone, the home page shows one notice while the first model tr
 not cut, and Activate asks before it changes what every user sees."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 
 from recommender.models import ModelVersion
-from recommender.services import training_jobs as jobs
 from tests.factories import ModelVersionFactory, RatingFactory, movies_create
 
 Status = ModelVersion.Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pw-for-tests-123"
 WIDTHS = (1280, 390)
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 PLACEHOLDER_FITS = """el => {
@@ -26,25 +22,10 @@ PLACEHOLDER_FITS = """el => {
 
 
 @pytest.fixture
-def boss(transactional_db):
-    cache.clear()  # the training notice is cached for a few seconds per process
-    movies = movies_create(48)
-    user = get_user_model().objects.create_superuser(username="boss", password=PASSWORD)
-    for movie in movies[:3]:
-        RatingFactory(user=user, movie=movie, score=4)  # so that the home page shows "Recommended for you"
-    return user
-
-
-def logged_in_page(browser, live_server, width: int):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(live_server.url + "/admin/login/")
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(live_server.url + "/admin/")
-    return page
+def boss(superuser):
+    for movie in movies_create(48)[:3]:
+        RatingFactory(user=superuser, movie=movie, score=4)  # so that the home page shows "Recommended for you"
+    return superuser
 
 
 def visit(page, url: str, shot) -> None:
@@ -56,13 +37,13 @@ def visit(page, url: str, shot) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_site_and_admin_while_the_first_model_trains(browser, live_server, boss, screenshot_dir, width):
+def test_site_and_admin_while_the_first_model_trains(live_server, boss, staff_page, screenshot_dir, width):
     """The first model trains behind six finished versions (none live): the admin's busiest list."""
     for number in range(1, 7):
         ModelVersionFactory(number=number, quality=1 + number / 10)
     progress = {"stage": "refitting", "epoch": 12, "epochs": 30}  # the longest status the list shows
     ModelVersionFactory(number=7, status=Status.TRAINING, metrics={}, finished_at=None, progress=progress)
-    page = logged_in_page(browser, live_server, width)
+    page = staff_page(width)
     from playwright.sync_api import expect
 
     visit(page, live_server.url + "/", screenshot_dir / f"narrow-home-training-{width}.png")
@@ -92,16 +73,10 @@ def test_site_and_admin_while_the_first_model_trains(browser, live_server, boss,
     expect(page.locator(".notice-training")).to_have_count(1)
 
 
-def test_activate_asks_first_at_390_px(browser, live_server, boss, screenshot_dir, monkeypatch):
-    def activate(*, version):  # the database half of an activation; the vector store is not under test here
-        ModelVersion.objects.filter(status=Status.ACTIVE).update(status=Status.INACTIVE)
-        ModelVersion.objects.filter(pk=version.pk).update(status=Status.ACTIVE)
-        return version
-
-    monkeypatch.setattr(jobs, "model_version_activate_checked", activate)
+def test_activate_asks_first_at_390_px(live_server, boss, staff_page, fake_activation, screenshot_dir):
     ModelVersionFactory(number=1, status=Status.ACTIVE)
     candidate = ModelVersionFactory(number=2, quality=1.1)
-    page = logged_in_page(browser, live_server, 390)
+    page = staff_page(390)
     from playwright.sync_api import expect
 
     page.goto(f"{live_server.url}/admin/recommender/modelversion/{candidate.pk}/change/")

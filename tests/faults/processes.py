@@ -1,5 +1,6 @@
 """The processes of the fault scenarios' live stack on loopback, and plain HTTP to them (tests/faults/stack.py runs
-the scenarios): a Milvus Lite server, redis-server and gunicorn on recsite.wsgi with the base settings.
+the scenarios): a Milvus Lite server, redis-server and gunicorn on recsite.wsgi with the base settings; and a whole
+`serve_all` on its own embedded set-up (serve_all_process) with the processes below it, found through /proc.
 
 Every process is started in its own session (start() again after kill() reuses the port); every wait is bounded.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from recommender.ml.processes import identity
 from tests.support import free_port, listening, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,3 +248,99 @@ def login(port: int, username: str, password: str) -> str:
     cookies = "; ".join(v for k, v in answer.headers if k.lower() == "set-cookie")
     assert answer.status == 302 and "sessionid=" in cookies, (answer.status, cookies, answer.body[:300])
     return f"csrftoken={csrf}; sessionid={cookies.split('sessionid=')[1].split(';')[0]}"
+
+
+# --- serve_all --------------------------------------------------------------------------------------------------
+
+MANAGE = [sys.executable, "manage.py"]
+
+
+def _parents() -> dict[int, int]:
+    """{pid: parent pid} of every process now (a process that ends while it is read is left out)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])  # the name may hold spaces or ")"
+    return parents
+
+
+def descendants(root: int) -> set[int]:
+    """Every living process below ``root`` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = set(), [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def wait_until_logged(check, timeout: float, what: str, log: Path) -> None:
+    """Until check() is true (an OSError counts as false), every 0.3 s; AssertionError after `timeout` s, with the
+    end of serve_all's ``log``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{what} within {timeout:.0f} s; serve_all said:\n{log.read_text()[-4000:]}")
+
+
+@dataclass
+class ServeAll:
+    """A `serve_all` started by serve_all_process."""
+
+    proc: subprocess.Popen
+    var: Path  # its RECSITE_VAR_DIR
+    log: Path  # its stdout and stderr
+    env: dict  # its environment (for `manage.py` commands on the same set-up)
+    seen: set[str] = field(default_factory=set)  # "pid:start time" of every process of it seen so far
+
+
+@contextmanager
+def serve_all_process(tmp_path: Path, *argv: str, seed: str = "") -> Iterator[ServeAll]:
+    """`manage.py serve_all *argv` on its own embedded set-up in tmp_path/var (migrated; `manage.py shell -c seed`
+    run first when given), in its own session, its output in tmp_path/serve_all.log.
+
+    At the end its process group gets SIGTERM (SIGKILL after 30 s) if it still runs, and every process of it in
+    ``seen`` that is still the very same process is SIGKILLed: orphans of this serve_all, and only those.
+    """
+    var = tmp_path / "var"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MILVUS_URI", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(RECSITE_VAR_DIR=str(var), PYTHONPATH=str(ROOT))  # fmt: skip
+    subprocess.run([*MANAGE, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    if seed:
+        subprocess.run([*MANAGE, "shell", "-c", seed], cwd=ROOT, env=env, check=True, timeout=300)
+    log = tmp_path / "serve_all.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*MANAGE, "serve_all", *argv], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+    run = ServeAll(proc, var, log, env)
+    try:
+        yield run
+    finally:
+        if proc.poll() is None:
+            run.seen.update(filter(None, map(identity, descendants(proc.pid))))
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+        for known in run.seen:
+            pid = int(known.split(":")[0])
+            if identity(pid) == known:
+                os.kill(pid, signal.SIGKILL)

@@ -14,15 +14,14 @@ import http.client
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from recommender.ml.processes import identity
-from tests.faults.processes import answer_limit
+from tests.faults.processes import answer_limit, descendants, serve_all_process, wait_until_logged
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -38,38 +37,6 @@ user = get_user_model().objects.create_user("viewer", password="viewer-password-
 for i in range(1, 6):
     rating_upsert(user=user, movie_id=i, score=5)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _parents() -> dict[int, int]:
-    """{pid: parent pid} of every process now (a process that ends while it is read is left out)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])  # the name may hold spaces or ")"
-    return parents
-
-
-def descendants(root: int) -> set[int]:
-    """Every living process below ``root`` (children, their children, ...)."""
-    children: dict[int, list[int]] = {}
-    for pid, parent in _parents().items():
-        children.setdefault(parent, []).append(pid)
-    found, stack = set(), [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
 
 
 def command_line(pid: int) -> str:
@@ -114,55 +81,17 @@ def login(port: int) -> str:
     return f"csrftoken={csrf}; sessionid={cookies.split('sessionid=')[1].split(';')[0]}"
 
 
-def wait_until(check, timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{what} within {timeout:.0f} s; serve_all said:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture
 def serve_all(tmp_path):
-    var = tmp_path / "var"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MILVUS_URI", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(RECSITE_VAR_DIR=str(var), PYTHONPATH=str(ROOT))  # fmt: skip
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*manage, "shell", "-c", SEED_DATA], cwd=ROOT, env=env, check=True)
     web, milvus = free_port(), free_port()
-    log = tmp_path / "serve_all.log"
-    argv = [*manage, "serve_all", "--addr", f"127.0.0.1:{web}", "--milvus-port", str(milvus), "--health-every", "2"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    seen: set[str] = set()  # "pid:start time" of every process of this serve_all seen so far
-    try:
-        yield {"proc": proc, "web": web, "milvus": milvus, "var": var, "log": log, "seen": seen}
-    finally:
-        if proc.poll() is None:
-            seen.update(filter(None, map(identity, descendants(proc.pid))))
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        for known in seen:  # nothing of this run may outlive it: orphans left by serve_all, and only those
-            pid = int(known.split(":")[0])
-            if identity(pid) == known:
-                os.kill(pid, signal.SIGKILL)
+    argv = ["--addr", f"127.0.0.1:{web}", "--milvus-port", str(milvus), "--health-every", "2"]
+    with serve_all_process(tmp_path, *argv, seed=SEED_DATA) as run:
+        yield {"proc": run.proc, "web": web, "milvus": milvus, "var": run.var, "log": run.log, "seen": run.seen}
 
 
 def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(serve_all):
     port, log = serve_all["web"], serve_all["log"]
-    wait_until(lambda: get(port, "/") == 200, START_TIMEOUT, "the site did not answer", log)
+    wait_until_logged(lambda: get(port, "/") == 200, START_TIMEOUT, "the site did not answer", log)
     cookie = login(port)
     pages = ["/", "/movies/", "/movies/3/", "/api/schema/"]
     statuses = [get(port, path, cookie) for path in pages]
@@ -186,8 +115,8 @@ def test_killed_milvus_and_worker_are_restarted_while_the_site_keeps_answering(s
             sock.settimeout(0.5)
             return sock.connect_ex(("127.0.0.1", serve_all["milvus"])) == 0
 
-    wait_until(milvus_back, RESTART_TIMEOUT, "Milvus was not restarted", log)
-    wait_until(lambda: set(pids_matching(root, "-n training@")) - set(worker_pids), RESTART_TIMEOUT,
+    wait_until_logged(milvus_back, RESTART_TIMEOUT, "Milvus was not restarted", log)
+    wait_until_logged(lambda: set(pids_matching(root, "-n training@")) - set(worker_pids), RESTART_TIMEOUT,
                "the training worker was not restarted", log)  # fmt: skip
     serve_all["seen"].update(filter(None, map(identity, descendants(root))))
     after = [get(port, path, cookie) for path in pages]
@@ -209,10 +138,10 @@ def test_a_hung_milvus_child_is_replaced_while_each_answer_takes_under_2_s(serve
     """SIGSTOP of the Milvus server (alive, not answering): the logged-in home page (which asks Milvus) answers
     within 2 s each time, and serve_all's health check replaces the server within 90 s, saying why."""
     port, log, root = serve_all["web"], serve_all["log"], serve_all["proc"].pid
-    wait_until(lambda: get(port, "/") == 200, START_TIMEOUT, "the site did not answer", log)
+    wait_until_logged(lambda: get(port, "/") == 200, START_TIMEOUT, "the site did not answer", log)
     cookie = login(port)
     milvus_data = str(serve_all["var"] / "milvus.db")
-    wait_until(lambda: pids_matching(root, f"--data-dir {milvus_data}"), START_TIMEOUT, "no Milvus server", log)
+    wait_until_logged(lambda: pids_matching(root, f"--data-dir {milvus_data}"), START_TIMEOUT, "no Milvus server", log)
     hung = pids_matching(root, f"--data-dir {milvus_data}")
     serve_all["seen"].update(filter(None, map(identity, descendants(root))))
     stopped_at = time.monotonic()
@@ -225,9 +154,9 @@ def test_a_hung_milvus_child_is_replaced_while_each_answer_takes_under_2_s(serve
             assert get(port, "/", cookie) == 200
             seconds.append(time.monotonic() - started)
         assert max(seconds) < answer_limit(2.0), [round(s, 2) for s in seconds]
-        wait_until(lambda: "milvus" in log.read_text() and "is alive but not answering" in log.read_text(),
+        wait_until_logged(lambda: "milvus" in log.read_text() and "is alive but not answering" in log.read_text(),
                    90 - (time.monotonic() - stopped_at), "the hung Milvus server was not replaced", log)  # fmt: skip
-        wait_until(lambda: set(pids_matching(root, f"--data-dir {milvus_data}")) - set(hung), 60,
+        wait_until_logged(lambda: set(pids_matching(root, f"--data-dir {milvus_data}")) - set(hung), 60,
                    "no new Milvus server", log)  # fmt: skip
     finally:
         for pid in hung:  # killed by serve_all by now; SIGCONT only if it is still the very same process

@@ -9,19 +9,17 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from recommender.ml.processes import identity
-
-from .test_serve_all import descendants, free_port
+from tests.faults.processes import MANAGE, ROOT, descendants, serve_all_process
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED_AND_QUEUE = """
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,22 +48,9 @@ def version_row(database: Path, number: int) -> tuple[str, str]:
 
 
 def test_sigterm_during_training_fails_the_version_with_the_reason_and_deletes_its_files(tmp_path):
-    var = tmp_path / "var"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MILVUS_URI", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(RECSITE_VAR_DIR=str(var), PYTHONPATH=str(ROOT))  # fmt: skip
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-    log = tmp_path / "serve_all.log"
-    argv = [*manage, "serve_all", "--no-web", "--milvus-port", str(free_port())]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    seen: set[str] = set()
-    try:
-        queued = subprocess.run([*manage, "shell", "-c", SEED_AND_QUEUE], cwd=ROOT, env=env, capture_output=True,
+    with serve_all_process(tmp_path, "--no-web", "--milvus-port", str(free_port())) as run:
+        proc, var, log = run.proc, run.var, run.log
+        queued = subprocess.run([*MANAGE, "shell", "-c", SEED_AND_QUEUE], cwd=ROOT, env=run.env, capture_output=True,
                                 text=True, timeout=300)  # fmt: skip
         assert queued.returncode == 0, queued.stderr[-3000:]
         number = int(queued.stdout.split("QUEUED ")[1].split()[0])
@@ -75,7 +60,7 @@ def test_sigterm_during_training_fails_the_version_with_the_reason_and_deletes_i
             assert time.monotonic() < deadline, (version_row(database, number), log.read_text()[-3000:])
             assert proc.poll() is None, log.read_text()[-3000:]
             time.sleep(0.5)
-        seen.update(filter(None, map(identity, descendants(proc.pid))))
+        run.seen.update(filter(None, map(identity, descendants(proc.pid))))
 
         os.kill(proc.pid, signal.SIGTERM)  # serve_all itself, as an operator or a service manager does
         assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
@@ -84,12 +69,3 @@ def test_sigterm_during_training_fails_the_version_with_the_reason_and_deletes_i
         assert "stopped by SIGTERM" in error and "training" in error, error
         assert f"model version(s) [{number}] were training: marked failed (SIGTERM)" in log.read_text()
         assert not folder.exists(), sorted(p.name for p in folder.iterdir())
-    finally:
-        if proc.poll() is None:
-            seen.update(filter(None, map(identity, descendants(proc.pid))))
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        for known in seen:  # orphans of this serve_all, and only those
-            pid = int(known.split(":")[0])
-            if identity(pid) == known:
-                os.kill(pid, signal.SIGKILL)

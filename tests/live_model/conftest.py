@@ -9,36 +9,23 @@ order. tests/browser and tests/faults train their own (tiny_model_serving): they
 empties the database after each test, and the faults a Milvus server process.
 """
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from recommender.models import ModelVersion
-from tests.tiny import TINY_TOML, gate_passed_or_fail, tiny_catalogue_create, tiny_rows_delete
+from tests.tiny import tiny_config_write, tiny_model_trained
 
 
 @pytest.fixture(scope="package")
 def tiny_config(tmp_path_factory) -> str:
     """TINY_TRAIN_CONFIG as a file for `train_model --config`."""
-    path = tmp_path_factory.mktemp("config") / "tiny.toml"
-    path.write_text(TINY_TOML)
-    return str(path)
+    return tiny_config_write(tmp_path_factory.mktemp("config"))
 
 
 @pytest.fixture(scope="package")
 def training(django_db_setup, django_db_blocker, tiny_config):
     """(model v1, what `train_model` printed), committed for this package."""
-    with django_db_blocker.unblock():
-        tiny_catalogue_create()
-        try:
-            out = StringIO()
-            call_command("train_model", "--config", tiny_config, stdout=out, verbosity=0)
-            version = ModelVersion.objects.get(number=1)
-            gate_passed_or_fail(version)
-            yield version, out.getvalue()
-        finally:
-            tiny_rows_delete()
+    with django_db_blocker.unblock(), tiny_model_trained(tiny_config) as trained:
+        yield trained
 
 
 @pytest.fixture(scope="package", autouse=True)

@@ -27,12 +27,6 @@ def admin_data(movies, alice, bob):
     return movies
 
 
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def test_every_movies_model_is_registered():
     for model in (Genre, Movie, Profile, Rating):
         assert admin.site.is_registered(model)
@@ -131,11 +125,6 @@ def version_page(client, version: ModelVersion) -> str:
     response = client.get(reverse("admin:recommender_modelversion_change", args=[version.pk]))
     assert response.status_code == 200
     return response.content.decode()
-
-
-@pytest.fixture
-def live_and_candidate(db) -> tuple[ModelVersion, ModelVersion]:
-    return ModelVersionFactory(number=1, status=Status.ACTIVE), ModelVersionFactory(number=2, quality=1.1)
 
 
 @pytest.mark.parametrize(
@@ -258,23 +247,6 @@ def test_version_list_has_narrow_columns(staff_client, live_and_candidate):
     assert [text(td) for td in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)][:5] == [
         "v2", "inactive", "0.1980 EASE 0.1782", "0.2200 EASE 0.1980", finished
     ]  # fmt: skip
-
-
-@pytest.fixture
-def activation(monkeypatch):
-    """The database half of an activation (the vector store is not under test here); records the version."""
-    from recommender.services import training_jobs as jobs
-
-    done = []
-
-    def activate(*, version):
-        ModelVersion.objects.filter(status=Status.ACTIVE).update(status=Status.INACTIVE)
-        ModelVersion.objects.filter(pk=version.pk).update(status=Status.ACTIVE)
-        done.append(version.number)
-        return version
-
-    monkeypatch.setattr(jobs, "model_version_activate_checked", activate)
-    return done
 
 
 def test_activate_redirects_to_the_list_with_its_message_on_top(staff_client, live_and_candidate, activation):
