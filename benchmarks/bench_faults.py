@@ -90,6 +90,7 @@ def run(seconds: float, clients_list: list[int], milvus_web_timeout: float) -> t
     """The table's rows, and a line on the ratings (all kept or not)."""
     rows: list[dict] = []
     written: list[stack.Answer] = []
+    row_writes: list[list[stack.Answer]] = []  # each row's rating PUTs, to count the ones lost per fault
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
         var = Path(tmp)
         milvus = stack.MilvusLite(var / "milvus", var / "milvus.log")
@@ -141,6 +142,7 @@ def run(seconds: float, clients_list: list[int], milvus_web_timeout: float) -> t
                         row["writes"] = [a.status for a in result.writes]
                         row["notes"] = {k: v for k, v in result.notes.items() if k != "clients"}
                         written += result.writes
+                        row_writes.append(result.writes)
                         rows.append(row)
                         print(json.dumps(row), flush=True)
                     time.sleep(stack.BREAKER_SECONDS)
@@ -148,6 +150,10 @@ def run(seconds: float, clients_list: list[int], milvus_web_timeout: float) -> t
             after = ratings(var)
             user = next(user for user, _, _ in after - before) if after - before else None
             expected = before | {(user, a.json["movie_id"], a.json["score"]) for a in written if a.status == 201}
+            for row, writes in zip(rows, row_writes, strict=True):  # answered 201 but not in the database
+                row["lost"] = sum(
+                    a.status == 201 and (user, a.json["movie_id"], a.json["score"]) not in after for a in writes
+                )
             kept = (
                 f"Ratings: {len(before)} before the faults, {len(written)} PUT during them "
                 f"({sum(a.status == 201 for a in written)} answered 201), {len(after)} after: "
@@ -167,15 +173,45 @@ def fmt(value, digits: int = 2) -> str:
 def table(rows: list[dict]) -> str:
     lines = [
         "| scenario | clients | requests | 5xx | popular fallback | first wait (s) | p50 (s) | max later (s) "
-        "| worst (s) | recovered after (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| worst (s) | ratings lost | recovered after (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['scenario']} | {r['clients']} | {r['requests']} | {r['5xx']} | {r['fallback']} | "
             f"{fmt(r['first_s'])} | {fmt(r['p50_s'], 3)} | {fmt(r['max_later_s'])} | {fmt(r['worst_s'])} | "
-            f"{fmt(r['recover_s'])} |"
+            f"{r.get('lost', '–')} | {fmt(r['recover_s'])} |"
         )
+    return "\n".join(lines)
+
+
+def worst_by_fault(rows: list[dict]) -> dict[str, dict]:
+    """Per scenario, over its client counts: the worst request time, the 5xx and the ratings lost."""
+    merged: dict[str, dict] = {}
+    for r in rows:
+        m = merged.setdefault(r["scenario"], {"worst_s": 0.0, "5xx": 0, "lost": 0, "requests": 0})
+        m["worst_s"] = max(m["worst_s"], r["worst_s"] or 0.0)
+        m["5xx"] += r["5xx"]
+        m["lost"] += r.get("lost", 0)
+        m["requests"] += r["requests"]
+    return merged
+
+
+def comparison(before: dict, after: list[dict]) -> str:
+    """Before (a run of this script on an older commit, saved with --rows-out) beside this run, per fault."""
+    old, new = worst_by_fault(before["rows"]), worst_by_fault(after)
+    lines = [
+        f"Before: commit {before['commit']} (run {before['run']}), same script and stack, the product's defaults of "
+        "that commit; after: this run.\n",
+        "| fault | worst before (s) | worst after (s) | 5xx before | 5xx after | ratings lost before | "
+        "ratings lost after |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, n in new.items():
+        o = old.get(name)
+        cells = [fmt(o["worst_s"]), fmt(n["worst_s"]), o["5xx"], n["5xx"], o["lost"], n["lost"]] if o else [
+            "–", fmt(n["worst_s"]), "–", n["5xx"], "–", n["lost"]]  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -188,9 +224,18 @@ def main() -> None:
         "--milvus-web-timeout", type=float, default=stack.MILVUS_TIMEOUT,
         help="a request's Milvus deadline (MILVUS_WEB_TIMEOUT); 10 gives the figures before issue #24",
     )  # fmt: skip
+    parser.add_argument("--rows-out", type=Path, help="save this run's rows (JSON), for a later run's --before")
+    parser.add_argument("--before", type=Path, help="rows saved by --rows-out on an older commit: a before/after table")
     args = parser.parse_args()
     rows, kept = run(args.seconds, args.clients, args.milvus_web_timeout)
+    if args.rows_out:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=stack.ROOT, capture_output=True,
+                                text=True).stdout.strip()  # fmt: skip
+        run_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        args.rows_out.write_text(json.dumps({"commit": commit, "run": run_at, "rows": rows, "kept": kept}, indent=1))
     text = table(rows)
+    if args.before:
+        text = comparison(json.loads(args.before.read_text()), rows) + "\n\nEvery run of this commit:\n\n" + text
     print(text)
     print(kept)
     if args.no_write:
