@@ -86,14 +86,13 @@ def test_a_rating_and_a_not_interested_by_api_are_attributed(clients, users, mov
 
 
 def test_a_failed_write_still_answers_with_a_null_impression_id(clients, users, movies, monkeypatch):
-    from recommender.impressions.models import ImpressionItem
+    from recommender.impressions.models import Impression, ImpressionItem
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("database gone")
-
-    monkeypatch.setattr(ImpressionItem.objects, "bulk_create", broken)
+    # the database refuses the items' insert (no such table): a real error from the real database
+    monkeypatch.setattr(ImpressionItem._meta, "db_table", "impression_items_gone")
     response = clients["user"].get("/api/me/recommendations/?k=5")
     assert response.status_code == 200 and response.json()["items"] and response.json()["impression_id"] is None
+    assert not Impression.objects.exists()  # the impression's own row went back with the failed transaction
 
 
 def test_the_schema_documents_impression_ids_and_clicks(client, db):
