@@ -1,5 +1,5 @@
 """Root URLs: the site (web), accounts, admin and the REST API; errors Django answers itself are JSON under
-/api/ (recommender.api.exceptions)."""
+/api/ (api.exceptions)."""
 
 from django.contrib import admin
 from django.contrib.auth.views import LoginView
@@ -18,9 +18,9 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", include("recommender.api.urls")),
+    path("api/", include("api.urls")),
     path("", include("web.urls")),
 ]
 
-handler400 = "recommender.api.exceptions.bad_request"
-handler500 = "recommender.api.exceptions.server_error"
+handler400 = "api.exceptions.bad_request"
+handler500 = "api.exceptions.server_error"

@@ -90,7 +90,7 @@ class UserFactory(DjangoModelFactory):
     @factory.post_generation
     def service(user, create, extracted, **kwargs):
         if create and extracted:
-            from recommender.api.permissions import SERVICE_GROUP
+            from api.permissions import SERVICE_GROUP
 
             user.groups.add(Group.objects.get_or_create(name=SERVICE_GROUP)[0])
 

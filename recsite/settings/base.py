@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "movies",
     "recommender",
+    "api",
     "web",
 ]
 
@@ -99,7 +100,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # minute), and the socket timeouts keep a hung Redis from holding a request longer than a fraction of a second.
 # Sessions stay in the database (Django's default engine), so log-ins survive a Redis outage; the API throttle
 # and the log-in limits count nothing while it lasts (they let requests through).
-# The limits (log-in failures: movies/logins.py; the API throttles: recommender/api/throttling.py) count in the
+# The limits (log-in failures: movies/logins.py; the API throttles: api/throttling.py) count in the
 # LIMITS_CACHE alias, which every gunicorn worker and every web process of the deployment must share (a count
 # per process let 20 wrong passwords through a limit of 10). With REDIS_URL: the default alias itself, the same Redis
 # (atomic INCR; one connection pool per thread, not two). Without (the embedded default, one machine, as its SQLite
@@ -293,16 +294,16 @@ LOGIN_FAILURES_WINDOW_SECONDS = env.int("LOGIN_FAILURES_WINDOW_SECONDS", default
 
 # --- REST framework ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [  # the API's own classes put the token first (recommender/api/base.py)
+    "DEFAULT_AUTHENTICATION_CLASSES": [  # the API's own classes put the token first (api/base.py)
         "rest_framework.authentication.SessionAuthentication",
-        "recommender.api.authentication.TokenOrBearerAuthentication",  # "Token <key>" or "Bearer <key>"
+        "api.authentication.TokenOrBearerAuthentication",  # "Token <key>" or "Bearer <key>"
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "recommender.api.exceptions.api_exception_handler",  # one {"message", "extra"} format
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",  # one {"message", "extra"} format
     # DRF's JSON parser with a nesting limit (a 6 KB [[[[... body was a RecursionError, a 500), then DRF's own
     "DEFAULT_PARSER_CLASSES": [
-        "recommender.api.parsers.JSONParser",
+        "api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -310,8 +311,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     # anonymous (per client address) and per-user throttles, reading these rates when used, counted in LIMITS_CACHE
     "DEFAULT_THROTTLE_CLASSES": [
-        "recommender.api.throttling.AnonThrottle",
-        "recommender.api.throttling.UserThrottle",
+        "api.throttling.AnonThrottle",
+        "api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         # anonymous callers: the public catalogue (/api/movies/...), logging in, the schema
@@ -328,8 +329,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # drf-spectacular's enum hook, then the tags' descriptions (recommender/api/base.py TAGS)
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "recommender.api.base.schema_tags"],
+    # drf-spectacular's enum hook, then the tags' descriptions (api/base.py TAGS)
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.base.schema_tags"],
 }
 
 # --- deadlines for dependencies (issue #24) ---

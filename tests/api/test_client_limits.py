@@ -18,7 +18,7 @@ PASSWORD = "pw-for-tests-123"  # UserFactory's (tests/factories.py)
 
 @pytest.fixture
 def anon_rate_3(settings):
-    """3 anonymous requests a minute (the API's throttles read the rates when used: recommender/api/throttling.py)."""
+    """3 anonymous requests a minute (the API's throttles read the rates when used: api/throttling.py)."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "1000/minute"},

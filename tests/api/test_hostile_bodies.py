@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from recommender.api.parsers import MAX_DEPTH, nesting_exceeds
+from api.parsers import MAX_DEPTH, nesting_exceeds
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_model")]
 
@@ -97,7 +97,7 @@ def test_a_refused_body_is_a_400_for_a_browser_too(debug, clients):
 
 def test_an_unhandled_error_under_api_is_json_when_debug_is_off(users, settings, monkeypatch):
     """Django's own 500 answer (a bug, DEBUG off) is the API's format under /api/, the site's page elsewhere."""
-    from recommender.api import movies as movies_api
+    from api import movies as movies_api
 
     settings.DEBUG = False
 

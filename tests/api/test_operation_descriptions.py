@@ -4,7 +4,7 @@ inherited class docstring), and at least one tag of the defined set."""
 
 import inspect
 
-from recommender.api.base import TAGS, Api
+from api.base import TAGS, Api
 
 
 def schema_operations(client) -> dict[tuple[str, str], dict]:

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from recommender.api import vectors as vectors_api
+from api import vectors as vectors_api
 from recommender.models import BatchJob, ModelVersion
 from recommender.services import batch
 

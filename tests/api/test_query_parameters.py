@@ -1,14 +1,14 @@
 """A query parameter an endpoint does not document is a 400 naming it (not silently ignored), checked once in
-recommender/api/base.py from each operation's declared query_parameters. Table-driven."""
+api/base.py from each operation's declared query_parameters. Table-driven."""
 
 import re
 
 import pytest
 from django.urls import resolve
 
+from api import vectors as vectors_api
+from api.base import query_parameters_accepted
 from movies.models import Rating
-from recommender.api import vectors as vectors_api
-from recommender.api.base import query_parameters_accepted
 
 pytestmark = pytest.mark.usefixtures("without_model")
 

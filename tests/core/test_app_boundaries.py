@@ -3,8 +3,10 @@ at the top of a module:
 
 - ``core`` (errors, caches and limits, process supervision, library noise) imports no app of the project;
 - nothing imports ``recsite`` (settings, URLs, wsgi, the Celery app: wiring only) but ``recsite`` itself;
-- ``movies`` (catalogue, ratings, profiles, the importer) imports neither ``recommender`` nor ``web``;
-- ``recommender`` imports nothing from ``web`` (the website sits on top of both apps);
+- ``movies`` (catalogue, ratings, profiles, the importer) imports neither ``recommender`` nor an interface;
+- ``recommender`` imports nothing from the two interfaces, ``api`` (the REST API) and ``web`` (the website),
+  which sit on top of both apps;
+- ``api`` and ``web`` do not import each other (what both need lives below them);
 - ``recommender/ml/`` imports nothing from Django or the project: it reads arrays and files and returns arrays.
 """
 
@@ -73,20 +75,25 @@ def boundary_violations(
 
 
 def test_core_imports_no_app_of_the_project():
-    assert boundary_violations(ROOT / "core", ["movies", "recommender", "web", "recsite"]) == []
+    assert boundary_violations(ROOT / "core", ["movies", "recommender", "api", "web", "recsite"]) == []
 
 
-@pytest.mark.parametrize("package", ["core", "movies", "recommender", "web"])
+@pytest.mark.parametrize("package", ["core", "movies", "recommender", "api", "web"])
 def test_no_app_imports_the_wiring(package):
     assert boundary_violations(ROOT / package, ["recsite"]) == []
 
 
-def test_movies_imports_neither_recommender_nor_web():
-    assert boundary_violations(ROOT / "movies", ["recommender", "web"]) == []
+def test_movies_imports_neither_recommender_nor_an_interface():
+    assert boundary_violations(ROOT / "movies", ["recommender", "api", "web"]) == []
 
 
-def test_recommender_does_not_import_the_website():
-    assert boundary_violations(ROOT / "recommender", ["web"]) == []
+def test_recommender_imports_neither_interface():
+    assert boundary_violations(ROOT / "recommender", ["api", "web"]) == []
+
+
+@pytest.mark.parametrize(("package", "other"), [("api", "web"), ("web", "api")])
+def test_the_interfaces_do_not_import_each_other(package, other):
+    assert boundary_violations(ROOT / package, [other]) == []
 
 
 def test_recommender_ml_is_free_of_django_and_the_project():
@@ -97,6 +104,7 @@ def test_recommender_ml_is_free_of_django_and_the_project():
 def test_the_guarded_packages_are_the_real_ones():
     """The scans above read the app packages themselves (a renamed folder would otherwise scan nothing)."""
     assert (ROOT / "movies" / "models.py").is_file() and (ROOT / "recommender" / "ml" / "__init__.py").is_file()
+    assert (ROOT / "api" / "urls.py").is_file() and (ROOT / "web" / "urls.py").is_file()
     assert "movies.models" in imported_modules(ROOT / "movies" / "services.py")  # `from .models import ...`
 
 

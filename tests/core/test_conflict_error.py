@@ -2,8 +2,8 @@
 
 import pytest
 
+from api.exceptions import api_exception_handler
 from core.exceptions import ApplicationError, ConflictError
-from recommender.api.exceptions import api_exception_handler
 from recommender.models import ModelVersion
 from recommender.services.training import model_version_create
 from recommender.services.training_jobs import training_lock_check

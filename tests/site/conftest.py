@@ -64,7 +64,7 @@ def live_and_candidate(db) -> tuple[ModelVersion, ModelVersion]:
 def activation(monkeypatch) -> list[int]:
     """The database half of an activation (the vector store is not under test here), for the admin and the API;
     records the version numbers it activated."""
-    from recommender.api import model_versions as api_views
+    from api import model_versions as api_views
     from recommender.services import training_jobs as jobs
 
     done = []

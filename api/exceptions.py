@@ -60,7 +60,7 @@ def _message(detail) -> str:
     return str(detail)
 
 
-API_PREFIX = "/api/"  # where recsite/urls.py mounts recommender.api.urls
+API_PREFIX = "/api/"  # where recsite/urls.py mounts api.urls
 
 
 def _refused_body(exc: SuspiciousOperation, context) -> exceptions.ParseError:
