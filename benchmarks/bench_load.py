@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE_OFF = ", cache off"  # RECS_CACHE_SECONDS=0: every request reads the history and searches Milvus
 IMPRESSIONS_OFF = ", impressions off"  # IMPRESSIONS_WRITE=off: what recording the lists shown costs (issue #25)
 SERVERS = {"": {}, CACHE_OFF: {"RECS_CACHE_SECONDS": "0"}, IMPRESSIONS_OFF: {"IMPRESSIONS_WRITE": "off"}}
+# Servers compared with each other run side by side, and the runs of each request alternate between them (on, off,
+# on, off, ...), so that a drift in the machine's load falls on both alike.
+GROUPS = [("", IMPRESSIONS_OFF), (CACHE_OFF,)]
 SETUP = """
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
@@ -85,6 +88,14 @@ def wrk(url: str, headers: list[str], seconds: int, connections: int) -> dict:
             "socket_errors": sum(map(int, sockets.groups())) if sockets else 0}  # fmt: skip
 
 
+def row(name: str, tries: list[dict]) -> str:
+    r = {key: statistics.median(t[key] for t in tries) for key in ("rps", "p50", "p99")}
+    p99s = sorted(t["p99"] for t in tries)
+    return (f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {' / '.join(f'{x:.0f}' for x in p99s)} "
+            f"| {sum(t['requests'] for t in tries)} | {sum(t['non2xx'] for t in tries)} | "
+            f"{sum(t['socket_errors'] for t in tries)} |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
@@ -95,7 +106,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="recsite-bench-load-"))
-    milvus_port, web_port = free_port(), free_port()
+    milvus_port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
     env.update(RECSITE_VAR_DIR=str(work), DEBUG="false", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),
                API_THROTTLE_USER="1000000/minute",  # measure the server, not the per-user throttle
@@ -106,7 +117,7 @@ def main() -> None:
     milvus = subprocess.Popen([str(bin_dir / "milvus-lite"), "server", "--data-dir", str(work / "milvus.db"),
                                "--host", "127.0.0.1", "--port", str(milvus_port)], env=lite_env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    web = None
+    webs: list[subprocess.Popen] = []
     try:
         wait_listening(milvus_port, 60, milvus, "milvus-lite server")
         started = time.perf_counter()
@@ -117,40 +128,41 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
         )
-        base = f"http://127.0.0.1:{web_port}"
-        runs = [("anonymous home page", "/", [], "")]
+        kinds = [("anonymous home page", "/", [], False)]
         for label, (count, token, session) in users.items():
-            for cache_note in SERVERS:
-                runs += [(f"GET /api/me/recommendations/?k=10 ({label} user, {count} ratings){cache_note}",
-                          "/api/me/recommendations/?k=10", [f"Authorization: Token {token}"], cache_note),
-                         (f"logged-in home page ({label} user, {count} ratings){cache_note}", "/",
-                          [f"Cookie: sessionid={session}"], cache_note)]  # fmt: skip
+            kinds += [(f"GET /api/me/recommendations/?k=10 ({label} user, {count} ratings)",
+                       "/api/me/recommendations/?k=10", [f"Authorization: Token {token}"], True),
+                      (f"logged-in home page ({label} user, {count} ratings)", "/",
+                       [f"Cookie: sessionid={session}"], True)]  # fmt: skip
         rows = []
-        for cache_note, changes in SERVERS.items():  # with the per-user cache, without, without impressions
-            server_env = env | changes
-            web = subprocess.Popen([str(bin_dir / "gunicorn"), "recsite.wsgi:application", "--bind",
-                                    f"127.0.0.1:{web_port}", "--config", "python:recsite.gunicorn_conf", "--workers",
-                                    "2", "--threads", "4", "--log-level", "warning"], env=server_env, cwd=ROOT,
-                                   start_new_session=True)  # fmt: skip
-            wait_listening(web_port, 120, web, "gunicorn")
-            time.sleep(5)  # both workers load the model (post_worker_init)
-            for name, path, headers, note in runs:
-                if note != cache_note:
-                    continue
-                wrk(base + path, headers, 3, args.connections)  # warm
-                tries = [wrk(base + path, headers, args.seconds, args.connections) for _ in range(args.repeat)]
-                r = {key: statistics.median(t[key] for t in tries) for key in ("rps", "p50", "p99")}
-                p99s = sorted(t["p99"] for t in tries)
-                rows.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-                            f"{' / '.join(f'{x:.0f}' for x in p99s)} | {sum(t['requests'] for t in tries)} | "
-                            f"{sum(t['non2xx'] for t in tries)} | "
-                            f"{sum(t['socket_errors'] for t in tries)} |")  # fmt: skip
-                print(rows[-1], flush=True)
-            os.killpg(web.pid, signal.SIGTERM)
-            web.wait(timeout=30)
+        for group in GROUPS:  # the servers of a group run side by side; their runs of each request alternate
+            ports = {note: free_port() for note in group}
+            for note in group:
+                webs.append(subprocess.Popen(
+                    [str(bin_dir / "gunicorn"), "recsite.wsgi:application", "--bind", f"127.0.0.1:{ports[note]}",
+                     "--config", "python:recsite.gunicorn_conf", "--workers", "2", "--threads", "4",
+                     "--log-level", "warning"], env=env | SERVERS[note], cwd=ROOT, start_new_session=True))  # fmt: skip
+                wait_listening(ports[note], 120, webs[-1], "gunicorn")
+            time.sleep(5)  # both workers of each server load the model (post_worker_init)
+            for name, path, headers, signed_in in kinds:
+                notes = group if signed_in else group[:1]  # the anonymous page: no impressions, no per-user cache
+                for note in notes:
+                    wrk(f"http://127.0.0.1:{ports[note]}{path}", headers, 3, args.connections)  # warm
+                tries = {note: [] for note in notes}
+                for _ in range(args.repeat):
+                    for note in notes:
+                        tries[note].append(wrk(f"http://127.0.0.1:{ports[note]}{path}", headers, args.seconds,
+                                               args.connections))  # fmt: skip
+                for note in notes:
+                    rows.append(row(name + note, tries[note]))
+                    print(rows[-1], flush=True)
+            while webs:
+                web = webs.pop()
+                os.killpg(web.pid, signal.SIGTERM)
+                web.wait(timeout=30)
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     finally:
-        for proc in (web, milvus):
+        for proc in (*webs, milvus):
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
@@ -164,7 +176,8 @@ def main() -> None:
         "runs the user tower and searches Milvus, as the first request after a rating does; the other rows reuse "
         "the user's cached vector and candidates (recommender/services/user_state.py), as every repeat visit "
         'does. Rows marked "impressions off" ran on a third server with IMPRESSIONS_WRITE=off (no list shown is '
-        "recorded): beside the rows without a mark, what recording them costs. *socket errors*: wrk's connect, "
+        "recorded), side by side with the first, their runs alternating (on, off, on, ...): beside the rows without "
+        "a mark, what recording them costs. *socket errors*: wrk's connect, "
         "read (a reset), write and timeout errors over the keep-alive connections. Server and client share the 2 "
         f"cores; load average at the end {load}.\n\n"
         "| request | req/s | p50 ms | p99 ms | p99 of each run | requests | non-2xx | socket errors |\n"
