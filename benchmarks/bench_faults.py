@@ -201,8 +201,10 @@ def comparison(before: dict, after: list[dict]) -> str:
     """Before (a run of this script on an older commit, saved with --rows-out) beside this run, per fault."""
     old, new = worst_by_fault(before["rows"]), worst_by_fault(after)
     lines = [
-        f"Before: commit {before['commit']} (run {before['run']}), same script and stack, the product's defaults of "
-        "that commit; after: this run.\n",
+        f"Before: commit {before['commit']} (run {before['run']}): this script and tests/faults/{{processes,stack}}.py "
+        "copied into a checkout of that commit, the product's defaults of that commit (a request waited out "
+        "MILVUS_TIMEOUT, 10 s; the script's MILVUS_TIMEOUT constant set to match), rows saved with --rows-out and "
+        "given to this run with --before; after: this run.\n",
         "| fault | worst before (s) | worst after (s) | 5xx before | 5xx after | ratings lost before | "
         "ratings lost after |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -212,6 +214,11 @@ def comparison(before: dict, after: list[dict]) -> str:
         cells = [fmt(o["worst_s"]), fmt(n["worst_s"]), o["5xx"], n["5xx"], o["lost"], n["lost"]] if o else [
             "–", fmt(n["worst_s"]), "–", n["5xx"], "–", n["lost"]]  # fmt: skip
         lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
+    for label, rows in (("before", before["rows"]), ("after", after)):
+        for r in rows:
+            if "left queued" in r["notes"]:  # the retrain requests: which answers (0: none in 60 s), what stayed queued
+                lines.append(f"\n{r['scenario']}, {label}: answers {r['notes']['answers']} (0: none within 60 s), "
+                             f"versions left queued {r['notes']['left queued']}.")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -226,8 +233,14 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--rows-out", type=Path, help="save this run's rows (JSON), for a later run's --before")
     parser.add_argument("--before", type=Path, help="rows saved by --rows-out on an older commit: a before/after table")
+    parser.add_argument("--rows-in", type=Path, help="no run: render rows saved by --rows-out (this commit's run)")
     args = parser.parse_args()
-    rows, kept = run(args.seconds, args.clients, args.milvus_web_timeout)
+    saved = None
+    if args.rows_in:
+        saved = json.loads(args.rows_in.read_text())
+        rows, kept = saved["rows"], saved["kept"]
+    else:
+        rows, kept = run(args.seconds, args.clients, args.milvus_web_timeout)
     if args.rows_out:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=stack.ROOT, capture_output=True,
                                 text=True).stdout.strip()  # fmt: skip
@@ -253,7 +266,8 @@ def main() -> None:
         "first personal answer (Milvus) or the first request that wrote the cache again (Redis), same web server.\n"
     )
     path = write_section("faults", "Faults: Milvus and Redis hung or dead under a live site",
-                         "python -m benchmarks.bench_faults", body)  # fmt: skip
+                         "python -m benchmarks.bench_faults", body,
+                         run=(saved["run"], saved["commit"]) if saved else None)  # fmt: skip
     print(f"wrote {path}")
 
 

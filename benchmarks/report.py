@@ -33,13 +33,15 @@ def git_revision() -> str:
         return "unknown"
 
 
-def write_section(name: str, title: str, command: str, body: str, *, first: bool = False) -> Path:
+def write_section(
+    name: str, title: str, command: str, body: str, *, first: bool = False, run: tuple[str, str] | None = None
+) -> Path:
     """Replace the section marked ``<!-- bench:NAME -->`` in docs/benchmarks.md, or add it (at the end, or right
-    under the page header when ``first``)."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    under the page header when ``first``). ``run``: (time, commit) of a run saved earlier, rendered now."""
+    stamp, commit = run or (datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), git_revision())
     section = (
         f"<!-- bench:{name} -->\n## {title}\n\n"
-        f"Command: `{command}`  \nMachine: {machine_description()}  \nRun: {stamp}, commit {git_revision()}\n\n"
+        f"Command: `{command}`  \nMachine: {machine_description()}  \nRun: {stamp}, commit {commit}\n\n"
         f"{body.strip()}\n<!-- /bench:{name} -->\n"
     )
     REPORT.parent.mkdir(parents=True, exist_ok=True)
