@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from movies.models import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES
+from movies.movielens import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES
 from movies.selectors import genre_names
 from recommender.presentation import fallback_reason_for
 
@@ -59,7 +59,7 @@ SCORE_SCHEMA = {
 
 @extend_schema_field(SCORE_SCHEMA)
 class ScoreField(serializers.FloatField):
-    """A rating's score: a JSON number from 0.5 to 5 in half stars (3, 3.0 and 3.5; not "3", true or 3.25)."""
+    """A rating's score: a JSON number in SCORES (movies/movielens.py; 3, 3.0 and 3.5; not "3", true or 3.25)."""
 
     default_error_messages = {
         "invalid": f"A JSON number from {SCORE_MIN:g} to {SCORE_MAX:g} in steps of {SCORE_STEP:g} is required.",

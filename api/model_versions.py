@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from recommender.models import ModelVersion
 from recommender.selectors import model_version_get, model_version_list
 from recommender.services.training_jobs import model_version_activate_checked, model_version_train_enqueue
 
@@ -19,7 +20,7 @@ TAG = "models"  # the Swagger group of the operations here (ApiSchema.get_tags)
 class ModelVersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     status = serializers.CharField(
-        help_text="queued, training, evaluating, indexing, active, inactive (complete, not serving: can be "
+        help_text=f"{', '.join(ModelVersion.RUNNING_STATUSES)}, active, inactive (complete, not serving: can be "
         "activated), failed, or retired (its Milvus collection was dropped after MILVUS_KEEP_COLLECTIONS newer "
         "ones: it cannot be activated again)."
     )

@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from movies.movielens import SCORE_MAX, SCORE_MIN
 from movies.selectors import SORTS, movie_list, movies_by_ids
 from recommender.impressions.models import Surface
 from recommender.impressions.services import impression_record
@@ -27,7 +28,9 @@ class MovieSerializer(serializers.Serializer):
     year = serializers.IntegerField(allow_null=True)
     genres = serializers.SerializerMethodField()
     rating_count = serializers.IntegerField()
-    average_rating = serializers.SerializerMethodField(help_text="Mean score (0.5-5), 2 decimals; null when unrated.")
+    average_rating = serializers.SerializerMethodField(
+        help_text=f"Mean score ({SCORE_MIN:g}-{SCORE_MAX:g}), 2 decimals; null when unrated."
+    )
 
     def get_genres(self, movie) -> list[str]:
         return [genre.name for genre in movie.genres.all()]

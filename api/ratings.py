@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from movies.movielens import SCORE_MAX, SCORE_MIN
 from movies.selectors import user_ratings
 from movies.services import rating_delete, rating_upsert
 
@@ -45,7 +46,8 @@ class RatingPutApi(Api):
 
     @extend_schema(
         summary="Rate a movie (create or change your rating)",
-        description="Sets the caller's score for the movie: a JSON number from 0.5 to 5 in half stars. 201 with the "
+        description=f"Sets the caller's score for the movie: a JSON number from {SCORE_MIN:g} to {SCORE_MAX:g} in half "
+        "stars. 201 with the "
         'rating when it is new, 200 when it replaced one.\n\nErrors: 400 for any other score ("4", 4.25, '
         "true); 401; 404 when no movie has this id.",
         examples=[OpenApiExample("Four and a half stars", value={"score": 4.5}, request_only=True)],

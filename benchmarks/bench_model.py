@@ -20,7 +20,7 @@ from benchmarks.movielens100k import load_ml100k
 from benchmarks.report import write_section
 from recommender.ml.baselines import evaluate_baselines
 from recommender.ml.config import load_config
-from recommender.ml.data import Catalog, Dataset, Interactions, Users
+from recommender.ml.data import AGE_BUCKETS, Catalog, Dataset, Interactions, Users
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.split import temporal_split
 from recommender.ml.train import train
@@ -86,7 +86,7 @@ def synthetic_ml1m(seed: int = 0) -> Dataset:
     profiles = Users(
         np.arange(1, n_users + 1, dtype=np.int64),
         ["M" if i % 3 else "F" for i in range(n_users)],
-        rng.choice([1, 18, 25, 35, 45, 50, 56], n_users).astype(np.int32),
+        rng.choice(AGE_BUCKETS, n_users).astype(np.int32),
         rng.integers(0, 21, n_users).astype(np.int32),
     )
     ratings = Interactions(

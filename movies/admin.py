@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .models import Genre, HiddenMovie, Movie, Profile, Rating, score_text
+from .movielens import SCORE_MAX
 from .services import feed_changed
 
 User = get_user_model()
@@ -87,8 +88,9 @@ class MovieAdmin(admin.ModelAdmin):
     def recent_ratings(self, obj):
         # A movie can have thousands of ratings: show a few here, the rest in the filtered rating list.
         rows = obj.ratings.select_related("user").order_by("-rated_at")[:RECENT_RATINGS_SHOWN] if obj.pk else []
-        shown = ((r.user.get_username(), score_text(r.score), f"{r.rated_at:%Y-%m-%d}") for r in rows)
-        items = format_html_join("", "<li>{} — {}/5 ({})</li>", shown)
+        top = score_text(SCORE_MAX)
+        shown = ((r.user.get_username(), score_text(r.score), top, f"{r.rated_at:%Y-%m-%d}") for r in rows)
+        items = format_html_join("", "<li>{} — {}/{} ({})</li>", shown)
         return format_html("<ul>{}</ul>", items) if rows else "-"
 
 

@@ -5,13 +5,10 @@ from django.db import models
 from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast
 
+from movies.movielens import AGE_BUCKETS, SCORES
 from movies.titles import display_title, search_key
 
 SEARCH_KEY_LENGTH = 255
-# Every score a rating may hold: the CSV MovieLens releases rate in half stars (0.5-5.0), the 1M and 100K releases
-# and the site in whole or half stars. Floats hold halves exactly, so the value stored is the value given.
-SCORE_MIN, SCORE_MAX, SCORE_STEP = 0.5, 5.0, 0.5
-SCORES = tuple(SCORE_STEP * step for step in range(1, int(SCORE_MAX / SCORE_STEP) + 1))  # 0.5, 1.0, ..., 5.0
 
 
 def score_text(score) -> str:
@@ -102,14 +99,7 @@ class Profile(models.Model):
         FEMALE = "F", "Female"
         MALE = "M", "Male"
 
-    class Age(models.IntegerChoices):
-        UNDER_18 = 1, "Under 18"
-        AGE_18 = 18, "18-24"
-        AGE_25 = 25, "25-34"
-        AGE_35 = 35, "35-44"
-        AGE_45 = 45, "45-49"
-        AGE_50 = 50, "50-55"
-        AGE_56 = 56, "56+"
+    AGE_CHOICES = list(AGE_BUCKETS.items())  # ML-1M's age buckets (movies/movielens.py)
 
     class Occupation(models.IntegerChoices):
         OTHER = 0, "other or not specified"
@@ -137,7 +127,7 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     movielens_id = models.PositiveIntegerField(unique=True, null=True, blank=True)
     gender = models.CharField(max_length=1, choices=Gender.choices, blank=True)
-    age = models.PositiveSmallIntegerField(choices=Age.choices, null=True, blank=True)
+    age = models.PositiveSmallIntegerField(choices=AGE_CHOICES, null=True, blank=True)
     occupation = models.PositiveSmallIntegerField(choices=Occupation.choices, null=True, blank=True)
     zip_code = models.CharField(max_length=16, blank=True)
     # Bumped in the same transaction as every write that changes what the user's suggestions read (a rating, a

@@ -3,7 +3,8 @@
 from django.core.cache import cache
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
-from .models import SCORES, Genre, HiddenMovie, Movie, Rating
+from .models import Genre, HiddenMovie, Movie, Rating
+from .movielens import SCORES
 from .titles import search_key
 
 SORTS = {

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from core.exceptions import ApplicationError, NotFoundError
 
-from .models import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES, HiddenMovie, Movie, Profile, Rating
+from .models import HiddenMovie, Movie, Profile, Rating
+from .movielens import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES
 from .selectors import half_stars_forget
 
 User = get_user_model()

@@ -20,7 +20,8 @@ def status_label(version: ModelVersion, short: bool = False) -> str:
     if not version.is_running:
         return version.status
     if version.status == ModelVersion.Status.QUEUED:
-        return "queued" if short else "queued, waiting for a training worker"
+        queued = ModelVersion.Status.QUEUED.value
+        return queued if short else f"{queued}, waiting for a training worker"
     progress = version.progress or {}
     stage = progress.get("stage") or version.status
     epoch, epochs = progress.get("epoch"), progress.get("epochs")

@@ -1,8 +1,30 @@
 """Model versions (one trained two-tower model each) and batch recommendation jobs."""
 
+from datetime import datetime
+from enum import StrEnum
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+ERROR_MAX_CHARS = 20000  # the error text a failed version or batch job keeps (its head: the exception comes first)
+
+
+class Stage(StrEnum):
+    """A version's ``progress["stage"]``: what its pipeline is doing (services/training.py, vectors.py). The one
+    list of these words: the admin, ``train_model`` and the site's training notice (web/training_notice.py, whose
+    sentences the page and static/js/site.js both show) read them from here. A version with no stage yet reads as
+    its status, so the statuses below take the same words."""
+
+    QUEUED = "queued"  # never written: a queued version's progress is {}
+    TRAINING = "training"  # holdout epochs (status training)
+    EVALUATING = "evaluating"  # beside the baselines, then the gate (status evaluating, as for the next two)
+    RANKING = "ranking"  # the second stage
+    REFITTING = "refitting"  # epochs on every rating
+    INDEXING = "indexing"  # the movie vectors into Milvus (status indexing)
+    DONE = "done"
+    FAILED = "failed"
 
 
 class ModelVersionQuerySet(models.QuerySet):
@@ -19,13 +41,13 @@ class ModelVersionQuerySet(models.QuerySet):
 
 class ModelVersion(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        TRAINING = "training"
-        EVALUATING = "evaluating"
-        INDEXING = "indexing"
+        QUEUED = Stage.QUEUED.value
+        TRAINING = Stage.TRAINING.value
+        EVALUATING = Stage.EVALUATING.value
+        INDEXING = Stage.INDEXING.value
         ACTIVE = "active"
         INACTIVE = "inactive"  # complete, but not serving (gate refused it, or superseded and kept for rollback)
-        FAILED = "failed"
+        FAILED = Stage.FAILED.value
         RETIRED = "retired"  # its vectors were dropped; cannot be activated again
 
     # A version in one of these holds the training lock (model_version_create refuses a second one).
@@ -38,9 +60,9 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     # one dict per holdout-training round: {"epoch", "epochs", "loss", "val_ndcg@10", "seconds"}
     curve = models.JSONField(default=list, blank=True)
-    # live progress (services/training.py, vectors.py): {} while queued, then {"stage"}: training, evaluating,
-    # refitting, indexing, done or failed; while training or refitting also "epoch", "epochs", "loss", "seconds",
-    # "elapsed_s", "eta_s" (and "val_ndcg@10" while training); while indexing also "movies"
+    # live progress (services/training.py, vectors.py): {} while queued, then {"stage": a Stage}; while training or
+    # refitting also "epoch", "epochs", "loss", "seconds", "elapsed_s", "eta_s" (and "val_ndcg@10" while training);
+    # while indexing also "movies"
     progress = models.JSONField(default=dict, blank=True)
     gate_passed = models.BooleanField(null=True, blank=True)
     gate_reason = models.TextField(blank=True)
@@ -72,6 +94,13 @@ class ModelVersion(models.Model):
     def is_running(self) -> bool:
         return self.status in self.RUNNING_STATUSES
 
+    @classmethod
+    def failed_fields(cls, error: str, now: datetime | None = None) -> dict:
+        """The fields that mark a version failed with its error (however it failed): for save() or update()."""
+        finished = now or timezone.now()
+        return {"status": cls.Status.FAILED, "error": error[:ERROR_MAX_CHARS], "finished_at": finished,
+                "progress": {"stage": Stage.FAILED}}  # fmt: skip
+
 
 class BatchJob(models.Model):
     class Status(models.TextChoices):
@@ -102,6 +131,11 @@ class BatchJob(models.Model):
 
     def __str__(self) -> str:
         return f"batch job {self.pk} ({self.status})"
+
+    @classmethod
+    def failed_fields(cls, error: str) -> dict:
+        """The fields that mark a job failed with its error: for save() or update()."""
+        return {"status": cls.Status.FAILED, "error": error[:ERROR_MAX_CHARS], "finished_at": timezone.now()}
 
 
 from recommender.experiments.models import Experiment  # noqa: E402,F401 (issue #25, item 4)

@@ -3,7 +3,7 @@
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from .models import BatchJob, ModelVersion
+from .models import BatchJob, ModelVersion, Stage
 
 NOTICE_CACHE_KEY, MISSING = "training-notice", object()
 
@@ -56,6 +56,6 @@ def _training_notice_read() -> dict | None:
     progress = version["progress"] or {}
     stage = progress.get("stage") or version["status"]
     epoch, epochs = progress.get("epoch"), progress.get("epochs")
-    percent = round(100 * epoch / epochs) if stage == "refitting" and epoch and epochs else None
+    percent = round(100 * epoch / epochs) if stage == Stage.REFITTING and epoch and epochs else None
     return {"number": version["number"], "stage": stage, "epoch": epoch, "epochs": epochs, "percent": percent,
             "eta_s": progress.get("eta_s"), "elapsed_s": progress.get("elapsed_s")}  # fmt: skip

@@ -16,15 +16,18 @@ ML-1M), one rating per (user, movie), timestamps from 2000 to 2003.
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-GENRES = (
-    "Action Adventure Animation Children's Comedy Crime Documentary Drama Fantasy Film-Noir Horror Musical "
-    "Mystery Romance Sci-Fi Thriller War Western"
-).split()
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from movies.movielens import AGE_BUCKETS, GENRES  # noqa: E402 (Django-free: the genres and age codes)
+
 WORDS = (
     "Night Day Love Dead City Last Return Man Woman Dark Star War Secret House Blue River King Queen Dream "
     "Game Heart Ghost Road Summer Winter Fire Stone Shadow Island Storm Angel Devil Money Time Blood Dance "
@@ -32,8 +35,7 @@ WORDS = (
 ).split()
 ARTICLES = ("The", "A", "Les", "La", "Le", "Das", "El")
 SCORE_P = (0.056, 0.108, 0.261, 0.349, 0.226)  # ML-1M's distribution of 1..5 stars
-AGE_BUCKETS = (1, 18, 25, 35, 45, 50, 56)
-AGE_P = (0.04, 0.18, 0.35, 0.20, 0.09, 0.08, 0.06)
+AGE_P = (0.04, 0.18, 0.35, 0.20, 0.09, 0.08, 0.06)  # of each age bucket, in AGE_BUCKETS' order
 FIRST_TS, LAST_TS = 956_703_932, 1_046_454_590  # the span of ML-1M's timestamps
 MIN_PER_USER = 20
 MAX_SHARE_PER_USER = 0.6  # ML-1M's most active user rated 2,314 of 3,883 movies
@@ -66,7 +68,7 @@ def _movies(rng: np.random.Generator, count: int) -> tuple[np.ndarray, list[str]
 
 def _users(rng: np.random.Generator, count: int) -> list[str]:
     genders = rng.choice(["M", "F"], size=count, p=[0.72, 0.28])
-    ages = rng.choice(AGE_BUCKETS, size=count, p=AGE_P)
+    ages = rng.choice(tuple(AGE_BUCKETS), size=count, p=AGE_P)
     occupations = rng.integers(0, 21, size=count)
     zips = rng.integers(1000, 99999, size=count)
     return [

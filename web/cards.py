@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from jinja2 import Environment, FileSystemLoader
 
-from movies.models import SCORES, score_text
+from movies.models import score_text
+from movies.movielens import SCORE_MAX, SCORES
 from movies.selectors import WHOLE_STARS, half_stars_in_use
 from movies.titles import search_key
 
@@ -77,7 +78,7 @@ def poster_letter(movie) -> str:
 
 
 def score_choices(half_stars: bool) -> list[str]:
-    """The star widget's values: "1" .. "5", or "0.5" .. "5" in halves."""
+    """The star widget's values: "1" .. "5", or "0.5" .. "5" in halves (SCORES)."""
     return [score_text(value) for value in (SCORES if half_stars else WHOLE_STARS)]
 
 
@@ -85,9 +86,9 @@ def stars(value) -> str:
     """4 -> "★★★★☆"; 3.5 -> "★★★½☆"; 3.6 -> "★★★★☆" (whole stars unless the value is a half); empty for none."""
     if value in (None, ""):
         return ""
-    value = max(0.0, min(5.0, float(value)))
+    value = max(0.0, min(SCORE_MAX, float(value)))
     full, half = (int(value), 1) if value * 2 % 2 == 1 else (round(value), 0)
-    return "★" * full + "½" * half + "☆" * (5 - full - half)
+    return "★" * full + "½" * half + "☆" * (int(SCORE_MAX) - full - half)
 
 
 def _environment() -> Environment:
@@ -102,6 +103,7 @@ def _environment() -> Environment:
         hide_url=lambda pk: _url("movie_hide", pk),
         unhide_url=lambda pk: _url("movie_unhide", pk),
         score_choices=score_choices,
+        score_max=score_text(SCORE_MAX),  # "5": "You: 4/5", "out of 5"
     )
     env.filters.update(poster_letter=poster_letter, stars=stars, score_text=score_text)
     return env

@@ -6,7 +6,8 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from core.exceptions import TooManyRequestsError
 from movies.logins import login_authenticate
-from movies.models import SCORES, Profile
+from movies.models import Profile
+from movies.movielens import SCORE_MAX, SCORE_MIN, SCORES
 
 SORT_CHOICES = [
     ("popularity", "Most rated"),
@@ -80,7 +81,7 @@ class MovieSearchForm(forms.Form):
 class RatingForm(forms.Form):
     """A score from the star radio buttons (whole or half stars), or the remove button."""
 
-    CHOOSE = "Choose a rating from 0.5 to 5 stars (whole or half stars)."
+    CHOOSE = f"Choose a rating from {SCORE_MIN:g} to {SCORE_MAX:g} stars (whole or half stars)."
     score = forms.FloatField(required=False, error_messages={"invalid": CHOOSE})
     remove = forms.BooleanField(required=False)
 
@@ -146,7 +147,7 @@ class ProfileForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "Prefer not to say")] + Profile.Age.choices,
+        choices=[("", "Prefer not to say")] + Profile.AGE_CHOICES,
     )
     occupation = forms.TypedChoiceField(
         label="Occupation",

@@ -4,6 +4,8 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
+from movies.movielens import GENRES, age_bucket
+
 from .dataset import (
     Dataset,
     MovieLensImportError,
@@ -21,12 +23,8 @@ from .ratings_file import RatingsFile
 
 FILES = ("u.item", "u.user", "u.data")
 LABEL = "ML-100K"
-# u.genre as GroupLens ships it; used when a dataset leaves the file out.
-DEFAULT_GENRES = (
-    "unknown|Action|Adventure|Animation|Children's|Comedy|Crime|Documentary|Drama|Fantasy|"
-    "Film-Noir|Horror|Musical|Mystery|Romance|Sci-Fi|Thriller|War|Western"
-).split("|")
 SKIPPED_GENRE = "unknown"  # a placeholder, not a genre: movies flagged only with it get no genre
+DEFAULT_GENRES = [SKIPPED_GENRE, *GENRES]  # u.genre as GroupLens ships it; used when a dataset leaves the file out
 RELEASE_DATE = re.compile(r"^\d{1,2}-[A-Za-z]{3}-(\d{4})$")  # 01-Jan-1995
 MAX_AGE = 120
 
@@ -57,14 +55,6 @@ OCCUPATION_CODES = {
     "writer": 20,  # writer
 }
 K12_STUDENT = 10
-
-
-def age_bucket(age: int) -> int:
-    """An exact age onto ML-1M's buckets: 1 (<18), 18 (18-24), 25, 35, 45 (45-49), 50 (50-55), 56 (56+)."""
-    for lower in (56, 50, 45, 35, 25, 18):
-        if age >= lower:
-            return lower
-    return 1
 
 
 def occupation_code(name: str, age: int) -> int | None:

@@ -4,6 +4,8 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
+from movies.movielens import AGE_BUCKETS
+
 from .dataset import (
     Dataset,
     MovieRecord,
@@ -20,7 +22,6 @@ from .ratings_file import RatingsFile
 SEP = "::"
 FILES = ("movies.dat", "users.dat", "ratings.dat")
 LABEL = "ML-1M"
-AGE_BUCKETS = frozenset({1, 18, 25, 35, 45, 50, 56})
 OCCUPATIONS = frozenset(range(21))
 YEAR_IN_TITLE = re.compile(r"\((\d{4})\)\s*$")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import BinaryIO
 
-from movies.models import SCORE_MAX, SCORE_MIN, SCORES
+from movies.movielens import SCORE_MAX, SCORE_MIN, SCORE_STEP, SCORES
 
 from .dataset import ENCODING, MAX_ID, MAX_TIMESTAMP, MovieLensImportError, UserRecord, line_error, utf8_error
 
@@ -297,7 +297,8 @@ def score_parse(value: str) -> float | str:
     if not (math.isfinite(score) and SCORE_MIN <= score <= SCORE_MAX):
         return f"score {value.strip()} is outside {SCORE_MIN}-{SCORE_MAX}"
     if score not in SCORES:
-        return f"score {value.strip()} is not a whole or half star ({SCORE_MIN}, {SCORE_MIN + 0.5}, ... {SCORE_MAX})"
+        halves = f"{SCORE_MIN}, {SCORE_MIN + SCORE_STEP}, ... {SCORE_MAX}"
+        return f"score {value.strip()} is not a whole or half star ({halves})"
     return score
 
 

@@ -8,15 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-# MovieLens 1M age bucket codes (ML-100K raw ages are mapped onto these); 0 = unknown.
+# The user tower's age vocabulary: MovieLens 1M's age bucket codes (the importer maps ML-100K's exact ages onto
+# them); 0 = unknown. This package imports nothing from the project: tests/movies/test_movielens.py holds these
+# equal to the project's one definition, movies/movielens.py AGE_BUCKETS.
 AGE_BUCKETS = (1, 18, 25, 35, 45, 50, 56)
-
-
-def age_bucket(age: int) -> int:
-    """Map a raw age in years to the ML-1M bucket code (1 = under 18, 18 = 18-24, ..., 56 = 56+)."""
-    if age <= 0:
-        return 0
-    return max(b for b in AGE_BUCKETS if b == 1 or age >= b)
 
 
 def lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -16,15 +16,17 @@ PAD_TOKEN, OOV_TOKEN = 0, 1
 GENDERS = {"M": 1, "F": 2}  # 0 = unknown
 N_AGES, N_OCCUPATIONS, N_YEARS = len(AGE_BUCKETS) + 1, 22, 23
 TOKEN_RE = re.compile(r"[a-z0-9']+")
+# The score range as the model reads it (movies/movielens.py's, held equal by tests/movies/test_movielens.py):
 RATING_LEVELS = 10  # history rating indices 1..10 = 0.5..5.0 stars in half steps; 0 = the start token
-WHOLE_STAR_LEVELS = 5  # models saved before half stars: 1..5 stars
+WHOLE_STAR_LEVELS = 5  # the top score in whole stars; models saved before half stars read 1..5 stars
 
 
 def rating_index(scores, levels: int = RATING_LEVELS) -> np.ndarray:
-    """The history rating input of each score: score * levels / 5 rounded half up, clipped to 1..levels (10 levels:
-    0.5 -> 1, 1.0 -> 2, ..., 5.0 -> 10; 5 levels, a model trained on whole stars: 3.5 -> 4, the nearest it knows)."""
+    """The history rating input of each score: score * levels / 5 (the top score) rounded half up, clipped to
+    1..levels (10 levels: 0.5 -> 1, 1.0 -> 2, ..., 5.0 -> 10; 5 levels, a model trained on whole stars: 3.5 -> 4, the
+    nearest it knows)."""
     scores = np.asarray(scores, dtype=np.float64)
-    return np.clip(np.floor(scores * (levels / 5) + 0.5), 1, levels).astype(np.int64)
+    return np.clip(np.floor(scores * (levels / WHOLE_STAR_LEVELS) + 0.5), 1, levels).astype(np.int64)
 
 
 def rating_levels_of(scores: np.ndarray) -> int:

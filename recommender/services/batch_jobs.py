@@ -17,9 +17,7 @@ from .enqueue import task_send_on_commit
 
 def _job_not_queued(job: BatchJob, reason: str) -> None:
     """Fail a job whose message never reached the broker (only while still queued)."""
-    BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.QUEUED).update(
-        status=BatchJob.Status.FAILED, error=reason[:20000], finished_at=timezone.now()
-    )
+    BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.QUEUED).update(**BatchJob.failed_fields(reason))
 
 
 def batch_job_enqueue(
@@ -82,5 +80,7 @@ def batch_job_run(*, job: BatchJob) -> BatchJob:
 
 
 def batch_job_fail(*, job: BatchJob, error: str) -> None:
-    job.status, job.error, job.finished_at = BatchJob.Status.FAILED, error[:20000], timezone.now()
-    job.save(update_fields=["status", "error", "finished_at"])
+    fields = BatchJob.failed_fields(error)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(fields))

@@ -40,7 +40,7 @@ from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.ranker import fit_holdout_ranker
 from recommender.ml.split import temporal_split
 from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, loss_name, refit_epochs
-from recommender.models import ModelVersion
+from recommender.models import ModelVersion, Stage
 
 from .dataset import dataset_export
 from .enqueue import task_send_on_commit
@@ -88,7 +88,7 @@ def model_version_create(*, config: dict | None = None, config_file_anywhere: bo
     return ModelVersion.objects.create(number=number, config=config)
 
 
-def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressFn | None) -> ProgressFn:
+def _progress_reporter(version: ModelVersion, stage: Stage, on_progress: ProgressFn | None) -> ProgressFn:
     """on_epoch callback: the epoch row on the curve (holdout training only) and live progress with an ETA."""
     started = time.monotonic()
     logged_at: float | None = None  # when the last epoch line went to the console
@@ -99,7 +99,7 @@ def _progress_reporter(version: ModelVersion, stage: str, on_progress: ProgressF
         eta = elapsed / stats["epoch"] * (stats["epochs"] - stats["epoch"])
         progress = {"stage": stage, **stats, "elapsed_s": round(elapsed, 1), "eta_s": round(eta, 1)}
         fields = {"progress": progress}
-        if stage == "training":
+        if stage == Stage.TRAINING:
             fields["curve"] = [*version.curve, stats]
         _save(version, **fields)
         if on_progress:
@@ -181,7 +181,7 @@ def _train_stage(version: ModelVersion, on_progress: ProgressFn | None, processe
     _save(version, status=Status.TRAINING, started_at=timezone.now(), config={**version.config, **asdict(config)})
     log.info("model v%s: training started (%s ratings, %g epochs at most)", version.number,
              f"{len(dataset.interactions):,}", config.epochs)  # fmt: skip
-    on_epoch = _progress_reporter(version, "training", on_progress)
+    on_epoch = _progress_reporter(version, Stage.TRAINING, on_progress)
     result = distributed.train(dataset, split, config, out_dir, on_epoch=on_epoch)
     return dataset, split, config, result
 
@@ -205,9 +205,9 @@ def _active_rescored(dataset, split) -> tuple[dict | None, str]:
 def _evaluate_stage(
     version: ModelVersion, dataset, split, config, result, facts: dict, on_progress: ProgressFn | None
 ) -> dict:
-    _save(version, status=Status.EVALUATING, progress={"stage": "evaluating"})
+    _save(version, status=Status.EVALUATING, progress={"stage": Stage.EVALUATING})
     if on_progress:
-        on_progress({"stage": "evaluating"})
+        on_progress({"stage": Stage.EVALUATING})
     model_metrics = result.val_metrics
     active, active_note = _active_rescored(dataset, split)
     metrics = {
@@ -229,9 +229,9 @@ def _rank_stage(version: ModelVersion, dataset, split, config, result, on_progre
     it beat the tower's own order (cross-fitted, the same users) is recorded in metrics["ranker"] either way."""
     if not config.ranker:
         return None
-    _save(version, progress={"stage": "ranking"})
+    _save(version, progress={"stage": Stage.RANKING})
     if on_progress:
-        on_progress({"stage": "ranking"})
+        on_progress({"stage": Stage.RANKING})
     ranker, report = fit_holdout_ranker(
         result.model, dataset, split, max_users=config.ranker_users, seed=config.seed, threads=config.threads
     )
@@ -248,7 +248,7 @@ def _refit_stage(version: ModelVersion, dataset, config, result, kept, on_progre
         result.model.save(out_dir / BEST_MODEL)
         model = result.model
     else:
-        on_epoch = _progress_reporter(version, "refitting", on_progress)
+        on_epoch = _progress_reporter(version, Stage.REFITTING, on_progress)
         epochs = refit_epochs(config, len(dataset.interactions), result.best_epoch)
         start_from = result.model if config.refit_targets > 0 else None  # warm: the holdout weights
         model = distributed.refit(dataset, config, epochs, out_dir, start_from=start_from, on_epoch=on_epoch)
@@ -265,7 +265,7 @@ def model_version_pipeline_run(*, version: ModelVersion, on_progress: ProgressFn
     """Run every stage for a queued version; returns it active, inactive (gate refused) or failed."""
     seconds: dict[str, float] = {}
 
-    def timed(stage: str, fn, *args):
+    def timed(stage: Stage, fn, *args):
         """Run one stage and record its wall time in metrics["stage_seconds"] (where a pipeline's time goes)."""
         started = time.monotonic()
         out = fn(*args)
@@ -276,21 +276,23 @@ def model_version_pipeline_run(*, version: ModelVersion, on_progress: ProgressFn
     try:
         processes, spread, facts = training_spread(version.config)
         with distributed.cluster(spread):  # the training and the refit: on several machines when it is set
-            dataset, split, config, result = timed("training", _train_stage, version, on_progress, processes)
-            metrics = timed("evaluating", _evaluate_stage, version, dataset, split, config, result, facts, on_progress)
+            dataset, split, config, result = timed(Stage.TRAINING, _train_stage, version, on_progress, processes)
+            metrics = timed(
+                Stage.EVALUATING, _evaluate_stage, version, dataset, split, config, result, facts, on_progress
+            )
             passed, reason = gate_decide(
                 candidate=metrics, active=metrics["active"], active_note=metrics["active_note"]
             )
             _save(version, gate_passed=passed, gate_reason=reason)
-            kept = timed("ranking", _rank_stage, version, dataset, split, config, result, on_progress)
-            model = timed("refitting", _refit_stage, version, dataset, config, result, kept, on_progress)
+            kept = timed(Stage.RANKING, _rank_stage, version, dataset, split, config, result, on_progress)
+            model = timed(Stage.REFITTING, _refit_stage, version, dataset, config, result, kept, on_progress)
         if not passed:
-            _save(version, status=Status.INACTIVE, finished_at=timezone.now(), progress={"stage": "done"})
+            _save(version, status=Status.INACTIVE, finished_at=timezone.now(), progress={"stage": Stage.DONE})
             log.info("model v%s trained, not activated: %s", version.number, reason)
             return version
-        timed("indexing", lambda: model_version_index(version=version, model=model, catalog=dataset.catalog))
+        timed(Stage.INDEXING, lambda: model_version_index(version=version, model=model, catalog=dataset.catalog))
         model_version_activate(version=version)
-        _save(version, finished_at=timezone.now(), progress={"stage": "done"})
+        _save(version, finished_at=timezone.now(), progress={"stage": Stage.DONE})
     except Exception as exc:  # noqa: BLE001 - any failure must be recorded on the row, then re-raised
         log.exception("model version %s failed", version.number)
         model_version_fail(version=version, error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
@@ -303,4 +305,4 @@ def model_version_fail(*, version: ModelVersion, error: str) -> None:
     version.refresh_from_db()
     if version.status == Status.ACTIVE:
         return
-    _save(version, status=Status.FAILED, error=error[:20000], finished_at=timezone.now(), progress={"stage": "failed"})
+    _save(version, **ModelVersion.failed_fields(error))

@@ -36,7 +36,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, ConflictError, ServiceUnavailableError
-from recommender.models import ModelVersion
+from recommender.models import ModelVersion, Stage
 from recommender.selectors import model_version_active, model_version_running
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
@@ -213,7 +213,7 @@ def _version_not_queued(version: ModelVersion, reason: str) -> None:
     """Fail a version whose message never reached the broker (only while still queued): frees the lock."""
     now = timezone.now()
     ModelVersion.objects.filter(pk=version.pk, status=Status.QUEUED).update(
-        status=Status.FAILED, error=reason[:20000], finished_at=now, heartbeat_at=now, progress={"stage": "failed"}
+        **ModelVersion.failed_fields(reason, now), heartbeat_at=now
     )
 
 
@@ -254,7 +254,7 @@ def _claim(version_id: int, worker: str) -> ModelVersion | None:
         started_at=now,
         heartbeat_at=now,
         worker=worker,
-        progress={"stage": "training", "epoch": 0},
+        progress={"stage": Stage.TRAINING, "epoch": 0},
     )
     return ModelVersion.objects.get(pk=version_id) if claimed else None
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.exceptions import ApplicationError
 from recommender.ml.data import Catalog
 from recommender.ml.model import TwoTowerModel
-from recommender.models import ModelVersion
+from recommender.models import ModelVersion, Stage
 from recommender.serving import registry
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
@@ -32,7 +32,7 @@ def model_version_index(*, version: ModelVersion, model: TwoTowerModel | None = 
     model = model or _model_of(version)
     catalog = catalog or catalog_export()
     version.status = Status.INDEXING
-    version.progress = {"stage": "indexing", "movies": len(catalog)}
+    version.progress = {"stage": Stage.INDEXING, "movies": len(catalog)}
     version.save(update_fields=["status", "progress"])
     vectors = model.movie_vectors(catalog)
     name = get_vector_store().build_collection(

@@ -26,7 +26,8 @@ _request_timeout: float | None = None  # set in a web server's process: the dead
 
 
 def get_vector_store() -> VectorStore:
-    """The process's VectorStore built from settings; created once under a lock (concurrent first opens fail).
+    """The process's VectorStore built from settings (every MILVUS_* one is declared: a missing one is an error
+    that names it); created once under a lock (concurrent first opens fail).
 
     A forked child (Celery prefork, gunicorn --preload) gets its own store: the parent's gRPC channel and
     Lite server do not survive a fork. The client itself connects lazily on first use.
@@ -42,10 +43,10 @@ def get_vector_store() -> VectorStore:
                 alias=settings.MILVUS_ALIAS,
                 prefix=settings.MILVUS_COLLECTION_PREFIX,
                 timeout=settings.MILVUS_TIMEOUT,
-                index_type=getattr(settings, "MILVUS_INDEX_TYPE", "HNSW"),
-                breaker_failures=getattr(settings, "MILVUS_BREAKER_FAILURES", 3),
-                breaker_seconds=getattr(settings, "MILVUS_BREAKER_SECONDS", 5.0),
-                search_ef=getattr(settings, "MILVUS_SEARCH_EF", 0),
+                index_type=settings.MILVUS_INDEX_TYPE,
+                breaker_failures=settings.MILVUS_BREAKER_FAILURES,
+                breaker_seconds=settings.MILVUS_BREAKER_SECONDS,
+                search_ef=settings.MILVUS_SEARCH_EF,
                 request_timeout=_request_timeout,
             )
             _instance_pid = os.getpid()

@@ -15,11 +15,15 @@ from __future__ import annotations
 import threading
 import time
 
+from recommender.milvus_defaults import BREAKER_FAILURES, BREAKER_SECONDS
+
 
 class CircuitBreaker:
     """Thread-safe state of one breaker; the clock is injectable for tests."""
 
-    def __init__(self, failures: int = 3, seconds: float = 5.0, clock=time.monotonic) -> None:
+    def __init__(
+        self, failures: int = BREAKER_FAILURES, seconds: float = BREAKER_SECONDS, clock=time.monotonic
+    ) -> None:
         if failures < 1 or seconds < 0:
             raise ValueError("a circuit breaker needs failures >= 1 and seconds >= 0")
         self.failures_to_open, self.seconds, self._clock = int(failures), float(seconds), clock

@@ -5,30 +5,11 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable, Sequence
 
+from movies.movielens import GENRES
+
 # The 18 MovieLens 1M genre names: the allow-list when a caller passes none (VectorStore adds the names it writes).
 # The site passes the catalogue's own list, movies.selectors.genre_names() (cached), the one source of genres.
-ML1M_GENRES = frozenset(
-    {
-        "Action",
-        "Adventure",
-        "Animation",
-        "Children's",
-        "Comedy",
-        "Crime",
-        "Documentary",
-        "Drama",
-        "Fantasy",
-        "Film-Noir",
-        "Horror",
-        "Musical",
-        "Mystery",
-        "Romance",
-        "Sci-Fi",
-        "Thriller",
-        "War",
-        "Western",
-    }
-)
+ML1M_GENRES = frozenset(GENRES)
 
 YEAR_MIN, YEAR_MAX = 1800, 2100
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from recommender import milvus_defaults as defaults
+
 from .connection import (
     INDEX_ALREADY_EXISTS_CODE,
     NOT_LOADED_CODE,
@@ -38,15 +40,15 @@ class VectorStore(MilvusConnection):
         uri: str,
         *,
         token: str = "",
-        alias: str = "movies_live",
-        prefix: str = "movies_v",
-        timeout: float = 10.0,
-        index_type: str = "HNSW",
+        alias: str = defaults.ALIAS,
+        prefix: str = defaults.COLLECTION_PREFIX,
+        timeout: float = defaults.TIMEOUT,
+        index_type: str = defaults.INDEX_TYPE,
         metric: str = "COSINE",
         build_timeout: float = 900.0,
-        breaker_failures: int = 3,
-        breaker_seconds: float = 5.0,
-        search_ef: int = 0,
+        breaker_failures: int = defaults.BREAKER_FAILURES,
+        breaker_seconds: float = defaults.BREAKER_SECONDS,
+        search_ef: int = defaults.SEARCH_EF,
         request_timeout: float | None = None,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias):

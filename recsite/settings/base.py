@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from recommender import milvus_defaults as milvus
 from recsite.envfile import env_file_read
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -185,19 +186,21 @@ MOVIELENS_PATH = env.str("MOVIELENS_PATH", default="")  # a local ml-1m folder o
 MODEL_DIR = Path(env.str("MODEL_DIR", default=str(VAR_DIR / "models")))
 MILVUS_URI = env.str("MILVUS_URI", default=str(VAR_DIR / "milvus.db"))
 MILVUS_TOKEN = env.str("MILVUS_TOKEN", default="")
-MILVUS_ALIAS = env.str("MILVUS_ALIAS", default="movies_live")
-MILVUS_COLLECTION_PREFIX = env.str("MILVUS_COLLECTION_PREFIX", default="movies_v")
-MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=10.0)  # seconds, the deadline of each Milvus call
+# The defaults of these MILVUS_* settings: recommender/milvus_defaults.py (VectorStore's own too).
+MILVUS_ALIAS = env.str("MILVUS_ALIAS", default=milvus.ALIAS)
+MILVUS_COLLECTION_PREFIX = env.str("MILVUS_COLLECTION_PREFIX", default=milvus.COLLECTION_PREFIX)
+MILVUS_TIMEOUT = env.float("MILVUS_TIMEOUT", default=milvus.TIMEOUT)  # seconds, the deadline of each Milvus call
+MILVUS_INDEX_TYPE = milvus.INDEX_TYPE  # HNSW, IVF_FLAT or FLAT: a settings value, not an environment variable
 # HNSW search beam floor; 0 = max(64, 2 x results). Raise it for catalogues far beyond MovieLens (see README).
-MILVUS_SEARCH_EF = env.int("MILVUS_SEARCH_EF", default=0)
+MILVUS_SEARCH_EF = env.int("MILVUS_SEARCH_EF", default=milvus.SEARCH_EF)
 # A user's vector and candidate pool are cached until their next rating or "not interested" (the write bumps a
 # stamp the cache key holds: recommender/services/user_state.py); this bounds an entry's life. 0: never cached.
 RECS_CACHE_SECONDS = env.int("RECS_CACHE_SECONDS", default=600)
 # Circuit breaker (recommender/vectorstore/breaker.py), for a Milvus server: after this many consecutive failed
 # calls, or one that ran out MILVUS_TIMEOUT, calls fail at once (the popularity fallback) for this many seconds,
 # then one probe decides whether it closes again.
-MILVUS_BREAKER_FAILURES = env.int("MILVUS_BREAKER_FAILURES", default=3)
-MILVUS_BREAKER_SECONDS = env.float("MILVUS_BREAKER_SECONDS", default=5.0)
+MILVUS_BREAKER_FAILURES = env.int("MILVUS_BREAKER_FAILURES", default=milvus.BREAKER_FAILURES)
+MILVUS_BREAKER_SECONDS = env.float("MILVUS_BREAKER_SECONDS", default=milvus.BREAKER_SECONDS)
 # After each activation, the collections of the newest N versions stay (the live one and the rollback target, the
 # version active before it, always among them); older ones are dropped and their versions retired (they cannot be
 # activated again). 0 keeps every collection. See recommender/services/vectors.py (collections_retire).

@@ -67,7 +67,7 @@
       input.checked = score !== null && Number(input.value) === score;
     });
     var current = form.querySelector("[data-rate-current]");
-    if (current) current.textContent = score ? "You: " + score + "/5" : "Not rated";
+    if (current) current.textContent = score ? "You: " + score + "/" + form.dataset.scoreMax : "Not rated";
     var remove = form.querySelector("[data-remove]");
     if (remove) remove.hidden = !score;
   }
@@ -213,35 +213,20 @@ document.addEventListener("change", function (event) {
   else input.form.submit();
 });
 
-// The "personal suggestions are being trained" notice: poll its status and reload once the model is live.
+// The "personal suggestions are being trained" notice: poll its status and reload once the model is live. The
+// sentence for each stage comes with the status (web/training_notice.py), the same words the page was rendered with.
 (function () {
   "use strict";
   var POLL_MS = 5000;
   var notice = document.querySelector("[data-training-status]");
   if (!notice || !window.fetch) return;
   var detail = notice.querySelector("[data-training-detail]");
-  var minutes = function (s) { return s < 60 ? "less than a minute" : "about " + Math.round(s / 60) + " min"; };
-  var describe = function (d) {
-    if (d.stage === "queued") return "Waiting for the training worker to start.";
-    if (d.stage === "training" && !d.epoch) return "Preparing the ratings for training.";
-    if (d.stage === "training") {
-      return "Learning from the ratings: epoch " + d.epoch + " (it stops early; at most " + d.epochs + ")" +
-        (d.elapsed_s ? ", " + minutes(d.elapsed_s) + " so far." : ".");
-    }
-    if (d.stage === "evaluating") return "Measuring it against the classical baselines.";
-    if (d.stage === "ranking") return "Training the second stage that re-orders each person's candidates.";
-    if (d.stage === "refitting") {
-      return "Final fit on every rating: " + d.percent + " %" + (d.eta_s ? ", " + minutes(d.eta_s) + " left." : ".");
-    }
-    if (d.stage === "indexing") return "Writing the movie vectors to Milvus: almost there.";
-    return d.stage + ".";
-  };
   var poll = function () {
     fetch(notice.getAttribute("data-training-status"), { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (data) {
         if (!data.training) { window.location.reload(); return; }
-        detail.textContent = describe(data);
+        detail.textContent = data.detail;
         setTimeout(poll, POLL_MS);
       })
       .catch(function () { setTimeout(poll, POLL_MS * 2); });

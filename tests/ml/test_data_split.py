@@ -1,9 +1,8 @@
 """Dataset save/load and the temporal split on hand-made examples."""
 
 import numpy as np
-import pytest
 
-from recommender.ml.data import Dataset, Interactions, age_bucket
+from recommender.ml.data import Dataset, Interactions
 from recommender.ml.split import temporal_split
 from tests.ml.fixtures import tiny_dataset
 
@@ -19,14 +18,6 @@ def test_dataset_round_trip(tmp_path):
     np.testing.assert_array_equal(back.users.occupations, ds.users.occupations)
     np.testing.assert_array_equal(back.interactions.timestamps, ds.interactions.timestamps)
     assert back.interactions.scores.dtype == np.float32
-
-
-@pytest.mark.parametrize(
-    ("age", "bucket"),
-    [(0, 0), (7, 1), (17, 1), (18, 18), (24, 18), (25, 25), (44, 35), (49, 45), (55, 50), (56, 56), (73, 56)],
-)
-def test_age_bucket(age, bucket):
-    assert age_bucket(age) == bucket
 
 
 def test_temporal_split_hand_made():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from movies.importing.ml100k import OCCUPATION_CODES, age_bucket, occupation_code
+from movies.importing.ml100k import OCCUPATION_CODES, occupation_code
 from movies.models import Genre, Movie, Profile, Rating
 
 from .conftest import ML100K, run_import
@@ -41,15 +41,6 @@ def test_rerun_of_the_100k_layout_changes_nothing():
     out = run_import("--path", str(ML100K))
     assert "ratings: 0 created, 0 updated" in out
     assert list(Rating.objects.values_list("id", "score", "rated_at")) == before
-
-
-@pytest.mark.parametrize(
-    ("age", "bucket"),
-    [(7, 1), (17, 1), (18, 18), (24, 18), (25, 25), (34, 25), (35, 35), (44, 35), (45, 45), (49, 45), (50, 50)]
-    + [(55, 50), (56, 56), (73, 56)],
-)
-def test_age_buckets(age, bucket):
-    assert age_bucket(age) == bucket
 
 
 def test_every_100k_occupation_maps_to_an_ml1m_code():

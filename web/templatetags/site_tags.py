@@ -1,10 +1,11 @@
 """Template helpers: query-string preserving links, movie cards and their forms (rendered by web/cards.py), star
-strings, poster letters, the staff model-status badge."""
+strings, poster letters, the staff model-status badge, the training notice."""
 
 from django import template
 
 from recommender.selectors import model_version_active, training_notice
 from web import cards
+from web.training_notice import training_detail
 
 register = template.Library()
 
@@ -61,12 +62,5 @@ def model_status() -> dict:
 @register.inclusion_tag("movies/_training_notice.html")
 def training_banner() -> dict:
     """'Personal suggestions are being trained' with live progress, while no model serves yet."""
-    return {"notice": training_notice()}
-
-
-@register.filter
-def minutes(seconds) -> str:
-    """90 -> "about 2 min"; under a minute -> "less than a minute"."""
-    if seconds in (None, ""):
-        return ""
-    return "less than a minute" if float(seconds) < 60 else f"about {round(float(seconds) / 60)} min"
+    notice = training_notice()
+    return {"notice": notice, "detail": training_detail(notice) if notice else ""}

@@ -10,6 +10,7 @@ from recommender.impressions.services import impression_record, site_click_recor
 from recommender.selectors import training_notice
 from recommender.services.recommendations import popular_movies, similar_movies
 from web.forms import MovieFilterForm, MovieSearchForm
+from web.training_notice import training_detail
 
 from . import suggestions
 from .common import paginate
@@ -104,6 +105,9 @@ def onboarding(request):
 
 @never_cache
 def training_status(request):
-    """JSON for the training notice's poll: {"training": bool, ...the notice's fields}; public and cheap."""
+    """JSON for the training notice's poll: {"training": bool, ...the notice's fields, "detail": its sentence};
+    public and cheap."""
     notice = training_notice()
-    return JsonResponse({"training": notice is not None, **(notice or {})})
+    if notice is None:
+        return JsonResponse({"training": False})
+    return JsonResponse({"training": True, **notice, "detail": training_detail(notice)})

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import ApplicationError
 from movies.models import Rating, score_text
+from movies.movielens import SCORE_MAX
 from movies.selectors import movies_by_ids, user_rating, user_rating_map, user_ratings
 from movies.services import rating_delete, rating_restore, rating_upsert
 from web.forms import RatingForm
@@ -26,6 +27,7 @@ from .common import login_needed, movie_title, paginate, refused, safe_next, wan
 MY_RATINGS_PER_PAGE = 25
 UNDO_SALT = "movies.rating-undo"
 UNDO_MAX_AGE = 30 * 60  # seconds: an undo is for the change just made, not for last week's
+OUT_OF = f"out of {score_text(SCORE_MAX)}"  # "You rated Heat 4 out of 5."
 
 
 def _undo_token(*, user, movie_id: int, before: Rating | None, after: Rating | None) -> str:
@@ -74,7 +76,7 @@ def _rating_apply(*, user, movie_id: int, form: RatingForm) -> tuple[float | Non
         )
     rating, _ = rating_upsert(user=user, movie_id=movie_id, score=form.cleaned_data["score"])
     token = _undo_token(user=user, movie_id=movie_id, before=before, after=rating)
-    return rating.score, f"You rated {title} {score_text(rating.score)} out of 5.", token
+    return rating.score, f"You rated {title} {score_text(rating.score)} {OUT_OF}.", token
 
 
 def _json_payload(request, movie_id: int, score: float | None, message: str, undo_token: str | None = None) -> dict:
@@ -124,7 +126,7 @@ def movie_rate_undo(request, movie_id: int):
     elif score is None:
         message = f"Undone: {title} is not rated any more."
     else:
-        message = f"Undone: your rating of {title} is back to {score_text(score)} out of 5."
+        message = f"Undone: your rating of {title} is back to {score_text(score)} {OUT_OF}."
     if wants_json(request):
         return JsonResponse(_json_payload(request, movie_id, score, message))
     messages.success(request, message)

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.exceptions import ApplicationError
+from recommender.models import Stage
 from recommender.services.report import metrics_table
 from recommender.services.training import model_version_create, model_version_pipeline_run
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
 
         def on_progress(progress: dict) -> None:
             stage = progress.get("stage")
-            if stage in ("training", "refitting"):  # holdout epochs, then the refit on every rating
+            if stage in (Stage.TRAINING, Stage.REFITTING):  # holdout epochs, then the refit on every rating
                 bar.set_description(f"model v{version.number}: {stage}", refresh=False)
                 bar.total, bar.n = progress["epochs"], progress["epoch"]
                 postfix = {"loss": f"{progress['loss']:.4f}"}
