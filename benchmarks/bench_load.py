@@ -102,6 +102,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the table gives their medians")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--impressions", action="store_true",
+                        help="only the signed-in rows, impressions on and off: its own docs section")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -128,14 +130,15 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
         )
-        kinds = [("anonymous home page", "/", [], False)]
+        kinds = [] if args.impressions else [("anonymous home page", "/", [], False)]
         for label, (count, token, session) in users.items():
             kinds += [(f"GET /api/me/recommendations/?k=10 ({label} user, {count} ratings)",
                        "/api/me/recommendations/?k=10", [f"Authorization: Token {token}"], True),
                       (f"logged-in home page ({label} user, {count} ratings)", "/",
                        [f"Cookie: sessionid={session}"], True)]  # fmt: skip
         rows = []
-        for group in GROUPS:  # the servers of a group run side by side; their runs of each request alternate
+        # the servers of a group run side by side; their runs of each request alternate
+        for group in GROUPS[:1] if args.impressions else GROUPS:
             ports = {note: free_port() for note in group}
             for note in group:
                 webs.append(subprocess.Popen(
@@ -185,7 +188,11 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section("load", "Throughput under load (wrk)", "python -m benchmarks.bench_load", body)
+        if args.impressions:
+            command = f"python -m benchmarks.bench_load --impressions --repeat {args.repeat} --seconds {args.seconds}"
+            write_section("load-impressions", "Recording impressions under load (wrk): on vs off", command, body)
+        else:
+            write_section("load", "Throughput under load (wrk)", "python -m benchmarks.bench_load", body)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ class ImpressionItem(models.Model):
     that showed movie m to user u before t" is one index range read (impr_item_user_movie_time)."""
 
     impression = models.ForeignKey(Impression, on_delete=models.CASCADE, related_name="items")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # no index of its own: impr_item_user_movie_time starts with the user (a second index only cost every write)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     movie_id = models.IntegerField()  # no foreign key: a movie removed later leaves its history
     position = models.PositiveSmallIntegerField()  # 0 = first shown
     shown_at = models.DateTimeField()
