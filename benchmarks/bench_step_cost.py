@@ -29,8 +29,9 @@ from benchmarks.scale_pipeline import synthetic_dataset
 from recommender.ml.config import load_config
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.net import TwoTowerNet
+from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
-from recommender.ml.train import EpochPlan, Sequences, _seeded_encoder, batch_loss
+from recommender.ml.train import EpochPlan, _seeded_encoder, batch_loss
 
 EPOCH_TARGETS_25M = 20_063_528
 WARM_UP = 5

@@ -16,8 +16,9 @@ from recommender.ml import collective, distributed, processes
 from recommender.ml.config import load_config
 from recommender.ml.distributed import refit, train
 from recommender.ml.model import TwoTowerModel
+from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
-from recommender.ml.train import EpochPlan, Sequences, TrainingDiverged
+from recommender.ml.train import EpochPlan, TrainingDiverged
 from tests.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,9 @@ from recommender.ml.config import load_config
 from recommender.ml.data import Catalog, Users
 from recommender.ml.encoder import FeatureEncoder, rating_index, title_tokens, user_histories, year_bucket
 from recommender.ml.model import TwoTowerModel
+from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
-from recommender.ml.train import Sequences, TrainingDiverged, refit, train
+from recommender.ml.train import TrainingDiverged, refit, train
 from tests.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow
@@ -286,7 +287,8 @@ def test_sampled_softmax_loss_by_hand():
     position or the shared sample) is its own column, never a negative; q = 1 - (1-p)^P (1-1/M)^N."""
     import paddle
 
-    from recommender.ml.train import log_inclusion, sampled_softmax_loss
+    from recommender.ml.sequences import log_inclusion
+    from recommender.ml.train import sampled_softmax_loss
 
     m, temperature = 10, 0.5
     labels, shared = np.array([3, 3, 5]), np.array([5, 7, 7])  # 3 twice in the batch, 5 also drawn as a negative

@@ -5,8 +5,9 @@ import pytest
 
 from recommender.ml.config import load_config
 from recommender.ml.encoder import FeatureEncoder
+from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
-from recommender.ml.train import EpochPlan, Sequences, early_stopping_split, refit_epochs, train
+from recommender.ml.train import EpochPlan, early_stopping_split, refit_epochs, train
 from tests.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow
