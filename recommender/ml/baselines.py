@@ -16,9 +16,8 @@ ITEM_ITEM_MAX_MOVIES = 10_000  # item-item methods (ItemKNN, EASE, co-rating nei
 # most of [M, M] (1M synthetic ratings over 62k movies: 742M co-rated pairs). Every catalogue of today's small releases
 # (ML-100K, ML-1M, ml-latest-small) is within it; above it the other movies get no item-item score (EASE: below)
 EASE_MAX_MOVIES = 5_000  # EASE's closed form costs movies³ (a dense Cholesky inverse) and its scoring movies² a user:
-# above this many movies it runs on the most-rated ones, the rest unscored (ML-100K, ML-1M: every movie). 1M synthetic
-# ratings over 62,000 movies, its fit and evaluation on 2 cores: 17 CPU-s at 5,000 movies, 32 at 7,000; holdout
-# NDCG@10 0.154, 0.1545 and 0.155 (10,000)
+# above this many movies it runs on the most-rated ones, the rest unscored (ML-100K, ML-1M: every movie). Its cost and
+# quality at 5,000-10,000 movies: docs/benchmarks.md, "Catalogue size".
 BLOCK_CELLS = 1 << 24  # dense cells of one block of co-rating counts (float32: 64 MB)
 UNSCORED = float(np.finfo(np.float32).min)  # a movie a restricted baseline does not score: below any score, above
 # the -inf of the user's own movies

@@ -13,7 +13,7 @@ DEFAULT_CONFIG = Path(__file__).with_name("config.toml")
 class TrainConfig:
     """Every field is required: load_config() fills them from config.toml (the one place a default is written)."""
 
-    title_encoder: str  # "mean" pooled token embeddings | "cnn" text CNN with max pooling
+    title_encoder: str  # "mean": pooled token embeddings (the one encoder; the key stays for saved configs)
     id_dim: int  # user id and movie id embeddings
     genre_dim: int  # genres: multi-hot (mean) -> linear
     title_dim: int  # title token embeddings
@@ -73,8 +73,8 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
     if unknown:
         raise ValueError(f"unknown config keys: {', '.join(unknown)}")
     config = TrainConfig(**values)
-    if config.title_encoder not in ("mean", "cnn"):
-        raise ValueError(f"bad title_encoder {config.title_encoder!r}: use mean or cnn")
+    if config.title_encoder != "mean":  # the text CNN was no better in the sweep (docs/benchmarks.md) and is gone
+        raise ValueError(f"bad title_encoder {config.title_encoder!r}: only mean (the text CNN was removed)")
     if config.trainer_processes < 1:
         raise ValueError(f"trainer_processes must be >= 1, not {config.trainer_processes}")
     if config.negatives < 0 or config.full_softmax_max_movies < 0:

@@ -8,7 +8,6 @@ position becomes a user vector, so one pass trains "what comes next" at every po
 from __future__ import annotations
 
 import paddle
-import paddle.nn.functional as F
 from paddle import nn
 
 from recommender.ml.config import TrainConfig
@@ -76,8 +75,6 @@ class TwoTowerNet(nn.Layer):
         self.movie_id = nn.Embedding(sizes["movies"], c.id_dim)
         self.genre = nn.Linear(max(sizes["genres"], 1), c.genre_dim, bias_attr=False)  # = mean of genre embeddings
         self.title = nn.Embedding(sizes["tokens"], c.title_dim)
-        if c.title_encoder == "cnn":
-            self.title_conv = nn.Conv1D(c.title_dim, c.title_dim, kernel_size=3, padding=1)
         self.year = nn.Embedding(N_YEARS, c.year_dim)
         self.movie_mlp = tower(c.id_dim + c.genre_dim + c.title_dim + c.year_dim, c)
         # user tower inputs
@@ -102,12 +99,7 @@ class TwoTowerNet(nn.Layer):
     def encode_title(self, title: paddle.Tensor) -> paddle.Tensor:
         """title [B, T] token ids (0 = padding) -> [B, title_dim]."""
         mask = (title > 0).astype("float32")  # [B, T]
-        emb = self.title(title)  # [B, T, d]
-        if self.config.title_encoder == "mean":
-            return weighted_mean(emb, mask)
-        conv = F.relu(self.title_conv(emb.transpose([0, 2, 1])))  # [B, d, T]
-        conv = conv * mask.unsqueeze(1)  # padding positions -> 0 (ReLU output is >= 0 anyway)
-        return F.adaptive_max_pool1d(conv, 1).squeeze(-1)  # [B, d]; much faster backward than Tensor.max
+        return weighted_mean(self.title(title), mask)  # [B, T, d] -> [B, d]
 
     def movie_vectors(self, index, genres, title, year) -> paddle.Tensor:
         """index [B], genres [B, G], title [B, T], year [B] -> [B, out_dim] unit vectors."""
