@@ -17,9 +17,10 @@ from recommender.ml.data import Users
 from recommender.serving import LiveModel, live_model
 from recommender.vectorstore import VectorStoreError, get_vector_store
 
+from .candidates import search
 from .dataset import users_export
 from .ranking import rerank_many
-from .user_state import POOL, search
+from .user_state import POOL
 
 log = logging.getLogger(__name__)
 CHUNK = 200  # users read from the database and encoded together
@@ -38,7 +39,7 @@ def _histories(user_pks: list[int]) -> dict[int, tuple[list[int], list[float]]]:
 
 
 def _search_chunk(live: LiveModel, vectors: np.ndarray, k: int, exclude: list[np.ndarray]):
-    """One small group of users' searches, each as the site searches (user_state.search: the rated movies left out
+    """One small group of users' searches, each as the site searches (candidates.search: the rated movies left out
     inside Milvus; a grouped call over-fetched by the group's longest history and was 4x slower at 200 hits), the
     group retried with back-off when the store times out or drops the connection."""
 

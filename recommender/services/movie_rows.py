@@ -1,4 +1,5 @@
-"""Movie rows (with their genres) for recommendation lists: the database, behind two caches.
+"""Serving, step 6 (the order: services/recommendations.py): hydrate. Movie rows (with their genres) for
+recommendation lists: the database, behind two caches.
 
 Each process keeps the rows it served in memory; behind that, the shared cache (Redis in production) holds them
 for every process; misses are read in one query. Rows change only when a movie is edited or re-rated, so each
@@ -59,3 +60,8 @@ def movie_details(ids) -> dict[int, Movie]:
             local[movie_id] = (expires, movie)
             found[movie_id] = movie
     return found
+
+
+def hydrate(picks: list[int], because: dict[int, int] | None = None) -> dict[int, Movie]:
+    """The rows of the picks and of the movies that explain them (step 5), in one read."""
+    return movie_details(list(picks) + list((because or {}).values()))

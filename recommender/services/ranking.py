@@ -1,4 +1,5 @@
-"""The second stage at serving time: the live version's ranker (recommender/ml/ranker.py) re-orders Milvus hits.
+"""Serving, step 3 (the order: services/recommendations.py): rank. The live version's ranker (the second stage,
+recommender/ml/ranker.py) re-orders the candidates.
 
 A version has a ranker only when its pipeline kept one (it beat the tower's own order on the holdout); without
 one the hits keep Milvus's order. Movies the ranker does not know (added after training) follow the ranked ones.
@@ -10,6 +11,12 @@ from recommender.ml.data import lookup
 from recommender.serving import LiveModel
 
 Profile = tuple[str, int, int]  # (gender "M"/"F"/"", age code, occupation code or -1)
+
+
+def rank(live: LiveModel, state, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Scored hits in the second stage's order for the user of ``state`` (services/user_state.UserState: the
+    history and demographics the ranker reads), as the cached pool is."""
+    return rerank(live, hits, state.history[0], state.demographics)
 
 
 def rerank(live: LiveModel, hits: list[tuple[int, float]], history_ids, profile: Profile) -> list[tuple[int, float]]:

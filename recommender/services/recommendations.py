@@ -1,29 +1,45 @@
-"""Recommendations for the site, the API and batch jobs: user vector -> Milvus search -> the version's ranker
-(when it has one) -> exploration / diversity -> hydrate.
+"""Recommendations for the site, the API and batch jobs: the serving pipeline, each step once and in order.
 
-Freshness: the user's vector, exclusions and candidate pool come from user_state, cached under a stamp that every
-rating and "not interested" write bumps in its own transaction, so a write shapes the very next answer, in any
-process. Movie rows come from movie_rows.movie_details (in-process and shared caches). Any failure of the vector
-store or a missing model degrades to popularity, flagged, and logged when it begins and ends (serving.fallback), not
-on each request.
+    1. user state   services/user_state.py   the live model (an experiment's arm), what the user tower reads, the
+                                             user vector, the movies left out (rated, "not interested")
+    2. candidates   services/candidates.py   a Milvus search with the user's vector (exclusions and filters inside)
+    3. rank         services/ranking.py      the version's ranker re-orders them (when it has one)
+    4. rules        services/rules.py        exploration, diversity (home rows: a genre each, no movie twice)
+    5. explain      services/explain.py      "Because you rated X": the rated movie each pick is most like
+    6. hydrate      services/movie_rows.py   the rows of the picks and of their reasons, one read (two caches)
+
+then the answer (Recommendations, RecommendedItem: below). Explain comes before hydrate so that the picks and the
+movies explaining them are read together.
+
+The cache short-cuts steps 2-3 (and step 5 for the pool): the user's state carries the best POOL hits of one
+unfiltered search, already ranked, and their reasons, cached under a stamp that every rating and "not interested"
+write bumps in its own transaction (so a write shapes the very next answer, in any process). An unfiltered
+request for at most POOL hits, and every home row the pool can fill, is cut from that pool: no Milvus search.
+A genre or year filter, more hits than POOL, or a home row the pool cannot fill runs steps 2-3 again with the
+cached vector. A cache miss runs them inside step 1, with the same functions, for the pool.
+
+recommend_for_user follows the six steps; recommend_home (several rows from one state), rank_for_user (the given
+movies as candidates) and similar_movies (a movie's neighbours as candidates) use the same step functions where
+they share a step. Any failure of the vector store or a missing model degrades to popularity, flagged, and logged
+when it begins and ends (serving.fallback), not on each request.
 """
 
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import numpy as np
-
 from movies.models import Movie
 from movies.selectors import hidden_movie_ids, movie_list
 from recommender.ml.neighbours import blend
 from recommender.serving import NoLiveModel, fallback_enter, fallback_leave, live_model
-from recommender.vectorstore import VectorStoreError, get_vector_store
+from recommender.vectorstore import VectorStoreError
 
-from .movie_rows import movie_details
+from . import rules
+from .candidates import candidates, co_rated, nearest, scored
+from .explain import explain
+from .movie_rows import hydrate
+from .ranking import rank
 from .user_state import POOL, NoSignal, user_state
-
-LONG_TAIL_MAX_RATINGS = 50  # "few ratings" for exploration
 
 
 class Source(StrEnum):
@@ -53,19 +69,17 @@ class Recommendations:
     impression_id: uuid.UUID | None = None  # set by recommender.impressions.services.impressions_record when shown
 
 
-def _hydrate(
-    scored: list[tuple[int, float]],
+def _items(
+    hits: list[tuple[int, float]],
+    movies: dict[int, Movie],
     because: dict[int, int] | None = None,
-    movies: dict[int, Movie] | None = None,
     *,
     source: Source | dict[int, Source],
 ) -> list[RecommendedItem]:
-    """Movie rows for (movie id, score) pairs, with the reason movie and the source (one for all, or per movie);
-    ``movies`` when the caller read them already."""
-    if movies is None:
-        movies = movie_details([m for m, _ in scored] + list((because or {}).values()))
+    """The answer's items for (movie id, score) pairs, from their rows (step 6), with the reason movie (step 5) and
+    the source (one for all, or per movie)."""
     items = []
-    for movie_id, score in scored:
+    for movie_id, score in hits:
         if movie_id in movies:
             reason = movies.get((because or {}).get(movie_id))
             where = source[movie_id] if isinstance(source, dict) else source
@@ -88,7 +102,8 @@ def popular_movies(
     )  # fmt: skip
     rows = list(qs.values_list("id", "rating_count")[:k])
     top = max([c for _, c in rows], default=1) or 1
-    return Recommendations(items=_hydrate([(m, c / top) for m, c in rows], source=Source.POPULARITY))
+    hits = [(m, c / top) for m, c in rows]
+    return Recommendations(items=_items(hits, hydrate([m for m, _ in hits]), source=Source.POPULARITY))
 
 
 def _fallback(reason: str, **kwargs) -> Recommendations:
@@ -98,35 +113,6 @@ def _fallback(reason: str, **kwargs) -> Recommendations:
 
 
 # --- personalised -----------------------------------------------------------------------------------------
-
-
-def _explore(hits: list[tuple[int, float]], k: int, explore: float) -> list[tuple[int, float]]:
-    """Reserve round(k * explore) slots for the best-matched movies with few ratings (exploration weight)."""
-    slots = round(k * explore)
-    if slots <= 0:
-        return hits[:k]
-    counts = dict(Movie.objects.filter(pk__in=[m for m, _ in hits]).values_list("id", "rating_count"))
-    tail = [h for h in hits if counts.get(h[0], 0) <= LONG_TAIL_MAX_RATINGS][:slots]
-    head = [h for h in hits if h not in tail][: k - len(tail)]
-    return sorted(head + tail, key=lambda h: -h[1])
-
-
-def _diversify(hits: list[tuple[int, float]], k: int, max_per_genre: int | None) -> list[tuple[int, float]]:
-    """At most max_per_genre results share a first genre (greedy, best first)."""
-    if not max_per_genre:
-        return hits[:k]
-    movies = movie_details([m for m, _ in hits])
-    used: dict[str, int] = {}
-    kept = []
-    for movie_id, score in hits:
-        names = [g.name for g in movies[movie_id].genres.all()] if movie_id in movies else []
-        first = names[0] if names else ""
-        if used.get(first, 0) < max_per_genre:
-            used[first] = used.get(first, 0) + 1
-            kept.append((movie_id, score))
-        if len(kept) == k:
-            break
-    return kept
 
 
 def recommend_for_user(
@@ -141,20 +127,25 @@ def recommend_for_user(
         return popular_movies(**kwargs)
     wanted = k * 5 if (explore or max_per_genre) else k
     try:
-        live, state = user_state(user)
+        live, state = user_state(user)  # 1. user state
         if genre or year_min is not None or year_max is not None or wanted > POOL:
-            hits = state.search_ranked(live, k=wanted, genre=genre, year_min=year_min, year_max=year_max)[:wanted]
+            hits = candidates(live, state, k=wanted, genre=genre, year_min=year_min, year_max=year_max)  # 2.
+            hits = rank(live, state, hits)[:wanted]  # 3.
         else:
-            hits = state.pool[:wanted]
+            hits = state.pool[:wanted]  # 2-3. from the cached pool
     except NoSignal as exc:
         return _fallback(str(exc), **kwargs)
     except (NoLiveModel, VectorStoreError) as exc:
         fallback_enter(exc)
         return _fallback(str(exc), **kwargs)
     fallback_leave(live.version.number)
-    hits = _diversify(_explore(hits, len(hits) if max_per_genre else k, explore), k, max_per_genre)
-    items = _hydrate(hits, state.reasons(live, [m for m, _ in hits]), source=Source.TWO_TOWER)
-    return Recommendations(items=items, model_version=live.version.number)
+    hits = rules.apply(hits, k=k, explore=explore, max_per_genre=max_per_genre)  # 4. rules
+    picks = [m for m, _ in hits]
+    because = explain(live, state, picks)  # 5. explain
+    movies = hydrate(picks, because)  # 6. hydrate
+    return Recommendations(
+        items=_items(hits, movies, because, source=Source.TWO_TOWER), model_version=live.version.number
+    )
 
 
 @dataclass
@@ -163,21 +154,12 @@ class HomeRows:
     genre_rows: list[tuple[str, Recommendations]] = field(default_factory=list)
 
 
-def _leaning_genres(genre_sets: list, n: int) -> list[str]:
-    """The genres most frequent among the suggestions (each suggestion given as its collection of genre names)."""
-    counts: dict[str, int] = {}
-    for names in genre_sets:
-        for name in names:
-            counts[name] = counts.get(name, 0) + 1
-    return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
-
-
 def _home_fallback(user, k: int, rows: int, row_k: int) -> HomeRows:
     """No model for this user (anonymous, blank profile, no live model): each row from recommend_for_user."""
     result = HomeRows(recommend_for_user(user=user, k=k))
     shown = {item.movie.pk for item in result.for_you.items}
     leaning = [[g.name for g in item.movie.genres.all()] for item in result.for_you.items]  # genres prefetched
-    for genre in _leaning_genres(leaning, rows):
+    for genre in rules.leaning_genres(leaning, rows):
         row = recommend_for_user(user=user, k=row_k + len(shown), genre=genre)
         row.items = [item for item in row.items if item.movie.pk not in shown][:row_k]
         shown.update(item.movie.pk for item in row.items)
@@ -196,20 +178,20 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
     if not getattr(user, "is_authenticated", False):
         return _home_fallback(user, k, rows, row_k)
     try:
-        live, state = user_state(user)
+        live, state = user_state(user)  # 1. user state
     except NoSignal:
         return _home_fallback(user, k, rows, row_k)
     except (NoLiveModel, VectorStoreError) as exc:
         fallback_enter(exc)
         return _home_fallback(user, k, rows, row_k)
-    pool, cut_short = state.pool, False
+    pool, cut_short = state.pool, False  # 2-3. from the cached pool
     picks = {"": pool[:k]}
     shown = {m for m, _ in pool[:k]}
-    for genre in _leaning_genres([live.genres.get(m, frozenset()) for m, _ in pool[:k]], rows):
-        hits = [h for h in pool if h[0] not in shown and genre in live.genres.get(h[0], ())]
-        if len(hits) < row_k:  # the pool is thin in this genre: ask Milvus for this genre alone
+    for genre in rules.leaning_genres([live.genres.get(m, frozenset()) for m, _ in pool[:k]], rows):  # 4. rules
+        hits = rules.in_genre(pool, genre, live.genres, shown)
+        if len(hits) < row_k:  # the pool is thin in this genre: steps 2-3 for this genre alone
             try:
-                more = state.search_ranked(live, k=row_k, also_excluded=shown, genre=genre)
+                more = rank(live, state, candidates(live, state, k=row_k, also_excluded=shown, genre=genre))
             except VectorStoreError as exc:  # the row is cut short
                 fallback_enter(exc)
                 cut_short = True
@@ -217,13 +199,13 @@ def recommend_home(*, user, k: int, rows: int, row_k: int) -> HomeRows:
             hits += [h for h in more if h not in hits]
         picks[genre] = hits[:row_k]
         shown.update(m for m, _ in picks[genre])
-    because = state.reasons(live, list(shown))
-    movies = movie_details(list(shown) + list(because.values()))  # one cache read for every row (not the pool)
+    because = explain(live, state, list(shown))  # 5. explain
+    movies = hydrate(list(shown), because)  # 6. hydrate: one cache read for every row (not the pool)
     version = live.version.number
     if not cut_short:
         fallback_leave(version)
     made = {
-        g: Recommendations(items=_hydrate(h, because, movies, source=Source.TWO_TOWER), model_version=version)
+        g: Recommendations(items=_items(h, movies, because, source=Source.TWO_TOWER), model_version=version)
         for g, h in picks.items()
     }
     return HomeRows(made.pop(""), [(g, r) for g, r in made.items() if r.items])
@@ -239,14 +221,11 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
     """
     signed_in, live = getattr(user, "is_authenticated", False), None
     try:
-        live = live_model(user_id=user.pk if signed_in else None)  # an experiment's arm (issue #25)
+        live = live_model(user_id=user.pk if signed_in else None)  # 1. an experiment's arm (issue #25)
         if movie_id not in live.row_of:
             raise NoLiveModel(f"movie {movie_id} has no vector in model v{live.version.number}")
         hidden = hidden_movie_ids(user_id=user.pk) if signed_in else set()
-        vector = live.vectors_for([movie_id])[0]
-        by_vector = get_vector_store().search(
-            vector, k=max(k, SIMILAR_POOL), exclude_ids=[movie_id, *hidden], collection=live.collection
-        )
+        by_vector = nearest(live, movie_id, k=max(k, SIMILAR_POOL), excluded=[movie_id, *hidden])  # 2. candidates
     except (NoLiveModel, VectorStoreError) as exc:
         if live is None or isinstance(exc, VectorStoreError):  # not this movie's own lack of a vector
             fallback_enter(exc)
@@ -254,26 +233,25 @@ def similar_movies(*, movie_id: int, k: int = 10, user=None) -> Recommendations:
         result.items = [i for i in result.items if i.movie.pk != movie_id][:k]
         result.fallback, result.fallback_reason = True, str(exc)
         return result
-    co_rated = live.neighbours.of(movie_id)[: max(k, SIMILAR_POOL)] if live.neighbours else []
-    co_rated = [hit for hit in co_rated if hit[0] not in hidden]
-    both, ids_co = {m for m, _ in co_rated} & {m for m, _ in by_vector}, {m for m, _ in co_rated}
+    co = rules.exclude(co_rated(live, movie_id, k=max(k, SIMILAR_POOL)), hidden)  # 2. candidates, 4. rules
+    both, ids_co = {m for m, _ in co} & {m for m, _ in by_vector}, {m for m, _ in co}
     sources = {m: Source.BOTH if m in both else Source.CO_RATINGS if m in ids_co else Source.VECTORS
-               for m, _ in co_rated + by_vector}  # fmt: skip
-    items = _hydrate(blend(co_rated, by_vector, k), source=sources)
+               for m, _ in co + by_vector}  # fmt: skip
+    hits = blend(co, by_vector, k)  # 3. rank
+    items = _items(hits, hydrate([m for m, _ in hits]), source=sources)  # 6. hydrate
     fallback_leave(live.version.number)
     return Recommendations(items=items, model_version=live.version.number)
 
 
-def _rank_vector(user):
-    """(live model, the user's vector, the ranking of scored hits): the cached state's, or a blank user's when the
-    tower has nothing to read (whose order is the tower's)."""
+def _state_or_blank(user):
+    """(live model, the user's state or None, the user's vector): the cached state's, or a blank user's when the
+    tower has nothing to read (whose order is the tower's: no ranker)."""
     try:
         live, state = user_state(user)
-        return live, state.vector, lambda hits: state.ranked(live, hits)
+        return live, state, state.vector
     except NoSignal:
         live = live_model()
-        vector = live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=([], []))
-        return live, vector, lambda hits: hits
+        return live, None, live.user_vector(user_id=user.pk, gender="", age=0, occupation=None, history=([], []))
 
 
 def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
@@ -281,17 +259,17 @@ def rank_for_user(*, user, movie_ids: list[int]) -> Recommendations:
     (personalised ranking; a user with nothing for the tower to read is ranked by the vector of a blank user)."""
     ids = list(dict.fromkeys(int(m) for m in movie_ids))
     try:
-        live, vector, ranked = _rank_vector(user)
+        live, state, vector = _state_or_blank(user)  # 1. user state
     except (NoLiveModel, VectorStoreError) as exc:
         fallback_enter(exc)
         counts = dict(Movie.objects.filter(pk__in=ids).values_list("id", "rating_count"))
         top = max(counts.values(), default=1) or 1
-        scored = sorted(((m, counts[m] / top) for m in ids if m in counts), key=lambda h: -h[1])
-        return Recommendations(
-            items=_hydrate(scored, source=Source.POPULARITY), fallback=True, fallback_reason=str(exc)
-        )
-    known = [m for m in ids if m in live.row_of]
-    scores = live.vectors_for(known) @ vector if known else np.zeros(0)
-    scored = ranked(sorted(zip(known, scores.tolist(), strict=True), key=lambda h: -h[1]))
+        hits = sorted(((m, counts[m] / top) for m in ids if m in counts), key=lambda h: -h[1])
+        items = _items(hits, hydrate([m for m, _ in hits]), source=Source.POPULARITY)
+        return Recommendations(items=items, fallback=True, fallback_reason=str(exc))
+    hits = scored(live, vector, ids)  # 2. candidates: the given movies, by the tower's score
+    if state is not None:
+        hits = rank(live, state, hits)  # 3. rank
     fallback_leave(live.version.number)
-    return Recommendations(items=_hydrate(scored, source=Source.TWO_TOWER), model_version=live.version.number)
+    items = _items(hits, hydrate([m for m, _ in hits]), source=Source.TWO_TOWER)  # 6. hydrate
+    return Recommendations(items=items, model_version=live.version.number)

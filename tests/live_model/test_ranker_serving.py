@@ -18,9 +18,10 @@ from movies.services import rating_upsert
 from recommender.ml.data import Users, lookup
 from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.ranker import CONTEXT_FILE, MODEL_FILE, REPORT_FILE, RankContext, fit_ranker
+from recommender.services.candidates import search
 from recommender.services.dataset import dataset_export
 from recommender.services.recommendations import rank_for_user, recommend_for_user, recommend_home
-from recommender.services.user_state import POOL, search
+from recommender.services.user_state import POOL
 from recommender.serving import live_model, registry
 from tests.factories import UserFactory
 
