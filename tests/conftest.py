@@ -24,3 +24,21 @@ def clear_cache():
     yield
     cache.clear()
     running.reset()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test over 10 s carries @pytest.mark.slow(reason="...") (or a module's pytestmark) saying what real process
+    or training it waits for (tests/README.md): a `slow` without a reason fails the collection."""
+    bare = sorted(
+        {
+            item.nodeid.split("::")[0]
+            for item in items
+            for mark in item.iter_markers("slow")
+            if not str(mark.kwargs.get("reason", "")).strip()
+        }
+    )
+    if bare:
+        raise pytest.UsageError(
+            'pytest.mark.slow needs reason="..." (what real process or training the test waits for), missing in:\n  '
+            + "\n  ".join(bare)
+        )

@@ -33,9 +33,11 @@ def wait_until(
     what: str,
     interval: float = 0.1,
     ignore: tuple[type[BaseException], ...] = (OSError,),
+    detail: Callable[[], object] | None = None,
 ):
     """check()'s first true value, calling it every `interval` s (an exception in `ignore` counts as false);
-    AssertionError after `timeout` s."""
+    AssertionError after `timeout` s, followed by detail() when given (a log's end, what is left). The one way the
+    tests wait for something to happen: never a fixed sleep."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -45,7 +47,8 @@ def wait_until(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            more = f"\n{detail()}" if detail is not None else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{more}")
         time.sleep(interval)
 
 

@@ -104,11 +104,6 @@ class VectorStore(MilvusConnection):
         if name is not None:
             self._load(client, name)
 
-    def ensure_loaded(self) -> None:
-        """Load the live collection (connect does this too; call it from a ready-check after restarts)."""
-        with self._calling("load live collection") as client:
-            self._load_live(client)
-
     def _with_load_retry(self, client, name: str, call):
         """Run call(); if the collection was released (restart, other process) load it once and retry."""
         pymilvus_import()

@@ -1,6 +1,6 @@
 """Limits keyed on the real client: the anonymous throttle ignores a client-sent X-Forwarded-For unless a trusted
 proxy (NUM_PROXIES) put it there, and the token endpoint refuses log-ins (429) after too many failures for one
-account or from one address, with the counts in Django's cache (the site's forms: tests/site/test_login_limits.py).
+account or from one address, with the counts in Django's cache (the site's forms: tests/web/test_login_limits.py).
 """
 
 import socket
@@ -94,7 +94,7 @@ def test_token_log_ins_are_refused_after_too_many_failures_from_an_address(users
 def test_the_window_ends_and_a_success_clears_the_account(users, settings):
     settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_WINDOW_SECONDS = 3, 1
     assert [token("alice", "wrong").status_code for _ in range(4)] == [400, 400, 400, 429]
-    time.sleep(1.5)
+    time.sleep(1.5)  # the scenario: the 1 s window ends
     assert [token("alice", "wrong").status_code for _ in range(2)] == [400, 400]
     assert token("alice", PASSWORD).status_code == 200  # clears alice's two failures
     assert [token("alice", "wrong").status_code for _ in range(4)] == [400, 400, 400, 429]

@@ -21,7 +21,7 @@ from recommender.vectorstore import get_vector_store
 from tests.factories import UserFactory, token_client
 from tests.tiny import tiny_config_write, tiny_model_trained
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="trains two tiny versions through train_model and indexes them in Milvus Lite")
 Status = ModelVersion.Status
 
 

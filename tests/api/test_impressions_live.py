@@ -7,7 +7,7 @@ from recommender.impressions.models import Impression
 from tests.factories import token_client
 from tests.tiny import tiny_config_write, tiny_model_trained
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="trains a tiny version through the real pipeline and serves it from Milvus Lite")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,11 @@ import pytest
 
 from tests.tiny import tiny_model_serving
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow(reason="trains and serves a tiny model, then drives Chromium"),
+    pytest.mark.django_db(transaction=True),
+]
 PASSWORD = "a-long-Passphrase-9"
 
 

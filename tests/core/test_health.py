@@ -43,14 +43,14 @@ def test_readyz_reports_each_check(client):
     assert body["checks"]["vectors"]["live_version"] is None  # nothing indexed in this test database
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a real process waits out an unreachable database")
 def test_readyz_is_503_when_the_database_does_not_answer(tmp_path):
     body = probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:1/recsite")
     assert body["code"] == 503 and body["status"] == "unavailable"
     assert not body["checks"]["database"]["ok"] and "OperationalError" in body["checks"]["database"]["error"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a real process waits out unreachable Redis and Milvus")
 def test_readyz_stays_200_degraded_without_redis_and_milvus(tmp_path):
     body = probe(tmp_path, REDIS_URL="redis://127.0.0.1:1/0", MILVUS_URI="http://127.0.0.1:1")
     assert body["code"] == 200 and body["status"] == "degraded"  # the site still serves (popularity, no cache)

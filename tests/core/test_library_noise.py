@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="fresh Python processes import Paddle, Celery and gRPC (with a 4 s idle)")
 
 ROOT = Path(__file__).resolve().parents[2]
 

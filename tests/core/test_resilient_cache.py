@@ -64,7 +64,7 @@ def test_a_stopped_redis_is_an_empty_cache_logged_once_and_a_cache_again_when_ba
     assert len(warnings) == 1 and f"127.0.0.1:{redis.port}" in warnings[0], warnings
 
     redis.start()  # a fresh, empty redis-server on the same port
-    time.sleep(OPTIONS["RETRY_SECONDS"])
+    time.sleep(OPTIONS["RETRY_SECONDS"])  # the scenario: the retry interval passes, then the cache is tried again
     cache.set("a", 5)
     assert cache.get("a") == 5 and redis.keys() == 1
 
@@ -84,7 +84,7 @@ def test_a_hung_redis_costs_one_socket_timeout_per_retry_interval(redis):
         redis.signal(signal.SIGCONT)
     assert OPTIONS["socket_timeout"] * 0.8 < first < OPTIONS["socket_timeout"] + 1.5, first  # slack: a busy CI box
     assert rest < 0.1, rest  # skipped for RETRY_SECONDS after the failure
-    time.sleep(OPTIONS["RETRY_SECONDS"])
+    time.sleep(OPTIONS["RETRY_SECONDS"])  # the scenario: the retry interval passes
     assert cache.get("a") == 1
 
 

@@ -12,8 +12,12 @@ from recommender.models import ModelVersion
 from recommender.serving import registry
 from recommender.vectorstore import get_vector_store
 from scripts.make_synthetic_movielens import generate
+from tests.support import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow(reason="imports a synthetic MovieLens and trains a tiny model through setup_demo"),
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_setup_demo_imports_trains_and_prints_working_logins(tmp_path):
@@ -49,8 +53,6 @@ def test_setup_demo_queues_the_training_so_the_site_serves_at_once(tmp_path):
     In CI's second pass a real worker shares the broker and may pick the version up at once: then it is waited
     for, so no training outlives the test.
     """
-    import time
-
     from recommender.selectors import training_notice
     from recsite.celery import app
 
@@ -70,8 +72,6 @@ def test_setup_demo_queues_the_training_so_the_site_serves_at_once(tmp_path):
         assert ModelVersion.objects.count() == 1  # never a second training
     finally:
         app.control.purge()  # no worker here: the queued message must not reach a later test's worker
-        deadline = time.monotonic() + 180
-        while ModelVersion.objects.filter(status__in=running - {ModelVersion.Status.QUEUED}).exists():
-            assert time.monotonic() < deadline, "a worker's training of the queued version did not finish"
-            time.sleep(1)
+        busy = ModelVersion.objects.filter(status__in=running - {ModelVersion.Status.QUEUED})
+        wait_until(lambda: not busy.exists(), 180, "a worker's training of the queued version to finish", interval=1)
         get_vector_store().drop_all()

@@ -55,7 +55,7 @@ def test_incr_keeps_the_expiry_and_a_missing_key_is_a_value_error(tmp_path):
     cache = SharedFileCache(str(tmp_path), {})
     cache.set("n", 1, timeout=1)
     assert cache.incr("n") == 2 and cache.incr("n", 5) == 7
-    time.sleep(1.2)
+    time.sleep(1.2)  # the scenario: the 1 s timeout passes
     assert cache.get("n") is None  # Django's FileBasedCache.incr would have set a fresh 300 s timeout
     for key in ("n", "never"):
         try:
@@ -72,7 +72,7 @@ def test_window_hit_counts_a_fixed_window_from_the_first_hit(tmp_path):
     counts = [window_hit(cache, "client", 1) for _ in range(3)]
     assert [count for count, _ in counts] == [1, 2, 3]
     assert len({until for _, until in counts}) == 1 and started + 1 <= counts[0][1] <= time.time() + 1
-    time.sleep(1.2)
+    time.sleep(1.2)  # the scenario: the 1 s timeout passes
     assert window_hit(cache, "client", 1)[0] == 1  # a new window
 
 
@@ -82,7 +82,7 @@ def test_a_full_cache_drops_expired_entries_before_live_ones(tmp_path):
         cache.set(f"old-{i}", i, timeout=1)
     cache.set("live-a", 1, timeout=60)
     cache.set("live-b", 2, timeout=60)
-    time.sleep(1.2)
+    time.sleep(1.2)  # the scenario: the 1 s timeout passes
     cache.add("new", 3, timeout=60)  # full: the 8 expired go; CULL_FREQUENCY=1 would have cleared everything
     assert [cache.get(k) for k in ("live-a", "live-b", "new")] == [1, 2, 3]
     assert len(list(tmp_path.glob("*.djcache"))) == 3

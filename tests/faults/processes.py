@@ -29,7 +29,7 @@ BIN = Path(sys.executable).parent
 # The web server's Milvus settings in the scenarios: MILVUS_TIMEOUT is the deadline of a request's Milvus call
 # (MILVUS_WEB_TIMEOUT's default; the workers' MILVUS_TIMEOUT stays at its default, 10 s); a short breaker, so that
 # a run takes seconds.
-MILVUS_TIMEOUT, BREAKER_FAILURES, BREAKER_SECONDS = 1.5, 3, 3.0
+MILVUS_TIMEOUT, BREAKER_FAILURES, BREAKER_SECONDS = 1.0, 3, 3.0
 REQUEST_TIMEOUT = 60.0
 
 
@@ -282,17 +282,9 @@ def descendants(root: int) -> set[int]:
 
 
 def wait_until_logged(check, timeout: float, what: str, log: Path) -> None:
-    """Until check() is true (an OSError counts as false), every 0.3 s; AssertionError after `timeout` s, with the
-    end of serve_all's ``log``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{what} within {timeout:.0f} s; serve_all said:\n{log.read_text()[-4000:]}")
+    """wait_until every 0.3 s (an OSError counts as false); its AssertionError after `timeout` s ends with the end of
+    serve_all's ``log``."""
+    wait_until(check, timeout, what, interval=0.3, detail=lambda: f"serve_all said:\n{log.read_text()[-4000:]}")
 
 
 @dataclass

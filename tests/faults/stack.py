@@ -174,7 +174,7 @@ def until_good(calls: list[Callable[[], Answer]], good: Callable[[Answer], bool]
         answers.append(answer)
         if good(answer):
             return time.monotonic() - started, answers
-        time.sleep(0.05)
+        time.sleep(0.05)  # the pace of the calls: the time to the first good answer is what is measured
     raise AssertionError(
         f"not recovered within {limit:.0f} s; last answers: {[(a.path, a.status) for a in answers[-4:]]}"
     )

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from django.db.models import Count, Sum
 from rest_framework.authtoken.models import Token
 
 from movies.models import Movie, Rating
-from tests.support import child_database_url, free_port
+from tests.support import child_database_url, free_port, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="a real runserver process answering 60 simultaneous requests")
 
 ROOT = Path(__file__).resolve().parents[2]
 CROWD, REPEATS = 30, 30  # 30 users rate one movie + one user PUTs one rating 30 times = 60 requests at once
@@ -102,18 +101,14 @@ def server(transactional_db, tmp_path):
 
 
 def wait_ready(server: dict, token: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         assert server["proc"].poll() is None, f"the server exited:\n{server['log'].read_text()[-3000:]}"
-        try:
-            if request(server["port"], "GET", "/api/me/ratings/", token)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(
-        f"the server did not answer within {START_TIMEOUT:.0f} s:\n{server['log'].read_text()[-3000:]}"
-    )
+        return request(server["port"], "GET", "/api/me/ratings/", token)[0] == 200
+
+    def log_end() -> str:
+        return server["log"].read_text()[-3000:]
+
+    wait_until(answers, START_TIMEOUT, "the server's first answer", 0.3, detail=log_end)
 
 
 def fire_at_once(port: int, calls: list[tuple[str, int, int]]) -> list[tuple[int, dict | str] | BaseException]:

@@ -9,17 +9,15 @@ Content-Length, without reading a body it will refuse.
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import child_database_url, free_port, send
+from tests.support import child_database_url, free_port, listening, send, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="real gunicorn, with 17 MB and 44 MB bodies over loopback")
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
@@ -49,14 +47,12 @@ def server(request, transactional_db, tmp_path):
     with log_path.open("wb") as log:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
+
+        def up() -> bool:
             assert proc.poll() is None, f"the server exited:\n{log_path.read_text()[-3000:]}"
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert time.monotonic() < deadline, "the server did not listen in time"
-            time.sleep(0.2)
+            return listening(port)
+
+        wait_until(up, START_TIMEOUT, "the server to listen", interval=0.2)
         yield {"port": port, "log": log_path}
     finally:
         proc.terminate()

@@ -10,7 +10,7 @@ import pytest
 
 from . import stack
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="real gunicorn, and idle gaps of up to 5 s on one connection")
 
 
 @pytest.fixture

@@ -9,16 +9,15 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from recommender.ml.processes import identity
 from tests.faults.processes import MANAGE, ROOT, descendants, serve_all_process
-from tests.support import free_port
+from tests.support import free_port, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="a real serve_all whose training worker trains a tiny model until SIGTERM")
 
 SEED_AND_QUEUE = """
 from datetime import UTC, datetime, timedelta
@@ -55,11 +54,15 @@ def test_sigterm_during_training_fails_the_version_with_the_reason_and_deletes_i
         assert queued.returncode == 0, queued.stderr[-3000:]
         number = int(queued.stdout.split("QUEUED ")[1].split()[0])
         database, folder = var / "recsite.sqlite3", var / "models" / f"v{number}"
-        deadline = time.monotonic() + 240
-        while not (version_row(database, number)[0] == "training" and folder.is_dir()):
-            assert time.monotonic() < deadline, (version_row(database, number), log.read_text()[-3000:])
+
+        def training() -> bool:
             assert proc.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.5)
+            return version_row(database, number)[0] == "training" and folder.is_dir()
+
+        def row_and_log() -> tuple:
+            return version_row(database, number), log.read_text()[-3000:]
+
+        wait_until(training, 240, f"v{number} training", 0.5, detail=row_and_log)
         run.seen.update(filter(None, map(identity, descendants(proc.pid))))
 
         os.kill(proc.pid, signal.SIGTERM)  # serve_all itself, as an operator or a service manager does

@@ -26,7 +26,7 @@ from tests.support import running, wait_until
 from . import stack
 from .processes import BIN, ROOT, Service
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="real gunicorn with 2 workers (and a redis-server) on loopback")
 WORKERS = 2
 PASSWORD = "a-long-enough-password-42"
 ACCESS = re.compile(r"^access <(\d+)> (\w+) (\S+) (\d+)$", re.M)

@@ -18,7 +18,10 @@ from recommender.models import BatchJob, ModelVersion
 from recommender.selectors import model_version_running
 from tests.support import child_database_url, free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow(reason="real Django processes enqueue against a closed broker port"),
+    pytest.mark.django_db(transaction=True),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 CLICKS = """

@@ -28,7 +28,10 @@ from tests import support
 
 from .conftest import WORKER_ENV, tiny_config_file, wait_for_version, wait_until
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.slow(reason="its own Celery worker trains a tiny model on 2 Paddle processes"),
+]
 DONE, SERVED = {"active", "inactive", "failed"}, {"active", "inactive"}
 
 

@@ -22,7 +22,7 @@ def start(**env: str) -> subprocess.CompletedProcess:
                           env=child_env)  # fmt: skip
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="starts a fresh Django process per training setting")
 def test_a_bad_value_stops_the_start_with_the_reason_and_good_ones_are_read():
     bad = start(TRAINING_PROCESSES="two")
     assert bad.returncode != 0

@@ -13,7 +13,10 @@ from recommender.vectorstore import get_vector_store
 
 from .conftest import tiny_config_file, wait_for_version, wait_until
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.slow(reason="a real Celery worker trains tiny models and writes batch files"),
+]
 DONE = {"active", "inactive", "failed"}
 
 

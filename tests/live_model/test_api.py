@@ -10,7 +10,10 @@ from recommender.models import BatchJob
 from recommender.services.batch_jobs import batch_job_run
 from tests.factories import UserFactory, token_client
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow(reason="the package trains a tiny model once (train_model) and serves it from Milvus Lite"),
+    pytest.mark.django_db,
+]
 
 
 @pytest.fixture

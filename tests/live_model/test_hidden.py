@@ -10,7 +10,10 @@ from movies.services import movie_hide
 from recommender.services.recommendations import recommend_for_user, recommend_home, similar_movies
 from tests.factories import UserFactory, token_client
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow(reason="the package trains a tiny model once (train_model) and serves it from Milvus Lite"),
+    pytest.mark.django_db,
+]
 JSON = {"HTTP_ACCEPT": "application/json"}
 HORROR = [4, 10, 16, 22, 28]  # tiny catalogue: movie m has genre GENRES[(m - 1) % 6]
 

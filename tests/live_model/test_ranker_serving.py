@@ -25,7 +25,10 @@ from recommender.services.user_state import POOL
 from recommender.serving import live_model, registry
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow(reason="the package trains a tiny model once (train_model) and serves it from Milvus Lite"),
+    pytest.mark.django_db,
+]
 
 
 def _drop(directory: Path) -> None:

@@ -13,7 +13,10 @@ from recommender.serving import registry
 from recommender.vectorstore import reset_vector_store
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow(reason="the package trains a tiny model once (train_model) and serves it from Milvus Lite"),
+    pytest.mark.django_db,
+]
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ from django.urls import reverse
 from movies.services import rating_upsert
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow(reason="the package trains a tiny model once (train_model) and serves it from Milvus Lite"),
+    pytest.mark.django_db,
+]
 JSON = {"HTTP_ACCEPT": "application/json"}
 HORROR = [4, 10, 16, 22, 28]  # tiny catalogue: movie m has genre GENRES[(m - 1) % 6]
 

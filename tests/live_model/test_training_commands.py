@@ -12,7 +12,10 @@ from movies.models import Profile, Rating
 from recommender.models import ModelVersion
 from recommender.vectorstore import get_vector_store
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow(reason="the package trains a tiny model once (train_model) and serves it from Milvus Lite"),
+    pytest.mark.django_db,
+]
 
 
 def test_train_model_records_a_complete_version(training):

@@ -21,7 +21,10 @@ from recommender.services.user_state import STATE_FORMAT, user_state
 from recommender.vectorstore import get_vector_store
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow(reason="the package trains a tiny model once (train_model) and serves it from Milvus Lite"),
+    pytest.mark.django_db,
+]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from recommender.ml.evaluate import evaluate_model, evaluate_scores, user_batch
 from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.split import temporal_split
 from recommender.ml.train import train
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from recommender.ml.config import load_config
 from recommender.ml.data import Users
 from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.model import TwoTowerModel
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="trains the tiny two-tower model with Paddle")
 
 
 def test_grouped_user_vectors_equal_one_at_a_time(monkeypatch):

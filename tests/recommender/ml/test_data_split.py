@@ -4,7 +4,7 @@ import numpy as np
 
 from recommender.ml.data import Dataset, Interactions
 from recommender.ml.split import temporal_split
-from tests.ml.fixtures import tiny_dataset
+from tests.recommender.ml.fixtures import tiny_dataset
 
 
 def test_dataset_round_trip(tmp_path):

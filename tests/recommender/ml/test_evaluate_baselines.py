@@ -7,7 +7,7 @@ from recommender.ml.baselines import evaluate_baselines
 from recommender.ml.data import Catalog, Interactions
 from recommender.ml.evaluate import evaluate_scores
 from recommender.ml.split import Split
-from tests.ml.fixtures import tiny_dataset
+from tests.recommender.ml.fixtures import tiny_dataset
 
 CATALOG = Catalog(np.array([1, 2, 3, 4], dtype=np.int64), ["a", "b", "c", "d"], [[], [], [], []], np.zeros(4, np.int32))
 

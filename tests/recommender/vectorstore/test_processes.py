@@ -1,8 +1,8 @@
 """Multi-process behaviour: a Lite folder held by another process, and the shared Lite server."""
 
+import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from recommender.vectorstore import VectorStore, VectorStoreError
-from tests.support import free_port
+from tests.support import free_port, listening, wait_until
 
 from .conftest import make_catalogue
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOLD_SCRIPT = """
 import sys, time
 from recommender.vectorstore import VectorStore
@@ -48,7 +48,7 @@ def python(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", *args], env=env, cwd=ROOT, text=True, **kwargs)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a second Python process opens and holds the Lite folder")
 def test_lite_folder_held_by_another_process_gives_clear_error(tmp_path):
     uri = str(tmp_path / "held.db")
     holder = python(HOLD_SCRIPT, uri, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -71,22 +71,17 @@ def lite_server(tmp_path):
     command = [binary, "server", "--data-dir", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.skip(f"milvus-lite server did not start (exit code {server.poll()})")
-                time.sleep(0.1)
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: listening(port) or server.poll() is not None, 20, "the milvus-lite server")
+        if server.poll() is not None or not listening(port):
+            pytest.skip(f"milvus-lite server did not start (exit code {server.poll()})")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a milvus-lite server shared with a second, searching process")
 def test_lite_server_shared_by_two_processes_across_alias_switches(lite_server):
     store = VectorStore(lite_server, timeout=5)
     v1, v2 = make_catalogue(), make_catalogue(first_id=1001, seed=1)
@@ -97,7 +92,7 @@ def test_lite_server_shared_by_two_processes_across_alias_switches(lite_server):
     try:
         assert searcher.stdout.readline().strip() == "ready"
         for version in (2, 1, 2, 1, 2, 1, 2):  # while the other process keeps searching through the alias
-            time.sleep(0.1)
+            time.sleep(0.1)  # the scenario's pace: searches land on each version
             store.switch_alias(version)
         out, err = searcher.communicate(timeout=60)
     finally:

@@ -11,7 +11,7 @@ from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.ranker import FEATURES, RankContext, Ranker, fit_holdout_ranker, fit_ranker
 from recommender.ml.split import temporal_split
 from recommender.ml.train import train
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
 COLUMN = {name: i for i, name in enumerate(FEATURES)}
 

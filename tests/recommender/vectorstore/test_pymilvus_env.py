@@ -5,23 +5,16 @@ other process that imports pymilvus: the ``milvus-lite server`` that serve_all s
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from recommender.vectorstore.pymilvus_env import pymilvus_env
+from tests.support import free_port, listening, wait_until
 
-pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = pytest.mark.slow(reason="starts milvus-lite server processes")
 
 
 def milvus_lite_server(tmp_path: Path, env: dict) -> tuple[subprocess.Popen, int]:
@@ -30,11 +23,6 @@ def milvus_lite_server(tmp_path: Path, env: dict) -> tuple[subprocess.Popen, int
     argv = [exe, "server", "--data-dir", str(tmp_path / "served.db"), "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, port
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_pymilvus_itself_refuses_a_path_in_milvus_uri(tmp_path):
@@ -50,11 +38,12 @@ def test_milvus_lite_server_started_with_pymilvus_env_serves(tmp_path):
     assert "MILVUS_URI" not in env and env["PYTHON_DOTENV_DISABLED"] == "1"  # nor may pymilvus reload .env
     proc, port = milvus_lite_server(tmp_path, env)
     try:
-        deadline = time.monotonic() + 60
-        while not listening(port):
+
+        def up() -> bool:
             assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "milvus-lite server did not listen within 60 s"
-            time.sleep(0.2)
+            return listening(port)
+
+        wait_until(up, 60, "the milvus-lite server to listen", interval=0.2)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -7,7 +7,6 @@ loopback that the tests hang (SIGSTOP), resume (SIGCONT), kill (SIGKILL) and res
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ import pytest
 
 from recommender.vectorstore import VectorStore, VectorStoreError
 from recommender.vectorstore.breaker import CircuitBreaker
-from tests.support import free_port, running
+from tests.support import free_port, listening, running, wait_until
 
 from .conftest import make_catalogue
 
@@ -97,10 +96,12 @@ class LiteServer:
     def start(self) -> None:
         argv = [self.exe, "server", "--data-dir", str(self.folder), "--host", "127.0.0.1", "--port", str(self.port)]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while socket.socket().connect_ex(("127.0.0.1", self.port)) != 0:
-            assert self.proc.poll() is None and time.monotonic() < deadline, "milvus-lite server did not start"
-            time.sleep(0.05)
+
+        def up() -> bool:
+            assert self.proc.poll() is None, "milvus-lite server exited"
+            return listening(self.port)
+
+        wait_until(up, 30, "the milvus-lite server", interval=0.05)
 
     def signal(self, number: int) -> None:
         os.kill(self.proc.pid, number)
@@ -139,15 +140,11 @@ def timed(call) -> tuple[float, object]:
 def wait_for_answer(store: VectorStore, query: np.ndarray, limit: float) -> tuple[float, list]:
     """Search every 0.1 s until Milvus answers; (seconds it took, the hits)."""
     started = time.monotonic()
-    while time.monotonic() - started < limit:
-        try:
-            return time.monotonic() - started, store.search(query, k=5)
-        except VectorStoreError:
-            time.sleep(0.1)
-    raise AssertionError(f"no answer from Milvus within {limit:.0f} s")
+    hits = wait_until(lambda: store.search(query, k=5), limit, "an answer from Milvus", ignore=(VectorStoreError,))
+    return time.monotonic() - started, hits
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a real milvus-lite server builds a 10,000-vector collection")
 def test_searches_go_on_while_another_thread_builds_a_collection(server_store):
     """No lock serialises calls to a server: with the per-URI lock of old, every search waited for the build."""
     store, catalogue = server_store
@@ -168,14 +165,14 @@ def test_searches_go_on_while_another_thread_builds_a_collection(server_store):
         seconds, hits = timed(lambda: store.search(catalogue.vectors[0], k=5))
         assert isinstance(hits, list) and hits[0][0] == int(catalogue.ids[0]), hits
         latencies.append(seconds)
-        time.sleep(0.02)
+        time.sleep(0.02)  # the scenario's pace: a search every 20 ms while the build runs
     builder.join(timeout=120)
     build_seconds = time.monotonic() - started
     assert not errors and store.count("movies_v2") == len(big.ids), errors
     assert len(latencies) >= 3 and max(latencies) < build_seconds / 2, (build_seconds, latencies)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a milvus-lite server hung with SIGSTOP: waits out deadlines and the cool-down")
 def test_hung_server_costs_one_deadline_in_parallel_then_the_breaker_answers_at_once(lite_server, server_store):
     store, catalogue = server_store
     query = catalogue.vectors[3]
@@ -218,7 +215,7 @@ def test_hung_server_costs_one_deadline_in_parallel_then_the_breaker_answers_at_
     assert took < COOL_DOWN + 2 * TIMEOUT + 1, took
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a milvus-lite server killed and restarted on its folder")
 def test_killed_server_restarted_on_its_folder_is_used_again_by_the_same_store(lite_server, server_store):
     store, catalogue = server_store
     query = catalogue.vectors[7]

@@ -101,7 +101,7 @@ def test_alias_switch_has_no_failed_search_and_rollback_works(live_store):
     try:
         for version in (2, 1, 2, 1, 2):
             live_store.switch_alias(version)
-            time.sleep(0.05)
+            time.sleep(0.05)  # the scenario's pace: searches land on each version
     finally:
         stop.set()
         thread.join()
@@ -180,7 +180,6 @@ def test_reopen_after_close_searches(live_store, catalogue):
     reopened = VectorStore(uri, timeout=5)
     try:
         assert reopened.live_version() == 1
-        reopened.ensure_loaded()
         assert reopened.search(catalogue.vectors[4], k=1)[0][0] == int(catalogue.ids[4])
         assert reopened.count("movies_v1") == len(catalogue.ids)
     finally:
@@ -188,7 +187,7 @@ def test_reopen_after_close_searches(live_store, catalogue):
 
 
 @lite_only
-def test_search_after_restart_without_ensure_loaded(live_store, catalogue):
+def test_search_after_restart_loads_the_collection(live_store, catalogue):
     """A collection left unloaded (another version, or a restart) is loaded on the first search."""
     live_store.build_collection(2, catalogue.ids, catalogue.vectors, catalogue.genres, catalogue.years)
     uri = live_store.uri

@@ -1,6 +1,7 @@
 """Data-parallel training (config.trainer_processes): two CPU processes really launched through
 ``python -m paddle.distributed.launch`` on loopback, against the same training in this process."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -19,9 +20,10 @@ from recommender.ml.model import TwoTowerModel
 from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
 from recommender.ml.train import EpochPlan, TrainingDiverged
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
+from tests.support import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="launches Paddle training processes through paddle.distributed.launch")
 
 # No randomness inside a step (dropouts off): two processes must then make one process's updates, up to the
 # order of float sums.
@@ -123,6 +125,13 @@ def _processes_reading(path) -> list[int]:
     return pids
 
 
+def _all_ended(path, timeout: float) -> None:
+    """Wait until no process names ``path``; then assert it, naming those left."""
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: not _processes_reading(path), timeout, f"the processes of {path} to end", interval=0.5)
+    assert _describe(_processes_reading(path)) == []
+
+
 def test_an_on_epoch_exception_stops_the_processes_and_propagates(data, loopback, tmp_path):
     ds, split = data
 
@@ -131,10 +140,7 @@ def test_an_on_epoch_exception_stops_the_processes_and_propagates(data, loopback
 
     with pytest.raises(KeyboardInterrupt):
         train(ds, split, load_config(**{**SMALL, "epochs": 50, "trainer_processes": 2}), tmp_path, on_epoch=stop)
-    deadline = time.monotonic() + 60
-    while _processes_reading(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _describe(_processes_reading(tmp_path)) == []
+    _all_ended(tmp_path, 60)
 
 
 CALLER = """
@@ -143,7 +149,7 @@ from pathlib import Path
 from recommender.ml.config import load_config
 from recommender.ml.split import temporal_split
 from recommender.ml.distributed import train
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 ds = tiny_dataset()
 config = load_config(**{**SMALL, "epochs": 1000, "patience": 1000, "trainer_processes": 2})
 try:
@@ -163,23 +169,16 @@ def test_a_caller_or_launcher_killed_with_sigkill_leaves_no_training_process_beh
     caller = subprocess.Popen([sys.executable, "-c", CALLER, str(tmp_path)], cwd=distributed.ROOT, env=dict(os.environ))
     run = tmp_path / distributed.RUN_DIR
     try:
-        deadline = time.monotonic() + 120
-        while not (run / distributed.PROGRESS).exists() and caller.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(lambda: (run / distributed.PROGRESS).exists() or caller.poll() is not None, 120, "a first epoch")
         assert (run / distributed.PROGRESS).exists(), "the launched processes never trained"
         trainers = processes.training_processes(run)
         assert len(trainers) == 2  # both still training
         launcher = [pid for pid in _processes_reading(tmp_path) if pid not in trainers and pid != caller.pid]
         assert len(launcher) == 1
         os.kill(caller.pid if victim == "caller" else launcher[0], signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while _processes_reading(run) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert _describe(_processes_reading(run)) == []  # the trainers and the launcher
-        if victim == "launcher":
-            deadline = time.monotonic() + 30
-            while not (tmp_path / "caller-error").exists() and time.monotonic() < deadline:
-                time.sleep(0.2)  # the caller notices within its 0.5 s poll, then stops and reports
+        _all_ended(run, 30)  # the trainers and the launcher
+        if victim == "launcher":  # the caller notices within its 0.5 s poll, then stops and reports
+            wait_until(lambda: (tmp_path / "caller-error").exists(), 30, "the caller's report")
             assert caller.poll() is None
             assert (tmp_path / "caller-error").read_text() == "DistributedTrainingFailed"
     finally:
@@ -196,9 +195,8 @@ def test_stop_reaches_a_training_process_outside_the_launchers_group(tmp_path):
     stray = subprocess.Popen([sys.executable, "-c", sleep, "recommender.ml.distributed", str(run)],
                              start_new_session=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while stray.pid not in processes.training_processes(run) and time.monotonic() < deadline:
-            time.sleep(0.1)  # until the interpreter has replaced the fork's command line
+        # until the interpreter has replaced the fork's command line
+        wait_until(lambda: stray.pid in processes.training_processes(run), 10, "the stray's command line")
         assert processes.training_processes(run) == [stray.pid]
         processes.stop(launcher, run, grace_s=5)
         assert launcher.returncode == -signal.SIGTERM
@@ -222,7 +220,7 @@ def test_end_with_ends_the_process_when_a_watched_one_is_gone():
             watchers.append(subprocess.Popen([sys.executable, "-c", WATCHER, *watched], cwd=distributed.ROOT,
                                              start_new_session=True))  # fmt: skip
         assert watchers[1].wait(timeout=10) == -signal.SIGKILL
-        time.sleep(2 * processes.POLL_S)
+        time.sleep(2 * processes.POLL_S)  # two of its polls pass: nothing to wait for, it must stay
         assert watchers[0].poll() is None  # what it watches still runs
         sleeper.kill()
         sleeper.wait()

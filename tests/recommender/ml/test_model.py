@@ -12,9 +12,9 @@ from recommender.ml.model import TwoTowerModel
 from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
 from recommender.ml.train import TrainingDiverged, refit, train
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="trains the tiny two-tower model with Paddle (epochs, resume, refit)")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from recommender.ml.config import load_config
 from recommender.ml.encoder import FeatureEncoder, user_histories
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.split import temporal_split
-from tests.ml.fixtures import tiny_dataset
+from tests.recommender.ml.fixtures import tiny_dataset
 
 SMALL = {"id_dim": 8, "genre_dim": 4, "title_dim": 8, "history_dim": 8, "hidden_dim": 32, "max_history": 10,
          "threads": 1}  # fmt: skip

@@ -8,9 +8,9 @@ from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
 from recommender.ml.train import EpochPlan, early_stopping_split, refit_epochs, train
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="trains the tiny two-tower model with Paddle")
 SMALL = {**SMALL, "batch_size": 4}
 
 

@@ -16,7 +16,7 @@ from recommender.ml.data import Catalog, Interactions
 from recommender.ml.evaluate import Protocol, evaluate_scores, movie_vectors, top_k_ranking
 from recommender.ml.split import Split, temporal_split
 from recommender.ml.train import _setup
-from tests.ml.fixtures import SMALL, tiny_dataset
+from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
 
 def test_restricted_ranking_equals_the_dense_row_with_unscored_movies_below():
