@@ -205,27 +205,6 @@ def test_on_epoch_may_abort(data, tmp_path):
         train(ds, split, load_config(epochs=3, **SMALL), tmp_path, on_epoch=stop)
 
 
-def test_windows_cover_every_rating_once_with_its_past_as_input(data):
-    ds, split = data
-    config = load_config(**{**SMALL, "max_history": 4})
-    enc = FeatureEncoder.fit(ds.catalog, split.train, max_history=4, min_token_count=1)
-    seqs = Sequences(ds, split.train, enc, config)
-    windows = seqs.windows(np.random.default_rng(0))
-    targets = windows["target"][windows["target"] >= 0]
-    assert sorted(targets.tolist()) == list(range(seqs.n))  # every rating is a target exactly once
-    fit = seqs.fit
-    for inputs, target in zip(windows["input"], windows["target"], strict=True):
-        assert len(set(fit.user_ids[target[target >= 0]])) == 1  # a window holds one user's ratings
-        for i, t in zip(inputs, target, strict=True):
-            if t < 0:
-                assert i == -2  # padding reads padding
-                continue
-            if i == -1:  # the start token: the target is the user's first rating
-                assert fit.timestamps[t] == fit.timestamps[fit.user_ids == fit.user_ids[t]].min()
-            else:  # the input is an earlier (or tied) rating of the same user
-                assert fit.user_ids[i] == fit.user_ids[t] and fit.timestamps[i] <= fit.timestamps[t]
-
-
 def test_full_softmax_loss_is_cross_entropy_over_the_catalogue(data):
     import paddle
     import paddle.nn.functional as F
