@@ -13,6 +13,10 @@ seconds instead of one per cache call; the first call after that tries Redis aga
 as soon as Redis answers. Short socket timeouts belong in OPTIONS (recsite/settings/base.py sets them).
 
 OPTIONS also takes RETRY_SECONDS and LOG_INTERVAL (upper case: not passed on to redis-py).
+
+Hand-written, not django-redis with IGNORE_EXCEPTIONS: that swallows the errors but tries Redis on every call, so a
+hung Redis costs each cache call its socket timeout (the skip after a failure is what it lacks); and not Django's
+FileBasedCache for the limits: its add and incr are read-then-write, not atomic across gunicorn workers.
 """
 
 from __future__ import annotations
