@@ -14,10 +14,28 @@ import numpy as np
 
 from benchmarks.movielens100k import holdout_run
 from benchmarks.report import write_section
-from recommender.ml.neighbours import ItemNeighbours, blend, similar_hit_rate
+from recommender.ml.data import Interactions
+from recommender.ml.neighbours import ItemNeighbours, blend
 
 POOL, K = 50, 10
 SHOWN = ("Star Wars (1977)", "Toy Story (1995)", "Godfather, The (1972)", "Fargo (1996)", "Scream (1996)")
+
+
+def similar_hit_rate(similar, train: Interactions, test: Interactions, k: int = 10) -> dict:
+    """How well "similar to the last movie you rated" predicts: per test user, the query is the user's last movie
+    in ``train`` and a hit is any of the user's ``test`` movies among ``similar(query)[:k]`` (movie ids).
+
+    Returns {"hit@k", "hit@k_se", "users"}; ``similar`` maps a movie id to a ranked list of movie ids.
+    """
+    order = np.lexsort((train.movie_ids, train.timestamps, train.user_ids))
+    users, last = np.unique(train.user_ids[order][::-1], return_index=True)  # first in reversed order = newest
+    query = dict(zip(users.tolist(), train.movie_ids[order][::-1][last].tolist(), strict=True))
+    held: dict[int, set[int]] = {}
+    for u, m in zip(test.user_ids.tolist(), test.movie_ids.tolist(), strict=True):
+        held.setdefault(u, set()).add(m)
+    hits = np.array([bool(held[u] & set(similar(query[u])[:k])) for u in sorted(held) if u in query], dtype=float)
+    se = float(hits.std(ddof=1) / np.sqrt(len(hits))) if len(hits) > 1 else 0.0
+    return {f"hit@{k}": float(hits.mean()) if len(hits) else 0.0, f"hit@{k}_se": se, "users": len(hits)}
 
 
 def main() -> None:

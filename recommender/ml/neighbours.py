@@ -79,20 +79,3 @@ def blend(co_rated: list[tuple[int, float]], by_vector: list[tuple[int, float]],
         for rank, (movie_id, _) in enumerate(ranked, start=1):
             fused[movie_id] = fused.get(movie_id, 0.0) + 1.0 / (RRF_K + rank)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-
-
-def similar_hit_rate(similar, train: Interactions, test: Interactions, k: int = 10) -> dict:
-    """How well "similar to the last movie you rated" predicts: per test user, the query is the user's last movie
-    in ``train`` and a hit is any of the user's ``test`` movies among ``similar(query)[:k]`` (movie ids).
-
-    Returns {"hit@k", "hit@k_se", "users"}; ``similar`` maps a movie id to a ranked list of movie ids.
-    """
-    order = np.lexsort((train.movie_ids, train.timestamps, train.user_ids))
-    users, last = np.unique(train.user_ids[order][::-1], return_index=True)  # first in reversed order = newest
-    query = dict(zip(users.tolist(), train.movie_ids[order][::-1][last].tolist(), strict=True))
-    held: dict[int, set[int]] = {}
-    for u, m in zip(test.user_ids.tolist(), test.movie_ids.tolist(), strict=True):
-        held.setdefault(u, set()).add(m)
-    hits = np.array([bool(held[u] & set(similar(query[u])[:k])) for u in sorted(held) if u in query], dtype=float)
-    se = float(hits.std(ddof=1) / np.sqrt(len(hits))) if len(hits) > 1 else 0.0
-    return {f"hit@{k}": float(hits.mean()) if len(hits) else 0.0, f"hit@{k}_se": se, "users": len(hits)}

@@ -1,10 +1,12 @@
-"""Co-rating neighbours, the rank-fusion blend and the similar-movies hit rate, on hand-checked examples."""
+"""Co-rating neighbours, the rank-fusion blend and the similar-movies hit rate (benchmarks/bench_similar.py's
+metric), on hand-checked examples."""
 
 import numpy as np
 import pytest
 
+from benchmarks.bench_similar import similar_hit_rate
 from recommender.ml.data import Catalog, Interactions
-from recommender.ml.neighbours import RRF_K, ItemNeighbours, blend, similar_hit_rate
+from recommender.ml.neighbours import RRF_K, ItemNeighbours, blend
 
 
 def catalog(n: int) -> Catalog:
