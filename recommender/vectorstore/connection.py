@@ -56,9 +56,10 @@ class MilvusConnection:
     lock also guards the embedded server's lifetime (LiteRegistry). It cannot hang apart from this process.
 
     A Milvus server (http://...): no lock around calls. pymilvus's client is a gRPC channel and stub, which
-    are thread-safe, and its ConnectionManager and caches take their own locks; only connecting and dropping
-    the client are serialised. Each RPC has the deadline `timeout`, and a circuit breaker (breaker.py) refuses
-    calls at once for `breaker_seconds` after `breaker_failures` consecutive transport failures or one
+    are thread-safe, and its ConnectionManager and caches take their own locks; only connecting, dropping
+    and counting the calls that hold the client are serialised (a client dropped after a transport failure is
+    closed when its last call returns). Each RPC has the deadline `timeout`, and a circuit breaker (breaker.py)
+    refuses calls at once for `breaker_seconds` after `breaker_failures` consecutive transport failures or one
     timeout, then probes the server in the background and closes again when it answers.
     """
 
@@ -73,6 +74,8 @@ class MilvusConnection:
         self._lock = LiteRegistry.lock_for(uri) if self.is_lite else contextlib.nullcontext()
         self._connect_lock = threading.RLock()  # connecting and dropping the client
         self._client = None
+        self._in_use: dict[int, int] = {}  # id(client) -> calls holding it
+        self._retired: dict[int, object] = {}  # dropped while in use: closed when its last call returns
         self._closed = False
         # Lite runs inside this process: nothing to break away from
         self.breaker = None if self.is_lite else CircuitBreaker(breaker_failures, breaker_seconds)
@@ -82,18 +85,27 @@ class MilvusConnection:
 
     # --- connection -------------------------------------------------------------------------
 
-    def _client_get(self, *, probe: bool = False):
-        """The client, connected lazily (under the connect lock) so a dead store never breaks process start-up."""
-        client = self._client
-        if client is not None:
-            return client
+    def _client_lease(self, *, probe: bool = False):
+        """The client, connected lazily so a dead store never breaks process start-up, counted as in use until
+        `_client_return`: a client dropped while other calls hold it is closed by the last of them, so no call
+        ever runs on a channel another thread closed."""
         with self._connect_lock:
-            if self._client is not None:
-                return self._client
-            refusal = not probe and self.breaker and self.breaker.refusal()
-            if refusal:  # a connect that failed while this thread waited for the lock opened the breaker
-                raise VectorStoreError(f"vector store {self.uri} unavailable: {refusal}")
-            return self._connect()
+            client = self._client
+            if client is None:
+                refusal = not probe and self.breaker and self.breaker.refusal()
+                if refusal:  # a connect that failed while this thread waited for the lock opened the breaker
+                    raise VectorStoreError(f"vector store {self.uri} unavailable: {refusal}")
+                client = self._connect()
+            self._in_use[id(client)] = self._in_use.get(id(client), 0) + 1
+            return client
+
+    def _client_return(self, client) -> None:
+        with self._connect_lock:
+            left = self._in_use.pop(id(client)) - 1
+            if left:
+                self._in_use[id(client)] = left
+            elif self._retired.pop(id(client), None) is not None:
+                self._client_close(client)
 
     def _connect(self):
         pymilvus_import()
@@ -132,13 +144,10 @@ class MilvusConnection:
         with self._lock:
             client, started = None, time.monotonic()
             try:
-                client = self._client_get(probe=probe)
+                client = self._client_lease(probe=probe)
                 yield client
-            except (VectorStoreError, ValueError) as exc:
-                if not _closed_channel(exc):
-                    raise
-                # another thread dropped this client while the call ran: a transport failure, not counted
-                raise VectorStoreError(f"{what} failed ({self.uri}): the connection was reset, try again") from exc
+            except (VectorStoreError, ValueError):  # our own refusals, and bad arguments
+                raise
             except Exception as exc:
                 message = client_error_message(exc, self.uri)
                 if not self._is_transport_error(exc):
@@ -152,6 +161,9 @@ class MilvusConnection:
             else:
                 if self.breaker:
                     self.breaker.success()
+            finally:
+                if client is not None:
+                    self._client_return(client)
 
     # --- circuit breaker (server URIs) ------------------------------------------------------------
 
@@ -204,24 +216,26 @@ class MilvusConnection:
         return code not in NOT_TRANSPORT_CODES
 
     def _drop_client(self, client=None) -> None:
-        """Forget and close the client (only `client`, when given: another thread may have reconnected)."""
+        """Forget the client (only `client`, when given: another thread may have reconnected) and close it, at
+        once when no call holds it, else when the last one returns."""
         with self._connect_lock:
             current = self._client
             if current is None or (client is not None and current is not client):
                 return
             self._client = None
-            with contextlib.suppress(Exception):
-                current.close()
-            if self.is_lite:
-                LiteRegistry.release(self.uri)
+            if self._in_use.get(id(current)):
+                self._retired[id(current)] = current
+            else:
+                self._client_close(current)
+
+    def _client_close(self, client) -> None:
+        with contextlib.suppress(Exception):
+            client.close()
+        if self.is_lite:
+            LiteRegistry.release(self.uri)
 
     def close(self) -> None:
         """Close the client; for Lite the embedded server stops when its last store closes (frees the dir lock)."""
         with self._lock:
             self._closed = True
             self._drop_client()
-
-
-def _closed_channel(exc: BaseException) -> bool:
-    """grpc's ValueError for a call on a channel another thread closed (it dropped the client meanwhile)."""
-    return isinstance(exc, ValueError) and "closed channel" in str(exc)

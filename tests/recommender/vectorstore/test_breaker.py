@@ -229,3 +229,32 @@ def test_killed_server_restarted_on_its_folder_is_used_again_by_the_same_store(l
     took, hits = wait_for_answer(store, query, limit=COOL_DOWN + 10)
     assert hits == before and store.live_version() == 1
     assert took < COOL_DOWN + 3, took
+
+
+def test_a_client_dropped_while_another_thread_uses_it_is_closed_only_after_that_call(server_store):
+    """A transport failure in one thread drops the shared client; a call another thread is making on it goes on
+    (no 'Cannot invoke RPC on closed channel'), the next call gets a fresh client, and the dropped one is closed
+    when its last call returns."""
+    store, catalogue = server_store
+    holding, go_on, answers = threading.Event(), threading.Event(), []
+
+    def slow_call() -> None:
+        with store._calling("a call in flight") as client:
+            holding.set()
+            go_on.wait(10)
+            answers.append((client, client.has_collection(store.collection_name(1))))
+
+    caller = threading.Thread(target=slow_call)
+    caller.start()
+    assert holding.wait(10)
+    with pytest.raises(VectorStoreError, match="connection refused"):
+        with store._calling("a failing call"):
+            raise ConnectionError("connection refused")  # what a transport failure leaves: the client dropped
+    go_on.set()
+    caller.join(10)
+    ((held, found),) = answers
+    assert found is True  # the call in flight finished on the dropped client
+    assert store.search(catalogue.vectors[0], k=1)[0][0] == int(catalogue.ids[0])
+    assert store._client is not held  # the next call connected afresh
+    with pytest.raises(Exception, match="closed channel|should create connection first"):
+        held.has_collection(store.collection_name(1))  # and the dropped client was closed after its last call
