@@ -17,6 +17,7 @@ impression id (inline mode: null, since nothing was recorded).
 """
 
 import atexit
+import functools
 import logging
 import os
 import sys
@@ -70,10 +71,16 @@ def _rows(pending: list[tuple]) -> tuple[list[tuple], list[tuple]]:
     return impressions, items
 
 
-def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> str:
-    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    table = connection.ops.quote_name(model._meta.db_table)
-    return f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+def _insert(model, columns: tuple[str, ...]) -> str:
+    meta = model._meta
+    return _statement(connection.vendor, meta.db_table, tuple(meta.get_field(c).column for c in columns))
+
+
+@functools.cache
+def _statement(vendor: str, table: str, columns: tuple[str, ...]) -> str:
+    """The INSERT statement, built once per vendor (its quoting), table and columns."""
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    return f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
 
 
 IMPRESSION_COLUMNS = ("id", "user", "surface", "model_version", "created_at")
@@ -87,9 +94,9 @@ def _write(pending: list[tuple]) -> bool:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             impressions, items = _rows(pending)
-            cursor.executemany(_insert(Impression, IMPRESSION_COLUMNS, impressions), impressions)
+            cursor.executemany(_insert(Impression, IMPRESSION_COLUMNS), impressions)
             if items:
-                cursor.executemany(_insert(ImpressionItem, ITEM_COLUMNS, items), items)
+                cursor.executemany(_insert(ImpressionItem, ITEM_COLUMNS), items)
     except Exception as exc:  # never fail the page: log once, drop
         write_log.enter(
             "failing", "impressions not recorded (dropped, further failures are not logged): %s", exc,

@@ -2,7 +2,6 @@
 to which impression, the retention cleanup, the deferred writer, and that a failed write fails nothing."""
 
 import logging
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from recommender.impressions.selectors import online_figures, version_impression
 from recommender.impressions.services import impression_record, impressions_cleanup, impressions_record
 from recommender.services.recommendations import Recommendations, RecommendedItem
 from tests.factories import ModelVersionFactory, RatingFactory, UserFactory, movies_create
+from tests.support import wait_until
 
 
 @pytest.fixture
@@ -166,9 +166,7 @@ def test_the_deferred_writer_flushes_from_its_thread(settings):
     user, films = UserFactory(username="deferred"), movies_create(3)
     impression_id = impression_record(user=user, surface=Surface.API_RECOMMENDATIONS, recs=recs(films))
     assert impression_id is not None
-    deadline = time.monotonic() + 10
-    while not Impression.objects.filter(pk=impression_id).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: Impression.objects.filter(pk=impression_id).exists(), 10, "the deferred write", interval=0.05)
     assert list(ImpressionItem.objects.filter(impression_id=impression_id).values_list("movie_id", flat=True)) == [
         1, 2, 3,
     ]  # fmt: skip
