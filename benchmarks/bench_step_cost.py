@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_step_cost [--users 20000 --movies 62423 --ratings 3076000] [--steps 60]
                                          [--user-table 162541] [--negatives N] [--rounds 2] [--profile]
-                                         [--lazy-adam]
+                                         [--lazy-adam] [--in-batch N [N ...]]
 
 The data is scale_pipeline's generator at a smaller user count with ML-25M's ratings per user (~154), so a step
 holds what an ML-25M step holds (32 windows of up to 200 ratings over a 62k-movie catalogue) without the 25M-row
@@ -10,6 +10,8 @@ set-up; the user-id table is sized as ML-25M's (--user-table), so the optimizer'
 Batches are taken in the epoch's (random) order; the first 5 are warm-up. Timed --rounds times (the machine is
 shared: compare within a run); --lazy-adam alternates the trainer with row-sparse id tables and lazy Adam (measured,
 not adopted: ~5% of a step at ML-25M shape, against holdout NDCG@10 0.100 -> 0.090 at 1M ratings x 62k movies).
+--in-batch times the sampled softmax with each cap on the negatives drawn from the step's targets (config
+in_batch_negatives; 0 = all of them), alternating the variants within each round.
 Prints the mean of each part (batch assembly in numpy, forward, backward, optimizer) in wall and CPU time, the time
 per target and the epoch projected at 25M (20,063,528 targets, bench_scale's pipeline figure). --profile adds
 Paddle's CPU kernels.
@@ -113,16 +115,20 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=None)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--lazy-adam", action="store_true")
+    parser.add_argument("--in-batch", type=int, nargs="+", default=None, help="in_batch_negatives values to compare")
     args = parser.parse_args()
     started = time.perf_counter()
     dataset = synthetic_dataset(args.users, args.movies, args.ratings)
     split = temporal_split(dataset.interactions)
     print(f"data {time.perf_counter() - started:.0f} s", flush=True)
     overrides = {"negatives": args.negatives}
-    variants = {"trainer (dense Adam)": False}
+    variants = {"trainer (dense Adam)": (False, {})}
     if args.lazy_adam:
-        variants["sparse id tables, lazy Adam"] = True
-    runs = {label: trainer(dataset, split, args.user_table, sparse, **overrides) for label, sparse in variants.items()}
+        variants["sparse id tables, lazy Adam"] = (True, {})
+    for cap in args.in_batch or []:
+        variants[f"in_batch_negatives={cap}"] = (False, {"in_batch_negatives": cap})
+    runs = {label: trainer(dataset, split, args.user_table, sparse, **overrides, **extra)
+            for label, (sparse, extra) in variants.items()}  # fmt: skip
     for _ in range(args.rounds):
         for label, t in runs.items():
             before = os.getloadavg()[0]
@@ -136,8 +142,10 @@ def main() -> None:
                 flush=True,
             )
     if args.profile:
-        for name, ms in kernel_profile(next(iter(runs.values())), min(args.steps, 20)):
-            print(f"  {name:40s} {ms:7.1f} ms/step")
+        for label, t in runs.items():
+            print(f"{label}: Paddle's CPU kernels", flush=True)
+            for name, ms in kernel_profile(t, min(args.steps, 20)):
+                print(f"  {name:40s} {ms:7.1f} ms/step")
 
 
 if __name__ == "__main__":

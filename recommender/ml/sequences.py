@@ -40,17 +40,22 @@ class Sequences:
         self.target_p = counts / max(counts.sum(), 1.0)  # [M] share of the targets that are each movie
         self.sampled = sampled_softmax(len(dataset.catalog), config)  # else a full softmax
 
-    def classes(self, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-        """This step's softmax classes (catalogue rows, sorted, unique) and log P(row is among them) [C].
+    def classes(self, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """This step's classes C (catalogue rows, sorted, unique: the rows the movie tower reads), its negatives
+        (a sorted, unique subset of C) and log P(row is among the negatives) [C].
 
-        Full softmax: the whole catalogue, no correction (None). Sampled: the step's targets (in-batch negatives
-        for each other) plus config.negatives uniform draws with replacement."""
+        Full softmax: the whole catalogue, every row a class, no correction (None, None). Sampled: the step's
+        labels (each position's positive) and its negatives, drawn with replacement: config.in_batch_negatives of
+        the step's labels (all of them when 0 or when the step has fewer) plus config.negatives uniform draws."""
         m = len(self.target_p)
         if not self.sampled:
-            return np.arange(m), None
-        shared = rng.integers(0, m, size=self.config.negatives)
-        classes = np.union1d(labels, shared)
-        return classes, log_inclusion(self.target_p[classes], len(labels), self.config.negatives, m)
+            return np.arange(m), None, None
+        cap = self.config.in_batch_negatives
+        in_batch = len(labels) if cap == 0 else min(cap, len(labels))
+        drawn = labels if in_batch == len(labels) else rng.choice(labels, size=in_batch)
+        negatives = np.union1d(drawn, rng.integers(0, m, size=self.config.negatives))
+        classes = np.union1d(labels, negatives)
+        return classes, negatives, log_inclusion(self.target_p[classes], in_batch, self.config.negatives, m)
 
     def windows(self, rng: np.random.Generator) -> dict:
         """This epoch's windows: arrays [W, L] of rating rows (-1 = start token, -2 = padding) and targets."""
@@ -85,7 +90,7 @@ class Sequences:
         u = windows["user"][rows]
         keep = targets >= 0
         labels = self.target[targets[keep]]  # [P] catalogue rows
-        classes, log_q = self.classes(labels, rng)  # [C] catalogue rows whose movie vectors this step needs
+        classes, negatives, log_q = self.classes(labels, rng)  # [C] catalogue rows whose movie vectors it needs
         batch = {
             "user": [np.where(rng.random(len(rows)) < c.user_id_dropout, 0, self.users.index[u]),
                      self.users.gender[u], self.users.age[u], self.users.occupation[u]],
@@ -97,6 +102,9 @@ class Sequences:
         }  # fmt: skip
         if log_q is not None:  # sampled softmax (a full one needs no correction)
             batch["log_q"] = log_q
+            batch["negative_col"] = np.searchsorted(classes, negatives)  # [N] columns of the negatives
+            at = np.minimum(np.searchsorted(negatives, labels), len(negatives) - 1)
+            batch["label_at"] = np.where(negatives[at] == labels, 1 + at, 0)  # [P] the label's logit (see train.py)
         return batch
 
 

@@ -59,20 +59,26 @@ class TrainResult:
 def loss_name(movies: int, config: TrainConfig) -> str:
     """The loss a catalogue of ``movies`` trains with, as the pipeline's report names it."""
     if sampled_softmax(movies, config):
-        return f"sampled softmax ({config.negatives} uniform + in-batch negatives, logQ-corrected)"
+        in_batch = config.in_batch_negatives or "all"
+        return f"sampled softmax ({in_batch} in-batch + {config.negatives} uniform negatives, logQ-corrected)"
     return "full softmax"
 
 
-def sampled_softmax_loss(users, movies, label_col, log_q, temperature: float) -> paddle.Tensor:
-    """Cross-entropy of each row of ``users`` [P, D] against the step's classes ``movies`` [C, D] (label_col [P]),
-    every logit minus the log of its class's inclusion probability ``log_q`` [C] (Yi et al. 2019). A class is one
-    column: another target or a shared draw equal to a row's label is that label's column, never a negative
-    (accidental hits masked)."""
-    # cos / T - log q as one product ([users / T, -1] · [movie, log q]): a broadcast subtract over [P, C] is slower
-    # on Paddle's CPU backend (see net.Linear)
+def sampled_softmax_loss(users, movies, label_col, negative_col, label_at, log_q, temperature: float) -> paddle.Tensor:
+    """Cross-entropy of each row of ``users`` [P, D] against its label and the step's negatives, among the step's
+    classes ``movies`` [C, D] (columns label_col [P] and negative_col [N]), every logit minus the log of its class's
+    inclusion probability ``log_q`` [C] (Yi et al. 2019). Logits [P, 1 + N]: the row's own label, then the
+    negatives; ``label_at`` [P] is where the row's label is: 0, or 1 + j when negative j is that movie, and then
+    column 0 is masked, so an accidental hit is the label's one column and never a negative."""
+    # cos / T - log q as one product ([users / T, -1] · [movie, log q]): a broadcast subtract or mask over [P, N]
+    # is slower on Paddle's CPU backend (see net.Linear) than this and the [P, 1] mask below
     ones = paddle.ones([users.shape[0], 1], dtype=users.dtype)
-    logits = paddle.concat([users / temperature, -ones], axis=1) @ paddle.concat([movies, log_q.unsqueeze(1)], axis=1).T
-    return F.cross_entropy(logits, label_col.unsqueeze(1))
+    users = paddle.concat([users / temperature, -ones], axis=1)  # [P, D+1]
+    movies = paddle.concat([movies, log_q.unsqueeze(1)], axis=1)  # [C, D+1]
+    positive = (users * paddle.gather(movies, label_col)).sum(axis=1, keepdim=True)  # [P, 1]
+    positive = positive - 1e9 * (label_at > 0).astype(users.dtype).unsqueeze(1)  # the label is a negative column
+    logits = paddle.concat([positive, users @ paddle.gather(movies, negative_col).T], axis=1)  # [P, 1 + N]
+    return F.cross_entropy(logits, label_at.unsqueeze(1))
 
 
 def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
@@ -88,7 +94,8 @@ def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
     label_col = paddle.to_tensor(batch["label_col"])
     if "log_q" not in batch:  # full softmax over the catalogue; the temperature scales [P, D], not [P, M]
         return F.cross_entropy((users / config.temperature) @ movies.T, label_col.unsqueeze(1))
-    return sampled_softmax_loss(users, movies, label_col, paddle.to_tensor(batch["log_q"]), config.temperature)
+    sampled = [paddle.to_tensor(batch[key]) for key in ("negative_col", "label_at", "log_q")]
+    return sampled_softmax_loss(users, movies, label_col, *sampled, config.temperature)
 
 
 class EpochPlan:
