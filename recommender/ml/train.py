@@ -75,10 +75,12 @@ def sampled_softmax_loss(users, movies, label_col, negative_col, label_at, log_q
     ones = paddle.ones([users.shape[0], 1], dtype=users.dtype)
     users = paddle.concat([users / temperature, -ones], axis=1)  # [P, D+1]
     movies = paddle.concat([movies, log_q.unsqueeze(1)], axis=1)  # [C, D+1]
+    negatives = users @ paddle.gather(movies, negative_col).T  # [P, N]
+    if bool((label_at > 0).all()):  # every label among the negatives (all in-batch targets are): no extra column
+        return F.cross_entropy(negatives, (label_at - 1).unsqueeze(1))
     positive = (users * paddle.gather(movies, label_col)).sum(axis=1, keepdim=True)  # [P, 1]
     positive = positive - 1e9 * (label_at > 0).astype(users.dtype).unsqueeze(1)  # the label is a negative column
-    logits = paddle.concat([positive, users @ paddle.gather(movies, negative_col).T], axis=1)  # [P, 1 + N]
-    return F.cross_entropy(logits, label_at.unsqueeze(1))
+    return F.cross_entropy(paddle.concat([positive, negatives], axis=1), label_at.unsqueeze(1))  # [P, 1 + N]
 
 
 def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
