@@ -253,7 +253,7 @@ def report_body(results: dict) -> str:
             "",
             "Training with the default config at the time of the run ("
             + (
-                f"sampled softmax, {t['negatives']} uniform + in-batch negatives"
+                t.get("loss") or f"sampled softmax, {t['negatives']} uniform + in-batch negatives"
                 if t.get("sampled")
                 else "full softmax over the catalogue"
             )

@@ -40,7 +40,7 @@ def child_train(args) -> None:
     from recommender.ml.config import load_config
     from recommender.ml.data import Dataset
     from recommender.ml.split import temporal_split
-    from recommender.ml.train import EpochPlan, _setup, batch_loss
+    from recommender.ml.train import EpochPlan, _setup, batch_loss, loss_name
 
     started = time.perf_counter()
     dataset = Dataset.load(args.work / "export.npz")
@@ -71,6 +71,7 @@ def child_train(args) -> None:
     per_target = sum(times) / max(sum(targets), 1)
     print(json.dumps({
         "negatives": config.negatives, "sampled": sequences.sampled, "batch_size": config.batch_size,
+        "loss": loss_name(len(dataset.catalog), config),
         "max_history": config.max_history,
         "train_ratings": len(split.train), "windows": len(plan.windows["input"]), "epoch_steps": len(plan.batches),
         "epoch_targets": plan.total, "build_seconds": round(build_seconds, 1), "loaded_peak_rss_mib": loaded,

@@ -81,7 +81,7 @@ def child_pipeline(args) -> None:
     from recommender.ml.neighbours import ItemNeighbours
     from recommender.ml.ranker import fit_holdout_ranker
     from recommender.ml.split import temporal_split
-    from recommender.ml.train import EpochPlan, _setup, batch_loss
+    from recommender.ml.train import EpochPlan, _setup, batch_loss, loss_name
     from recommender.vectorstore import get_vector_store
 
     figures: dict = {}
@@ -125,8 +125,7 @@ def child_pipeline(args) -> None:
         "targets_per_step": round(float(np.mean(targets))), "epoch_steps": len(plan.batches),
         "epoch_targets": plan.total, "train_ratings": len(split.train),
         "projected_epoch_minutes": round(sum(times) / max(sum(targets), 1) * plan.total / 60, 1),
-        "softmax": f"sampled softmax ({config.negatives} uniform + in-batch negatives)" if sequences.sampled
-        else "full softmax",
+        "softmax": loss_name(len(dataset.catalog), config),
     }  # fmt: skip
     stage("training steps")
     model.net.eval()
