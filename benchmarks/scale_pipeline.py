@@ -133,8 +133,8 @@ def child_pipeline(args) -> None:
     figures["evaluation_users"] = metrics.get("users")
     stage("holdout evaluation")
     baselines = evaluate_baselines(split, dataset.catalog)
-    figures["baselines"] = {name: {k: v for k, v in row.items() if not isinstance(v, float)} for name, row in
-                            baselines.items()}  # fmt: skip
+    figures["baseline_rows"] = {name: {k: v for k, v in row.items() if not isinstance(v, float)} for name, row in
+                                baselines.items()}  # fmt: skip
     stage("baselines")
     if config.ranker:
         fit_holdout_ranker(model, dataset, split, max_users=config.ranker_users, seed=config.seed)
@@ -173,6 +173,6 @@ def report_pipeline(r: dict) -> list[str]:
     if r.get("note"):
         lines += ["", r["note"]]
     lines += ["", f"Holdout evaluation read {r.get('evaluation_users'):,} users."]
-    if r.get("baselines"):
-        lines[-1] += " Baselines: " + "; ".join(f"{name} {row}" for name, row in r["baselines"].items()) + "."
+    if r.get("baseline_rows"):  # what each baseline scored (a restricted one names its movies)
+        lines[-1] += " Baselines: " + "; ".join(f"{name} {row}" for name, row in r["baseline_rows"].items()) + "."
     return lines
