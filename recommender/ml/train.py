@@ -75,7 +75,8 @@ def sampled_softmax_loss(users, movies, label_col, negative_col, label_at, log_q
     ones = paddle.ones([users.shape[0], 1], dtype=users.dtype)
     users = paddle.concat([users / temperature, -ones], axis=1)  # [P, D+1]
     movies = paddle.concat([movies, log_q.unsqueeze(1)], axis=1)  # [C, D+1]
-    negatives = users @ paddle.gather(movies, negative_col).T  # [P, N]
+    every = negative_col.shape[0] == movies.shape[0]  # every class a negative (all in-batch, the default): no gather
+    negatives = users @ (movies if every else paddle.gather(movies, negative_col)).T  # [P, N]
     if bool((label_at > 0).all()):  # every label among the negatives (all in-batch targets are): no extra column
         return F.cross_entropy(negatives, (label_at - 1).unsqueeze(1))
     positive = (users * paddle.gather(movies, label_col)).sum(axis=1, keepdim=True)  # [P, 1]
