@@ -86,7 +86,8 @@ def body(synthetic: dict, ml100k: dict, movies: int, load: list[float]) -> str:
     if synthetic:
         sections.append(
             f"Synthetic: {USERS:,} users, {movies:,} movies, {RATINGS:,} ratings (scale_pipeline's generator), one "
-            "epoch, holdout metrics over every held-out user; the epoch's training seconds (median over the seeds; "
+            "epoch, holdout metrics over every held-out user (a side path: the trainer's own holdout reads in-package, "
+            "not served lists); the epoch's training seconds (median over the seeds; "
             f"the holdout reads between its rounds not counted):\n\n{table(synthetic, 'training s', False)}"
         )
     if ml100k:
@@ -127,7 +128,7 @@ def measure(args, variants: list[str]) -> tuple[dict, dict, list[float]]:
 
 
 def from_log(path: Path) -> tuple[dict, dict, int]:
-    """The rows a run printed, as measure() returns them (older runs: per-round seconds and 'epochs')."""
+    """The rows a run printed, as measure() returns them."""
     synthetic: dict[str, list[dict]] = {}
     ml100k: dict[str, list[dict]] = {}
     movies = 0
@@ -136,8 +137,6 @@ def from_log(path: Path) -> tuple[dict, dict, int]:
         if not match:
             continue
         figures = ast.literal_eval(match[4])
-        figures.setdefault("rounds", figures.get("epochs"))
-        figures.setdefault("train_s", figures.get("train_s_per_epoch", 0.0) * figures["rounds"])
         if match[1] == "ML-100K":
             ml100k.setdefault(match[2], []).append(figures)
         else:
