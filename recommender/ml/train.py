@@ -7,7 +7,6 @@ evaluated and gated. Stage 2 (refit) fits every rating for the chosen number of 
 
 from __future__ import annotations
 
-import ctypes
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ import paddle.nn.functional as F
 
 from recommender.ml import collective
 from recommender.ml.config import TrainConfig
+from recommender.ml.cpu import keep_freed_memory
 from recommender.ml.data import Dataset, Interactions
 from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.evaluate import evaluate_model
@@ -29,19 +29,6 @@ from recommender.ml.split import Split
 CHECKPOINT = "checkpoint.pdparams"
 HOLDOUT_MODEL = "holdout"  # fitted on split.train, evaluated on the holdout (gate, re-scoring)
 BEST_MODEL = "model"  # the served model: refitted on every rating (the holdout model when refit is off)
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc to keep freed blocks instead of returning them to the OS: Paddle's CPU allocator frees every
-    activation after use, and re-faulting fresh pages made large ops several times slower on this machine."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to tune
-        return
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-    libc.mallopt(m_mmap_threshold, 32 << 20)  # the largest value glibc accepts
-    libc.mallopt(m_trim_threshold, (1 << 31) - 1)
-    libc.mallopt(m_top_pad, 256 << 20)
 
 
 class TrainingDiverged(RuntimeError):

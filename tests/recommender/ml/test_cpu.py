@@ -1,4 +1,12 @@
-"""Choosing MKL's code path from /proc/cpuinfo: AMD processors get the instruction sets they have, others MKL's."""
+"""Choosing MKL's code path from /proc/cpuinfo (AMD processors get the instruction sets they have, others MKL's),
+and glibc keeping freed memory for the next training step."""
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from recommender.ml.cpu import VARIABLE, mkl_code_path, tune_math_library
 
@@ -46,3 +54,27 @@ def test_no_cpuinfo_sets_nothing(tmp_path):
     environ = {}
     assert tune_math_library(environ, str(tmp_path / "missing")) is None
     assert environ == {}
+
+
+MAPPED_BLOCK = """
+import ctypes, sys
+from recommender.ml.cpu import keep_freed_memory
+if sys.argv[1] == "kept":
+    keep_freed_memory()
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+block = libc.malloc(64 << 20)  # above glibc's largest mmap threshold (32 MB)
+for line in open("/proc/self/maps"):
+    low, high = (int(x, 16) for x in line.split()[0].split("-"))
+    if low <= block < high:
+        print(line.split()[5] if len(line.split()) > 5 else "own mapping")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists() or platform.libc_ver()[0] != "glibc", reason="glibc on Linux")
+@pytest.mark.parametrize("mode, region", [("default", "own mapping"), ("kept", "[heap]")])
+def test_after_keep_freed_memory_a_large_block_comes_from_the_heap_not_its_own_mapping(mode, region):
+    """A block glibc maps on its own is unmapped on free and faulted in again on the next step's allocation."""
+    done = subprocess.run([sys.executable, "-c", MAPPED_BLOCK, mode], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[3], check=True)  # fmt: skip
+    assert done.stdout.strip() == region
