@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--lazy-adam", action="store_true")
     parser.add_argument("--in-batch", type=int, nargs="+", default=None, help="in_batch_negatives values to compare")
+    parser.add_argument("--step-targets", type=int, nargs="+", default=None, help="step_targets values to compare")
     args = parser.parse_args()
     started = time.perf_counter()
     dataset = synthetic_dataset(args.users, args.movies, args.ratings)
@@ -127,6 +128,8 @@ def main() -> None:
         variants["sparse id tables, lazy Adam"] = (True, {})
     for cap in args.in_batch or []:
         variants[f"in_batch_negatives={cap}"] = (False, {"in_batch_negatives": cap})
+    for most in args.step_targets or []:
+        variants[f"step_targets={most}"] = (False, {"step_targets": most})
     runs = {label: trainer(dataset, split, args.user_table, sparse, **overrides, **extra)
             for label, (sparse, extra) in variants.items()}  # fmt: skip
     for _ in range(args.rounds):

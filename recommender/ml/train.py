@@ -88,6 +88,17 @@ def batch_loss(net, batch: dict, config: TrainConfig) -> paddle.Tensor:
     return sampled_softmax_loss(users, movies, label_col, *sampled, config.temperature)
 
 
+def cut_steps(batches: list[np.ndarray], targets: np.ndarray, most: int) -> list[np.ndarray]:
+    """Each batch (window rows) of more than ``most`` targets cut into ceil(targets / most) batches of about equal
+    window counts: the sampled softmax's cost per target grows with the step's targets (every target is a negative
+    of every other), so long windows train in smaller steps."""
+    cut = []
+    for rows in batches:
+        parts = min(-(-int(targets[rows].sum()) // most), len(rows))  # a window is never cut
+        cut.extend(np.array_split(rows, parts) if parts > 1 else [rows])
+    return cut
+
+
 class EpochPlan:
     """One epoch: this epoch's windows, batched by similar length, in random order, taken in rounds.
 
@@ -101,11 +112,13 @@ class EpochPlan:
         self.rng = np.random.default_rng([config.seed, epoch])
         self.windows = sequences.windows(self.rng)
         lengths = (self.windows["input"] > -2).sum(axis=1)
+        targets = (self.windows["target"] >= 0).sum(axis=1)
         by_length = np.lexsort((self.rng.random(len(lengths)), lengths))
         batches = [by_length[i : i + config.batch_size] for i in range(0, len(by_length), config.batch_size)]
+        if sequences.sampled and config.step_targets:
+            batches = cut_steps(batches, targets, config.step_targets)
         self.batches = [batches[b] for b in self.rng.permutation(len(batches))]
         self.rng = collective.per_rank(self.rng)  # the batches' own draws (dropout, negatives) differ per process
-        targets = (self.windows["target"] >= 0).sum(axis=1)
         self.targets = np.array([targets[b].sum() for b in self.batches])  # [S] targets per batch
         self.total = int(self.targets.sum())
 

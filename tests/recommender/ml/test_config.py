@@ -38,3 +38,8 @@ def test_config_rejects_unknown_keys(tmp_path):
         load_config(tmp_path / "c.toml")
     with pytest.raises(ValueError, match="unknown config keys: nope"):
         load_config(nope=1)
+
+
+def test_config_rejects_negative_counts():
+    with pytest.raises(ValueError, match="step_targets"):
+        load_config(step_targets=-1)

@@ -7,7 +7,7 @@ from recommender.ml.config import load_config
 from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
-from recommender.ml.train import EpochPlan, early_stopping_split, refit_epochs, train
+from recommender.ml.train import EpochPlan, cut_steps, early_stopping_split, refit_epochs, train
 from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow(reason="trains the tiny two-tower model with Paddle")
@@ -76,3 +76,22 @@ def test_training_evaluates_after_every_round(data, tmp_path):
     assert len(seen) > 2 and epochs == sorted(epochs) and epochs[-1] == 2.0  # fractional epochs, ending at 2
     assert any(0 < e < 1 for e in epochs) and 1.0 in epochs
     assert result.best_epoch in epochs and result.curve == seen
+
+
+def test_cut_steps_splits_only_steps_above_the_cap_and_never_a_window():
+    targets = np.array([200] * 32 + [50] * 8 + [300])
+    batches = [np.arange(32), np.arange(32, 40), np.array([40])]
+    cut = cut_steps(batches, targets, 4096)
+    assert [len(rows) for rows in cut] == [16, 16, 8, 1]  # 6,400 targets -> 2 steps; 400 and one 300-target window stay
+    assert sorted(np.concatenate(cut).tolist()) == list(range(41))  # every window once
+    assert [len(rows) for rows in cut_steps([np.arange(3)], targets, 1)] == [1, 1, 1]  # down to single windows
+
+
+def test_step_targets_cut_the_sampled_softmax_steps_only(data):
+    sampled = _plan(data, full_softmax_max_movies=0, step_targets=12)
+    assert all(t <= 12 or len(b) == 1 for b, t in zip(sampled.batches, sampled.targets, strict=True))  # never a window
+    assert sorted(np.concatenate(sampled.batches).tolist()) == list(range(len(sampled.windows["user"])))
+    uncut = _plan(data, full_softmax_max_movies=0, step_targets=0)
+    assert len(sampled.batches) > len(uncut.batches) and max(uncut.targets) > 12
+    full = _plan(data, step_targets=12)  # a full softmax's cost per target does not grow with the step: not cut
+    assert [b.tolist() for b in full.batches] == [b.tolist() for b in _plan(data).batches]
