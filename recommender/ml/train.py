@@ -47,7 +47,8 @@ def loss_name(movies: int, config: TrainConfig) -> str:
     """The loss a catalogue of ``movies`` trains with, as the pipeline's report names it."""
     if sampled_softmax(movies, config):
         in_batch = config.in_batch_negatives or "all"
-        return f"sampled softmax ({in_batch} in-batch + {config.negatives} uniform negatives, logQ-corrected)"
+        steps = f", steps of <= {config.step_targets:,} targets" if config.step_targets else ""
+        return f"sampled softmax ({in_batch} in-batch + {config.negatives} uniform negatives, logQ-corrected{steps})"
     return "full softmax"
 
 
@@ -63,7 +64,8 @@ def sampled_softmax_loss(users, movies, label_col, negative_col, label_at, log_q
     users = paddle.concat([users / temperature, -ones], axis=1)  # [P, D+1]
     movies = paddle.concat([movies, log_q.unsqueeze(1)], axis=1)  # [C, D+1]
     every = negative_col.shape[0] == movies.shape[0]  # every class a negative (all in-batch, the default): no gather
-    negatives = users @ (movies if every else paddle.gather(movies, negative_col)).T  # [P, N]
+    classes = movies if every else paddle.gather(movies, negative_col)  # [N, D+1]
+    negatives = paddle.matmul(users, classes, transpose_y=True)  # [P, N]; no transposed copy of the classes
     if bool((label_at > 0).all()):  # every label among the negatives (all in-batch targets are): no extra column
         return F.cross_entropy(negatives, (label_at - 1).unsqueeze(1))
     positive = (users * paddle.gather(movies, label_col)).sum(axis=1, keepdim=True)  # [P, 1]

@@ -9,7 +9,7 @@ from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.sequences import Sequences, log_inclusion
 from recommender.ml.split import temporal_split
-from recommender.ml.train import train
+from recommender.ml.train import loss_name, train
 from tests.recommender.ml.fixtures import SMALL, tiny_dataset
 
 pytestmark = pytest.mark.slow(reason="trains the tiny two-tower model with Paddle on the sampled path")
@@ -171,3 +171,14 @@ def test_training_with_the_sampled_softmax(data, tmp_path):
     ds, split = data
     result = train(ds, split, load_config(epochs=1, full_softmax_max_movies=0, negatives=4, **SMALL), tmp_path)
     assert np.isfinite(result.curve[0]["loss"]) and 0 <= result.val_metrics["ndcg@10"] <= 1
+
+
+def test_the_training_report_names_the_loss_as_configured():
+    config = {"full_softmax_max_movies": 100, "negatives": 1024, "in_batch_negatives": 0}
+    assert loss_name(100, load_config(**config)) == "full softmax"
+    assert loss_name(101, load_config(**config, step_targets=4096)) == (
+        "sampled softmax (all in-batch + 1024 uniform negatives, logQ-corrected, steps of <= 4,096 targets)"
+    )
+    assert loss_name(101, load_config(**{**config, "in_batch_negatives": 512}, step_targets=0)) == (
+        "sampled softmax (512 in-batch + 1024 uniform negatives, logQ-corrected)"
+    )
