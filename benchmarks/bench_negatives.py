@@ -66,7 +66,7 @@ def label_of(variant: str) -> str:
     if variant == "full":
         return "full softmax"
     in_batch, uniform, *most = variant.split(":")
-    steps = f", steps of <= {int(most[0]):,} targets" if most and most[0] != "0" else ""
+    steps = f", steps above {int(most[0]):,} targets cut" if most and most[0] != "0" else ""
     return f"{'all' if in_batch == '0' else in_batch} in-batch + {uniform} uniform{steps}"
 
 

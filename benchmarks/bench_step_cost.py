@@ -29,6 +29,7 @@ import paddle
 
 from benchmarks.scale_pipeline import synthetic_dataset
 from recommender.ml.config import load_config
+from recommender.ml.cpu import keep_freed_memory
 from recommender.ml.model import TwoTowerModel
 from recommender.ml.net import TwoTowerNet
 from recommender.ml.sequences import Sequences
@@ -42,6 +43,7 @@ WARM_UP = 5
 def trainer(dataset, split, user_table: int, sparse: bool, **overrides) -> dict:
     """_setup's model and optimizer, the user-id table sized ``user_table`` rows; ``sparse``: row-sparse id tables."""
     config = load_config(**overrides)
+    keep_freed_memory()  # as train() and refit() do
     encoder = _seeded_encoder(dataset, split.train, config)
     sequences = Sequences(dataset, split.train, encoder, config)
     sizes = {**encoder.sizes, "users": max(user_table, encoder.sizes["users"])}

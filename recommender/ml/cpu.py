@@ -15,8 +15,9 @@ imported (this package is where Paddle is used, so it is imported first).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 
 VARIABLE = "MKL_DEBUG_CPU_TYPE"
 PATHS = (  # (MKL_DEBUG_CPU_TYPE, cpuinfo flags that code path needs), best first
@@ -53,6 +54,17 @@ def tune_math_library(environ: MutableMapping[str, str] = os.environ, cpuinfo: s
     return environ.get(VARIABLE)
 
 
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -2, -3, -4  # mallopt(3) parameters
+GLIBC_DEFAULTS = {M_TRIM_THRESHOLD: 128 << 10, M_TOP_PAD: 128 << 10, M_MMAP_THRESHOLD: 128 << 10, M_MMAP_MAX: 65536}
+
+
+def _glibc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return None
+
+
 def keep_freed_memory() -> None:
     """Ask glibc to keep freed blocks instead of returning them to the OS: Paddle's CPU allocator frees every
     activation after use, and re-faulting fresh pages made large ops several times slower on this machine.
@@ -60,12 +72,36 @@ def keep_freed_memory() -> None:
     No block is mapped on its own either (M_MMAP_MAX 0): glibc maps every block above 32 MB separately and unmaps it
     on free, and a step's logits are such blocks ([6,400 x 3,883] at ML-1M, [3,600 x 4,000] at 62k movies), so
     each step faulted them in afresh: an ML-25M-shaped step took 12% longer (benchmarks/bench_step_cost)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to tune
+    libc = _glibc()
+    if libc is None:
         return
-    m_trim_threshold, m_top_pad, m_mmap_threshold, m_mmap_max = -1, -2, -3, -4
-    libc.mallopt(m_mmap_threshold, 32 << 20)  # the largest value glibc accepts
-    libc.mallopt(m_mmap_max, 0)  # and no mapping above it: freed large blocks stay in the heap for the next step
-    libc.mallopt(m_trim_threshold, (1 << 31) - 1)
-    libc.mallopt(m_top_pad, 256 << 20)
+    libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # the largest value glibc accepts
+    libc.mallopt(M_MMAP_MAX, 0)  # and no mapping above it: freed large blocks stay in the heap for the next step
+    libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1)
+    libc.mallopt(M_TOP_PAD, 256 << 20)
+
+
+def release_freed_memory() -> None:
+    """Undo keep_freed_memory once training is over: glibc's documented defaults again (mallopt(3); the mmap
+    threshold then stays at 128 KiB instead of adapting), and the free heap handed back to the OS (malloc_trim), so a
+    long-lived process (a Celery training worker, an eager web process) does not keep a training run's peak."""
+    libc = _glibc()
+    if libc is None:
+        return
+    for option, value in GLIBC_DEFAULTS.items():
+        libc.mallopt(option, value)
+    libc.malloc_trim(0)
+
+
+def keeps_freed_memory(fn: Callable) -> Callable:
+    """Decorator: ``fn`` runs with keep_freed_memory, and release_freed_memory follows it, however it ends."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        keep_freed_memory()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            release_freed_memory()
+
+    return wrapper

@@ -18,7 +18,7 @@ import paddle.nn.functional as F
 
 from recommender.ml import collective
 from recommender.ml.config import TrainConfig
-from recommender.ml.cpu import keep_freed_memory
+from recommender.ml.cpu import keeps_freed_memory
 from recommender.ml.data import Dataset, Interactions
 from recommender.ml.encoder import FeatureEncoder
 from recommender.ml.evaluate import evaluate_model
@@ -47,7 +47,7 @@ def loss_name(movies: int, config: TrainConfig) -> str:
     """The loss a catalogue of ``movies`` trains with, as the pipeline's report names it."""
     if sampled_softmax(movies, config):
         in_batch = config.in_batch_negatives or "all"
-        steps = f", steps of <= {config.step_targets:,} targets" if config.step_targets else ""
+        steps = f", steps above {config.step_targets:,} targets cut" if config.step_targets else ""
         return f"sampled softmax ({in_batch} in-batch + {config.negatives} uniform negatives, logQ-corrected{steps})"
     return "full softmax"
 
@@ -117,8 +117,8 @@ class EpochPlan:
         targets = (self.windows["target"] >= 0).sum(axis=1)
         by_length = np.lexsort((self.rng.random(len(lengths)), lengths))
         batches = [by_length[i : i + config.batch_size] for i in range(0, len(by_length), config.batch_size)]
-        if sequences.sampled and config.step_targets:
-            batches = cut_steps(batches, targets, config.step_targets)
+        if sequences.sampled and config.step_targets:  # per process: each reads its share of a step's windows
+            batches = cut_steps(batches, targets, config.step_targets * collective.world_size())
         self.batches = [batches[b] for b in self.rng.permutation(len(batches))]
         self.rng = collective.per_rank(self.rng)  # the batches' own draws (dropout, negatives) differ per process
         self.targets = np.array([targets[b].sum() for b in self.batches])  # [S] targets per batch
@@ -207,7 +207,6 @@ def _setup(dataset: Dataset, fit: Interactions, config: TrainConfig):
 
 def _seeded_encoder(dataset: Dataset, fit: Interactions, config: TrainConfig) -> FeatureEncoder:
     """Seeded Paddle on the CPU (dynamic graph, config.threads) and an encoder fitted on ``fit``: _setup's start."""
-    keep_freed_memory()
     paddle.disable_static()  # Paddle keeps its graph mode per thread (and per greenlet): training is dynamic-graph
     paddle.set_device("cpu")
     paddle.framework.core.set_num_threads(config.threads)
@@ -228,6 +227,7 @@ def _one_of_the_processes(config: TrainConfig) -> None:
         )
 
 
+@keeps_freed_memory
 def train(
     dataset: Dataset,
     split: Split,
@@ -286,6 +286,7 @@ def refit_epochs(config: TrainConfig, ratings: int, best_epoch: float) -> int:
     return max(1, round(best_epoch))
 
 
+@keeps_freed_memory
 def refit(
     dataset: Dataset,
     config: TrainConfig,

@@ -58,9 +58,11 @@ def test_no_cpuinfo_sets_nothing(tmp_path):
 
 MAPPED_BLOCK = """
 import ctypes, sys
-from recommender.ml.cpu import keep_freed_memory
+from recommender.ml.cpu import keep_freed_memory, keeps_freed_memory
 if sys.argv[1] == "kept":
     keep_freed_memory()
+elif sys.argv[1] == "after training":
+    keeps_freed_memory(lambda: None)()  # as train() and refit() end: glibc's defaults again
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
 block = libc.malloc(64 << 20)  # above glibc's largest mmap threshold (32 MB)
@@ -72,7 +74,9 @@ for line in open("/proc/self/maps"):
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists() or platform.libc_ver()[0] != "glibc", reason="glibc on Linux")
-@pytest.mark.parametrize("mode, region", [("default", "own mapping"), ("kept", "[heap]")])
+@pytest.mark.parametrize(
+    "mode, region", [("default", "own mapping"), ("kept", "[heap]"), ("after training", "own mapping")]
+)
 def test_after_keep_freed_memory_a_large_block_comes_from_the_heap_not_its_own_mapping(mode, region):
     """A block glibc maps on its own is unmapped on free and faulted in again on the next step's allocation."""
     done = subprocess.run([sys.executable, "-c", MAPPED_BLOCK, mode], capture_output=True, text=True, timeout=60,

@@ -177,7 +177,7 @@ def test_the_training_report_names_the_loss_as_configured():
     config = {"full_softmax_max_movies": 100, "negatives": 1024, "in_batch_negatives": 0}
     assert loss_name(100, load_config(**config)) == "full softmax"
     assert loss_name(101, load_config(**config, step_targets=4096)) == (
-        "sampled softmax (all in-batch + 1024 uniform negatives, logQ-corrected, steps of <= 4,096 targets)"
+        "sampled softmax (all in-batch + 1024 uniform negatives, logQ-corrected, steps above 4,096 targets cut)"
     )
     assert loss_name(101, load_config(**{**config, "in_batch_negatives": 512}, step_targets=0)) == (
         "sampled softmax (512 in-batch + 1024 uniform negatives, logQ-corrected)"
