@@ -25,7 +25,7 @@ import paddle.profiler as profiler
 from benchmarks.bench_model import synthetic_ml1m
 from benchmarks.report import machine_description, write_section
 from recommender.ml.config import load_config
-from recommender.ml.cpu import VARIABLE, tune_math_library
+from recommender.ml.cpu import VARIABLE, keep_freed_memory, tune_math_library
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.split import temporal_split
 from recommender.ml.train import EpochPlan, _setup, batch_loss, early_stopping_split
@@ -33,6 +33,7 @@ from recommender.ml.train import EpochPlan, _setup, batch_loss, early_stopping_s
 
 def time_steps(dataset, split, steps: int, **overrides) -> dict:
     config = load_config(**overrides)
+    keep_freed_memory()  # as train() and refit() do
     model, optimizer, sequences = _setup(dataset, split.train, config)
     plan = EpochPlan(sequences, config, epoch=1)
     parts = {"forward": [], "backward": [], "optimizer": []}
@@ -90,6 +91,7 @@ def product_speed() -> list[tuple[str, float]]:
 
 def operator_profile(dataset, split, steps: int) -> list[tuple[str, float]]:
     config = load_config()
+    keep_freed_memory()  # as train() and refit() do
     model, optimizer, sequences = _setup(dataset, split.train, config)
     plan = EpochPlan(sequences, config, epoch=1)
     prof = profiler.Profiler(targets=[profiler.ProfilerTarget.CPU])

@@ -77,6 +77,7 @@ def child_pipeline(args) -> None:
     django.setup()
     from recommender.ml.baselines import evaluate_baselines
     from recommender.ml.config import load_config
+    from recommender.ml.cpu import keep_freed_memory, release_freed_memory
     from recommender.ml.evaluate import evaluate_model
     from recommender.ml.neighbours import ItemNeighbours
     from recommender.ml.ranker import fit_holdout_ranker
@@ -100,6 +101,7 @@ def child_pipeline(args) -> None:
     split = temporal_split(dataset.interactions)
     stage("split")
     config = load_config()
+    keep_freed_memory()  # while training runs, as train() and refit() do (released after the training steps)
     model, optimizer, sequences = _setup(dataset, split.train, config)
     plan = EpochPlan(sequences, config, epoch=1)
     stage("setup")
@@ -127,6 +129,7 @@ def child_pipeline(args) -> None:
         "projected_epoch_minutes": round(sum(times) / max(sum(targets), 1) * plan.total / 60, 1),
         "softmax": loss_name(len(dataset.catalog), config),
     }  # fmt: skip
+    release_freed_memory()
     stage("training steps")
     model.net.eval()
     metrics = evaluate_model(model, dataset, split)
