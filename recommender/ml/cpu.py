@@ -56,13 +56,23 @@ def tune_math_library(environ: MutableMapping[str, str] = os.environ, cpuinfo: s
 
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -2, -3, -4  # mallopt(3) parameters
 GLIBC_DEFAULTS = {M_TRIM_THRESHOLD: 128 << 10, M_TOP_PAD: 128 << 10, M_MMAP_THRESHOLD: 128 << 10, M_MMAP_MAX: 65536}
+KEPT = {
+    M_MMAP_THRESHOLD: 32 << 20,  # the largest value glibc accepts
+    M_MMAP_MAX: 0,  # and no mapping above it: freed large blocks stay in the heap for the next step
+    M_TRIM_THRESHOLD: (1 << 31) - 1,
+    M_TOP_PAD: 256 << 20,
+}
 
 
-def _glibc():
+def _mallopt(values: dict[int, int]) -> ctypes.CDLL | None:
+    """Set glibc's malloc parameters; the C library, or None where it is not glibc (nothing to tune)."""
     try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to tune
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
         return None
+    for option, value in values.items():
+        libc.mallopt(option, value)
+    return libc
 
 
 def keep_freed_memory() -> None:
@@ -72,25 +82,16 @@ def keep_freed_memory() -> None:
     No block is mapped on its own either (M_MMAP_MAX 0): glibc maps every block above 32 MB separately and unmaps it
     on free, and a step's logits are such blocks ([6,400 x 3,883] at ML-1M, [3,600 x 4,000] at 62k movies), so
     each step faulted them in afresh: an ML-25M-shaped step took 12% longer (benchmarks/bench_step_cost)."""
-    libc = _glibc()
-    if libc is None:
-        return
-    libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # the largest value glibc accepts
-    libc.mallopt(M_MMAP_MAX, 0)  # and no mapping above it: freed large blocks stay in the heap for the next step
-    libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1)
-    libc.mallopt(M_TOP_PAD, 256 << 20)
+    _mallopt(KEPT)
 
 
 def release_freed_memory() -> None:
     """Undo keep_freed_memory once training is over: glibc's documented defaults again (mallopt(3); the mmap
     threshold then stays at 128 KiB instead of adapting), and the free heap handed back to the OS (malloc_trim), so a
     long-lived process (a Celery training worker, an eager web process) does not keep a training run's peak."""
-    libc = _glibc()
-    if libc is None:
-        return
-    for option, value in GLIBC_DEFAULTS.items():
-        libc.mallopt(option, value)
-    libc.malloc_trim(0)
+    libc = _mallopt(GLIBC_DEFAULTS)
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def keeps_freed_memory(fn: Callable) -> Callable:
