@@ -103,7 +103,8 @@ def main() -> None:
         "last loss | load average (1 min) after |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
         + f"\n\nLoad average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores shared with "
         "other work). One seed per row: NDCG@10 moves by ~±0.01 between seeds and between the random streams of "
-        "1 and 2 processes (with dropouts off the two give the same updates, tests/recommender/ml/test_distributed.py)."
+        "1 and 2 processes (with dropouts off the two give the same updates, tests/recommender/ml/test_distributed.py; "
+        "from config lazy_user_ids_from users one process updates the user-id table lazily, several densely)."
     )  # fmt: skip
     print(body)
     if not args.no_write:

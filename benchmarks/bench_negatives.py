@@ -4,10 +4,11 @@
                                          [--movies 62000] [--skip-62k] [--skip-100k] [--no-report]
     python -m benchmarks.bench_negatives --from-log RUN.log   # the report from the rows a run printed
 
-A variant is ``in_batch:uniform[:step_targets]``: config in_batch_negatives (negatives drawn from the step's own
-targets; 0 = every target, the sampled softmax as first built), negatives (shared uniform draws) and, optionally,
-step_targets (steps of more targets cut into smaller ones; 0 or absent = never). Two data sets, each in-package
-(recommender.ml.train, no Django), the holdout model's metrics on every held-out user:
+A variant is ``in_batch:uniform[:step_targets[:lazy_user_ids_from]]``: config in_batch_negatives (negatives drawn
+from the step's own targets; 0 = every target, the sampled softmax as first built), negatives (shared uniform draws)
+and, optionally, step_targets (steps of more targets cut into smaller ones; 0 or absent = never) and
+lazy_user_ids_from (user-id tables of this many rows or more train with lazy Adam; 0 or absent = never, 1 = always).
+Two data sets, each in-package (recommender.ml.train, no Django), the holdout model's metrics on every held-out user:
 
 - synthetic, catalogue size: 6,040 users, --movies movies, 1,000,209 ratings (benchmarks/scale_pipeline's generator,
   the data of bench_scale's catalogue phase), one epoch, as train_model's first epoch there;
@@ -58,16 +59,17 @@ def run(dataset, split, **overrides) -> dict:
 def overrides_of(variant: str) -> dict:
     if variant == "full":
         return {}
-    in_batch, uniform, *most = (int(part) for part in variant.split(":"))
-    return {"in_batch_negatives": in_batch, "negatives": uniform, "step_targets": most[0] if most else 0}
+    in_batch, uniform, most, lazy = [*(int(part) for part in variant.split(":")), 0, 0][:4]
+    return {"in_batch_negatives": in_batch, "negatives": uniform, "step_targets": most, "lazy_user_ids_from": lazy}
 
 
 def label_of(variant: str) -> str:
     if variant == "full":
         return "full softmax"
-    in_batch, uniform, *most = variant.split(":")
-    steps = f", steps above {int(most[0]):,} targets cut" if most and most[0] != "0" else ""
-    return f"{'all' if in_batch == '0' else in_batch} in-batch + {uniform} uniform{steps}"
+    in_batch, uniform, most, lazy = [*(int(part) for part in variant.split(":")), 0, 0][:4]
+    steps = f", steps above {most:,} targets cut" if most else ""
+    lazy_ids = f", user ids lazy from {lazy:,} rows" if lazy else ""
+    return f"{'all' if in_batch == 0 else in_batch} in-batch + {uniform} uniform{steps}{lazy_ids}"
 
 
 def table(results: dict[str, list[dict]], time_column: str, per_epoch: bool) -> str:

@@ -2,14 +2,18 @@
 
     python -m benchmarks.bench_step_cost [--users 20000 --movies 62423 --ratings 3076000] [--steps 60]
                                          [--user-table 162541] [--negatives N] [--rounds 2] [--profile]
-                                         [--lazy-adam] [--in-batch N [N ...]]
+                                         [--lazy-adam] [--dense-users] [--in-batch N [N ...]]
+                                         [--step-targets N [N ...]]
 
 The data is scale_pipeline's generator at a smaller user count with ML-25M's ratings per user (~154), so a step
 holds what an ML-25M step holds (32 windows of up to 200 ratings over a 62k-movie catalogue) without the 25M-row
 set-up; the user-id table is sized as ML-25M's (--user-table), so the optimizer's work per step is the full shape's.
 Batches are taken in the epoch's (random) order; the first 5 are warm-up. Timed --rounds times (the machine is
-shared: compare within a run); --lazy-adam alternates the trainer with row-sparse id tables and lazy Adam (measured,
-not adopted: ~5% of a step at ML-25M shape, against holdout NDCG@10 0.100 -> 0.090 at 1M ratings x 62k movies).
+shared: compare within a run). The trainer is _setup's: at this table size its user ids train lazily (config
+lazy_user_ids_from); --lazy-adam adds a variant whose movie-id tables are row-sparse and lazy too (not adopted: every
+id table lazy against every one dense, on an earlier commit, saved ~5% of a step at ML-25M shape and lost holdout
+NDCG@10, 0.100 -> 0.090 at 1M ratings x 62k movies), and --dense-users one whose user ids train with dense Adam, as
+before lazy_user_ids_from. Every --in-batch / --step-targets variant trains its user ids as the trainer does.
 --in-batch times the sampled softmax with each cap on the negatives drawn from the step's targets (config
 in_batch_negatives; 0 = all of them), alternating the variants within each round.
 Prints the mean of each part (batch assembly in numpy, forward, backward, optimizer) in wall and CPU time, the time
@@ -34,24 +38,26 @@ from recommender.ml.model import TwoTowerModel
 from recommender.ml.net import TwoTowerNet
 from recommender.ml.sequences import Sequences
 from recommender.ml.split import temporal_split
-from recommender.ml.train import EpochPlan, _seeded_encoder, batch_loss
+from recommender.ml.train import EpochPlan, _seeded_encoder, batch_loss, lazy_user_ids
 
 EPOCH_TARGETS_25M = 20_063_528
 WARM_UP = 5
 
 
-def trainer(dataset, split, user_table: int, sparse: bool, **overrides) -> dict:
-    """_setup's model and optimizer, the user-id table sized ``user_table`` rows; ``sparse``: row-sparse id tables."""
+def trainer(dataset, split, user_table: int, sparse_movies: bool, **overrides) -> dict:
+    """_setup's model and optimizer, the user-id table sized ``user_table`` rows; ``sparse_movies``: the movie-id
+    tables row-sparse and lazy too."""
     config = load_config(**overrides)
     keep_freed_memory()  # as train() and refit() do
     encoder = _seeded_encoder(dataset, split.train, config)
     sequences = Sequences(dataset, split.train, encoder, config)
     sizes = {**encoder.sizes, "users": max(user_table, encoder.sizes["users"])}
-    model = TwoTowerModel(TwoTowerNet(sizes, config), encoder, config)
-    for table in (model.net.movie_id, model.net.history, model.net.user_id):
-        table._sparse = sparse  # nn.Embedding(sparse=...) after the fact: the trainer's own tables are dense
+    lazy = lazy_user_ids(sizes["users"], config)
+    model = TwoTowerModel(TwoTowerNet(sizes, config, sparse_user_ids=lazy), encoder, config)
+    for table in (model.net.movie_id, model.net.history) if sparse_movies else ():
+        table._sparse = True  # nn.Embedding(sparse=True) after the fact: the trainer's movie tables are dense
     optimizer = paddle.optimizer.Adam(learning_rate=config.learning_rate, parameters=model.net.parameters(),
-                                      lazy_mode=sparse)  # fmt: skip
+                                      lazy_mode=lazy or sparse_movies)  # fmt: skip
     return {"model": model, "optimizer_obj": optimizer, "sequences": sequences, "config": config,
             "plan": EpochPlan(sequences, config, epoch=1)}  # fmt: skip
 
@@ -117,6 +123,7 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=None)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--lazy-adam", action="store_true")
+    parser.add_argument("--dense-users", action="store_true")
     parser.add_argument("--in-batch", type=int, nargs="+", default=None, help="in_batch_negatives values to compare")
     parser.add_argument("--step-targets", type=int, nargs="+", default=None, help="step_targets values to compare")
     args = parser.parse_args()
@@ -125,15 +132,17 @@ def main() -> None:
     split = temporal_split(dataset.interactions)
     print(f"data {time.perf_counter() - started:.0f} s", flush=True)
     overrides = {"negatives": args.negatives}
-    variants = {"trainer (dense Adam)": (False, {})}
+    variants = {"trainer": (False, {})}
     if args.lazy_adam:
-        variants["sparse id tables, lazy Adam"] = (True, {})
+        variants["movie ids lazy too"] = (True, {})
+    if args.dense_users:
+        variants["user ids dense"] = (False, {"lazy_user_ids_from": 0})
     for cap in args.in_batch or []:
         variants[f"in_batch_negatives={cap}"] = (False, {"in_batch_negatives": cap})
     for most in args.step_targets or []:
         variants[f"step_targets={most}"] = (False, {"step_targets": most})
-    runs = {label: trainer(dataset, split, args.user_table, sparse, **overrides, **extra)
-            for label, (sparse, extra) in variants.items()}  # fmt: skip
+    runs = {label: trainer(dataset, split, args.user_table, sparse_movies, **overrides, **extra)
+            for label, (sparse_movies, extra) in variants.items()}  # fmt: skip
     for _ in range(args.rounds):
         for label, t in runs.items():
             before = os.getloadavg()[0]

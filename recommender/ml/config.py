@@ -31,6 +31,7 @@ class TrainConfig:
     negatives: int  # shared uniform negatives per step of the sampled softmax
     in_batch_negatives: int  # shared negatives drawn from the step's own targets (0 = every target)
     step_targets: int  # sampled softmax: a step of more next-movie targets is cut into smaller steps (0 = never)
+    lazy_user_ids_from: int  # a user-id table of this many rows or more updates only a step's own rows (0 = never)
     user_id_dropout: float  # share of sequences trained with the OOV user id (so new users get a trained bucket)
     movie_id_dropout: float  # share of movie ids replaced by the OOV bucket (new movies: content only)
     learning_rate: float  # Adam
@@ -79,8 +80,9 @@ def load_config(path: str | Path | None = None, **overrides) -> TrainConfig:
         raise ValueError(f"bad title_encoder {config.title_encoder!r}: only mean (the text CNN was removed)")
     if config.trainer_processes < 1:
         raise ValueError(f"trainer_processes must be >= 1, not {config.trainer_processes}")
-    if min(config.negatives, config.in_batch_negatives, config.step_targets, config.full_softmax_max_movies) < 0:
-        raise ValueError("negatives, in_batch_negatives, step_targets and full_softmax_max_movies must be >= 0")
+    counts = ("negatives", "in_batch_negatives", "step_targets", "full_softmax_max_movies", "lazy_user_ids_from")
+    if min(getattr(config, name) for name in counts) < 0:
+        raise ValueError(f"{', '.join(counts[:-1])} and {counts[-1]} must be >= 0")
     if config.history_dim % max(config.attention_heads, 1):
         raise ValueError(f"history_dim {config.history_dim} must be a multiple of attention_heads")
     return config

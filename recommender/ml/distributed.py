@@ -6,7 +6,8 @@ The calling process writes the run's inputs (dataset, split, config) into RUN_DI
 
 Every process (gloo backend) builds the same model and the same epoch plan from the same seeds and trains on its
 share of every batch's windows; before each optimizer step the gradients are summed over the processes, each
-process's loss weighted by its share of the batch's targets: the update one process makes for the whole batch.
+process's loss weighted by its share of the batch's targets: the update one process makes for the whole batch
+(with dense Adam: from config.lazy_user_ids_from users one process updates the user-id table lazily, several densely).
 Rank 0 evaluates the holdout and broadcasts the metric, so every process takes the same early-stopping decision;
 rank 0 writes the model files (the other ranks write into scratch folders, deleted at the end) and the progress
 rows the caller reads while it waits. The hooks in train.py are no-ops in a single process.

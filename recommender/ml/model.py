@@ -36,8 +36,8 @@ class TwoTowerModel:
         self.net, self.encoder, self.config = net, encoder, config
 
     @classmethod
-    def build(cls, encoder: FeatureEncoder, config: TrainConfig) -> TwoTowerModel:
-        return cls(TwoTowerNet(encoder.sizes, config), encoder, config)
+    def build(cls, encoder: FeatureEncoder, config: TrainConfig, sparse_user_ids: bool = False) -> TwoTowerModel:
+        return cls(TwoTowerNet(encoder.sizes, config, sparse_user_ids), encoder, config)
 
     @property
     def dim(self) -> int:

@@ -67,7 +67,7 @@ def causal_mask(mask: paddle.Tensor, heads: int) -> paddle.Tensor:
 
 
 class TwoTowerNet(nn.Layer):
-    def __init__(self, sizes: dict, config: TrainConfig):
+    def __init__(self, sizes: dict, config: TrainConfig, sparse_user_ids: bool = False):
         super().__init__()
         c = config
         self.config = c
@@ -78,7 +78,7 @@ class TwoTowerNet(nn.Layer):
         self.year = nn.Embedding(N_YEARS, c.year_dim)
         self.movie_mlp = tower(c.id_dim + c.genre_dim + c.title_dim + c.year_dim, c)
         # user tower inputs
-        self.user_id = nn.Embedding(sizes["users"], c.id_dim) if c.use_user_id else None
+        self.user_id = nn.Embedding(sizes["users"], c.id_dim, sparse=sparse_user_ids) if c.use_user_id else None
         self.gender = nn.Embedding(3, c.demographic_dim)
         self.age = nn.Embedding(N_AGES, c.demographic_dim)
         self.occupation = nn.Embedding(N_OCCUPATIONS, c.demographic_dim)

@@ -32,5 +32,6 @@ def metrics_table(metrics: dict, *, model_label: str = "two-tower") -> str:
         )
     loss = metrics.get("training", {}).get("loss")
     if loss:
-        lines.append(f"trained with the {loss}")
+        updates = metrics["training"].get("user_ids")  # absent in versions trained before lazy_user_ids_from
+        lines.append(f"trained with the {loss}" + (f"; user ids by {updates}" if updates else ""))
     return "\n".join(lines)

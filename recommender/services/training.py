@@ -39,7 +39,7 @@ from recommender.ml.model import TwoTowerModel
 from recommender.ml.neighbours import ItemNeighbours
 from recommender.ml.ranker import fit_holdout_ranker
 from recommender.ml.split import temporal_split
-from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, loss_name, refit_epochs
+from recommender.ml.train import BEST_MODEL, HOLDOUT_MODEL, loss_name, refit_epochs, user_id_updates
 from recommender.models import ModelVersion, Stage
 
 from .dataset import dataset_export
@@ -217,8 +217,14 @@ def _evaluate_stage(
         "active_note": active_note,
         "split": {"train": len(split.train), "test": len(split.test), "users": model_metrics.get("users", 0)},
         "best_epoch": result.best_epoch,
-        # how many processes (and machines) trained, and with which loss (it follows the catalogue size)
-        "training": {"processes": config.trainer_processes, **facts, "loss": loss_name(len(dataset.catalog), config)},
+        # how many processes (and machines) trained, with which loss (it follows the catalogue size) and how the
+        # holdout model's user-id table was updated (it follows the users: config lazy_user_ids_from)
+        "training": {
+            "processes": config.trainer_processes,
+            **facts,
+            "loss": loss_name(len(dataset.catalog), config),
+            "user_ids": user_id_updates(split.train, config),
+        },  # fmt: skip
     }
     _save(version, metrics=metrics)
     return metrics

@@ -111,7 +111,8 @@ def test_training_processes_2_trains_the_version_in_two_processes_with_the_same_
     assert two.status in SERVED, two.error or two.gate_reason
 
     assert one.metrics["training"] == {
-        "processes": 1, "machines": 1, "processes_from": "the version's config", "loss": "full softmax"
+        "processes": 1, "machines": 1, "processes_from": "the version's config", "loss": "full softmax",
+        "user_ids": "dense Adam",
     }  # fmt: skip
     assert two.metrics["training"] == {
         "processes": 2,
@@ -119,6 +120,7 @@ def test_training_processes_2_trains_the_version_in_two_processes_with_the_same_
         "processes_per_machine": 2,
         "processes_from": "settings",
         "loss": "full softmax",
+        "user_ids": "dense Adam",
     }
     assert two.config["trainer_processes"] == 2
     assert result_files(two) == result_files(one) and "model/model.json" in result_files(two)
@@ -179,6 +181,7 @@ def test_training_nodes_2_spreads_the_version_over_two_machines(fresh_model_dir)
         "processes_per_machine": 1,
         "processes_from": "settings",
         "loss": "full softmax",
+        "user_ids": "dense Adam",
     }
     run = Path(settings.MODEL_DIR) / f"v{version.number}" / distributed.RUN_DIR
     launches = sorted((run / distributed.LAUNCHES).iterdir())

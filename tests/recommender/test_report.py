@@ -14,6 +14,11 @@ def test_a_restricted_baseline_and_the_loss_are_named():
     assert "EASE (top 10,000 movies)" in lines[4] and "0.2000" in lines[4]
     assert lines[-1] == "trained with the sampled softmax (1024 uniform + in-batch negatives, logQ-corrected)"
     assert "top" not in lines[3] and "trained" not in metrics_table({"model": {}, "baselines": {}})
+    metrics["training"]["user_ids"] = "lazy Adam (a step's own rows)"
+    assert metrics_table(metrics).splitlines()[-1] == (
+        "trained with the sampled softmax (1024 uniform + in-batch negatives, logQ-corrected); user ids by lazy Adam "
+        "(a step's own rows)"
+    )
 
 
 def test_a_sampled_holdout_is_named():

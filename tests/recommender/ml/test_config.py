@@ -43,3 +43,5 @@ def test_config_rejects_unknown_keys(tmp_path):
 def test_config_rejects_negative_counts():
     with pytest.raises(ValueError, match="step_targets"):
         load_config(step_targets=-1)
+    with pytest.raises(ValueError, match="lazy_user_ids_from"):
+        load_config(lazy_user_ids_from=-1)
