@@ -27,6 +27,7 @@ from recommender.ml.sequences import Sequences, sampled_softmax
 from recommender.ml.split import Split
 
 CHECKPOINT = "checkpoint.pdparams"
+ADAM_BETA1 = 0.9  # Paddle's default
 HOLDOUT_MODEL = "holdout"  # fitted on split.train, evaluated on the holdout (gate, re-scoring)
 BEST_MODEL = "model"  # the served model: refitted on every rating (the holdout model when refit is off)
 
@@ -55,6 +56,8 @@ def loss_name(movies: int, config: TrainConfig) -> str:
 def lazy_user_ids(users: int, config: TrainConfig) -> bool:
     """Whether the user-id table trains row-sparse with lazy Adam: a step then updates its own users' rows only, where
     dense Adam reads and writes every row (and its two moments) every step, ~10% of a step at ML-25M's 162k users.
+    A user's row is touched about once an epoch; dense Adam's momentum then keeps moving it the same way for ~10
+    steps, which lazy Adam does not, so _setup scales the lazy table's learning rate by 1 / (1 - beta1).
     From config.lazy_user_ids_from rows on; dense with weight decay (Paddle's Adam refuses it on row-sparse tables)
     and with several training processes (collective.sum_gradients all-reduces dense gradients)."""
     threshold = config.lazy_user_ids_from
@@ -215,8 +218,10 @@ def _setup(dataset: Dataset, fit: Interactions, config: TrainConfig):
     lazy = lazy_user_ids(encoder.sizes["users"], config)
     model = TwoTowerModel.build(encoder, config, sparse_user_ids=lazy)
     collective.prepare(model.net, config.seed)
+    if lazy:  # a lazy row takes one step per touch; dense Adam's momentum adds 1/(1 - beta1) - 1 more such steps
+        model.net.user_id.weight.optimize_attr["learning_rate"] = 1 / (1 - ADAM_BETA1)
     optimizer = paddle.optimizer.Adam(  # lazy_mode reaches the row-sparse gradients only: the user-id table's
-        learning_rate=config.learning_rate, parameters=model.net.parameters(),
+        learning_rate=config.learning_rate, parameters=model.net.parameters(), beta1=ADAM_BETA1,
         weight_decay=config.weight_decay or None, lazy_mode=lazy,
     )  # fmt: skip
     return model, optimizer, Sequences(dataset, fit, encoder, config)
