@@ -65,10 +65,10 @@ def lazy_user_ids(users: int, config: TrainConfig) -> bool:
     return bool(config.use_user_id and threshold and users >= threshold and not config.weight_decay and one_process)
 
 
-def user_id_updates(fit: Interactions, config: TrainConfig) -> str:
-    """How a model fitted on ``fit`` trains its user-id table, as the training report names it."""
-    rows = len(np.unique(fit.user_ids)) + 1  # the encoder's table: fit's users, then the OOV row
-    return "lazy Adam (a step's own rows)" if lazy_user_ids(rows, config) else "dense Adam"
+def user_id_updates(model: TwoTowerModel) -> str:
+    """How ``model`` trained its user-id table (the decision _setup took from its encoder), as the report names it."""
+    lazy = lazy_user_ids(model.encoder.sizes["users"], model.config)
+    return "lazy Adam (a step's own rows)" if lazy else "dense Adam"
 
 
 def sampled_softmax_loss(users, movies, label_col, negative_col, label_at, log_q, temperature: float) -> paddle.Tensor:

@@ -223,7 +223,7 @@ def _evaluate_stage(
             "processes": config.trainer_processes,
             **facts,
             "loss": loss_name(len(dataset.catalog), config),
-            "user_ids": user_id_updates(split.train, config),
+            "user_ids": user_id_updates(result.model),
         },  # fmt: skip
     }
     _save(version, metrics=metrics)
